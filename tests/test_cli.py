@@ -1,0 +1,124 @@
+"""The `translate` command: help texts, every shipped config, fit -> checkpoint -> predict, clear errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from lightning.pytorch import LightningModule
+from PIL import Image
+
+from tests.conftest import REPO, write_images
+from translate.cli import main
+from translate.models import CycleGAN
+
+CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.stem != "debug")  # debug.yaml is an overlay
+DEBUG = str(REPO / "configs" / "debug.yaml")
+
+
+def test_top_level_help_lists_every_command(capsys):
+    main(["--help"])
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("fit", "validate", "test", "predict"))
+
+
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_command_help_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert ("--config" in out and "--model" in out) if command == "fit" else ("--ckpt" in out and "--input" in out)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tmp_path):
+    main(["fit", "--config", str(config), "--config", DEBUG, f"--data.root={tiny_domains}",
+          f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+
+
+def test_missing_dataset_error_names_the_folder(tmp_path, capsys):
+    missing = tmp_path / "apple2orange"
+    with pytest.raises((FileNotFoundError, ValueError, SystemExit), match=None) as error:
+        main(["fit", "--config", str(REPO / "configs/apple2orange.yaml"), "--config", DEBUG,
+              f"--data.root={missing}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+    assert str(missing) in str(error.value) + capsys.readouterr().err
+
+
+def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(CONFIGS[0]), "--model.init_args.lambda_cycl=3"])
+    err = capsys.readouterr().err
+    assert "lambda_cycl" in err
+
+
+def _odd_folder(root: Path) -> list[Path]:
+    """Images of awkward sizes, a nested folder and a JPEG: predict must keep each name and size."""
+    paths = write_images(root, 2, size=(37, 53))
+    paths += write_images(root / "nested" / "deeper", 1, size=(20, 17), colour=1, ext="jpg")
+    paths += write_images(root / "wide", 1, size=(64, 9), colour=2)
+    return paths
+
+
+def _train_tiny(tiny_domains: Path, tmp_path: Path) -> Path:
+    config = REPO / "configs" / "quickstart.yaml"
+    main(["fit", "--config", str(config), "--config", DEBUG, "--trainer.fast_dev_run=false", "--trainer.max_steps=4",
+          f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}",
+          "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
+          "--trainer.callbacks.save_last=true"])  # fmt: skip
+    return next(tmp_path.rglob("last.ckpt"))
+
+
+def test_fit_checkpoint_predict_round_trip(tiny_domains, tmp_path):
+    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    model = LightningModule.load_from_checkpoint(ckpt)
+    assert isinstance(model, CycleGAN)
+
+    inputs = tmp_path / "in"
+    paths = _odd_folder(inputs)
+    main(["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(tmp_path / "out"),
+          "--direction", "b2a", "--batch-size", "2", "--num-workers", "0"])  # fmt: skip
+    written = sorted(p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(inputs) for p in paths)
+    for path in paths:
+        with Image.open(path) as source, Image.open(tmp_path / "out" / path.relative_to(inputs)) as result:
+            assert result.size == source.size and result.mode == "RGB"
+
+    # the written pixels are the generator's output for that image, not a resized or shifted copy
+    source = np.asarray(Image.open(paths[0]), dtype=np.float32) / 127.5 - 1
+    x = torch.from_numpy(source).permute(2, 0, 1)[None]
+    padded = torch.nn.functional.pad(x, (0, 3, 0, 3), mode="reflect")  # 37x53 -> 40x56 (multiple of 4)
+    with torch.no_grad():
+        expected = ((model.eval()(padded, direction="b2a")[0, :, :53, :37].clamp(-1, 1) + 1) * 127.5).round()
+    result = np.asarray(Image.open(tmp_path / "out" / paths[0].name), dtype=np.float32)
+    assert np.abs(result - expected.permute(1, 2, 0).numpy()).max() <= 1
+
+
+def test_predict_refuses_to_overwrite_and_to_write_into_the_input(tiny_domains, tmp_path, capsys):
+    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    write_images(inputs, 2)
+    args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--num-workers", "0"]
+    main([*args, "--output", str(outputs)])
+    first = (outputs / "img_000.png").read_bytes()
+    with pytest.raises(SystemExit, match="already exist.*--overwrite"):
+        main([*args, "--output", str(outputs)])
+    assert (outputs / "img_000.png").read_bytes() == first
+    main([*args, "--output", str(outputs), "--overwrite"])
+    with pytest.raises(SystemExit, match="inside --input"):
+        main([*args, "--output", str(inputs / "translated")])
+
+
+def test_predict_errors_name_the_missing_path(tmp_path):
+    with pytest.raises(SystemExit, match="nope.ckpt"):
+        main(
+            [
+                "predict",
+                "--ckpt",
+                str(tmp_path / "nope.ckpt"),
+                "--input",
+                str(tmp_path),
+                "--output",
+                str(tmp_path / "o"),
+            ]
+        )

@@ -1,0 +1,72 @@
+"""Training callbacks: sample grids that show progress without any logging service running."""
+
+import logging
+from pathlib import Path
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
+
+log = logging.getLogger(__name__)
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """[-1, 1] float (..., C, H, W) -> uint8 in [0, 255]; loggers that cast floats unscaled get real pixels."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+class SampleGrid(Callback):
+    """Every ``every_n_epochs``, translate the same ``num_images`` un-augmented images and save a grid PNG.
+
+    One row per image; the columns are what the model's ``sample_columns(batch)`` returns (for CycleGAN: real A,
+    A -> B, back to A, real B, B -> A, back to B). The PNG goes to ``dirpath`` (default ``<log_dir>/samples``) and,
+    when the logger is wandb or TensorBoard, to the logger too.
+
+    Args:
+        num_images: Images per domain, taken from the validation folders (or the training folders when there are none).
+        every_n_epochs: Interval in epochs; the grid is also written once before training starts as a baseline.
+    """
+
+    def __init__(self, num_images: int = 4, every_n_epochs: int = 1, dirpath: str | None = None):
+        if num_images < 1 or every_n_epochs < 1:
+            raise ValueError(f"num_images and every_n_epochs must be >= 1, got {num_images}, {every_n_epochs}")
+        self.num_images, self.every_n_epochs, self.dirpath = num_images, every_n_epochs, dirpath
+        self._batch: tuple[Tensor, ...] | None = None
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        datamodule = trainer.datamodule
+        if datamodule is None or not hasattr(datamodule, "sample_batch") or not hasattr(pl_module, "sample_columns"):
+            log.warning("SampleGrid: the datamodule has no sample_batch() or the model no sample_columns(); disabled")
+            return
+        self._batch = tuple(datamodule.sample_batch(self.num_images))
+        self._write(trainer, pl_module, name="start")
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self._batch is not None and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self._write(trainer, pl_module, name=f"epoch{trainer.current_epoch:04d}")
+
+    @rank_zero_only
+    def _write(self, trainer: Trainer, pl_module: LightningModule, name: str) -> None:
+        was_training = pl_module.training
+        pl_module.eval()  # batch norm uses running stats, dropout off: the grid shows what predict would produce
+        batch = tuple(images.to(pl_module.device) for images in self._batch)
+        columns = list(pl_module.sample_columns(batch).values())  # each (N, C, H, W)
+        pl_module.train(was_training)
+        grid = make_grid(to_uint8(torch.stack(columns, dim=1).flatten(0, 1)).cpu(), nrow=len(columns), padding=2)
+        path = self._folder(trainer) / f"{name}_step{trainer.global_step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid.permute(1, 2, 0).squeeze(-1).numpy()).save(path)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("samples", [grid.permute(1, 2, 0).numpy()], step=trainer.global_step)
+            elif isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("samples", grid, global_step=trainer.global_step)
+
+    def _folder(self, trainer: Trainer) -> Path:
+        if self.dirpath is not None:
+            return Path(self.dirpath)
+        return Path(trainer.log_dir or trainer.default_root_dir) / "samples"

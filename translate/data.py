@@ -1,0 +1,346 @@
+"""Unpaired image domains for translation: discovery, decoding, augmentation and the Lightning data module.
+
+Layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``).
+"""
+
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from lightning import LightningDataModule
+from PIL import Image, ImageOps
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+Transform = Callable[..., dict[str, Any]]  # albumentations' call convention: transform(image=array)["image"]
+LAYOUTS = "datasets/README.md lists the layouts"
+
+
+def find_images(folder: Path) -> list[Path]:
+    """Image files under ``folder``, recursively and sorted, skipping hidden files and folders."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder not found: {folder}")
+    found = []
+    for parent, dirs, files in os.walk(folder, followlinks=True):  # dataset folders are often symlinks
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune .git, .ipynb_checkpoints, ...
+        found += [
+            Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
+        ]
+    if not found:
+        names = ", ".join(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+        raise ValueError(f"no images ({names}) found under {folder}")
+    return sorted(found)
+
+
+def read_image(path: Path, channels: int = 3) -> np.ndarray:
+    """Decode an image as (H, W, channels) uint8, upright per its EXIF orientation.
+
+    Every PIL mode is accepted: grayscale becomes RGB and colour becomes luminance as ``channels`` asks, palette and
+    CMYK images are converted, alpha is dropped (as the official CycleGAN's ``convert('RGB')`` does), and 16-bit or
+    float images are scaled to 8 bits rather than clipped.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+            image = _to_8bit(image)
+        pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    return pixels[..., None] if channels == 1 else pixels
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16/32-bit integer or float image -> mode L; PIL's own convert clips everything above 255 to white."""
+    pixels = np.asarray(image, dtype=np.float64)
+    peak = pixels.max(initial=0.0)
+    if image.mode == "F":
+        top = 1.0 if peak <= 1 else 255.0  # float images are usually [0, 1]
+    elif image.mode.startswith("I;16") or peak > 255:
+        top = 65535.0 if peak <= 65535 else peak
+    else:
+        top = 255.0  # mode I holding 8-bit values
+    return Image.fromarray(np.clip(np.rint(pixels * (255.0 / top)), 0, 255).astype(np.uint8))
+
+
+def to_tensor(image: np.ndarray) -> Tensor:
+    """(H, W, C) uint8, or float in [0, 1] as albumentations makes them, -> (C, H, W) float32 in [-1, 1]."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"transforms must return a numpy (H, W, C) image, got {type(image).__name__}; leave out "
+            "ToTensorV2 and Normalize, the data module scales images to [-1, 1] itself"
+        )
+    if image.ndim == 2:
+        image = image[..., None]
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+    scale = 127.5 if image.dtype == np.uint8 else 0.5
+    return tensor.div_(scale).sub_(1.0)
+
+
+def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Compose]:
+    """The official CycleGAN pipelines: train resizes to ``load_size``, random-crops ``crop_size`` and flips;
+    eval resizes to ``crop_size``. Bicubic like the official code, but area-averaged when shrinking (PIL's bicubic
+    antialiases there, OpenCV's does not)."""
+    resize = {"interpolation": cv2.INTER_CUBIC, "area_for_downscale": "image"}
+    train = A.Compose(
+        [A.Resize(load_size, load_size, **resize), A.RandomCrop(crop_size, crop_size), A.HorizontalFlip()]
+    )
+    return train, A.Compose([A.Resize(crop_size, crop_size, **resize)])
+
+
+class DomainFolder(Dataset):
+    """The images of one domain folder: decoded, transformed, as (C, H, W) float32 tensors in [-1, 1]."""
+
+    def __init__(self, folder: Path, transform: Transform | None = None, *, channels: Literal[1, 3] = 3):
+        self.folder = Path(folder)
+        self.paths = find_images(self.folder)
+        self.transform = transform
+        self.channels = channels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> Tensor:
+        image = read_image(self.paths[index], self.channels)  # (H, W, C) uint8
+        if self.transform is not None:
+            image = self.transform(image=image)["image"]
+        return to_tensor(image)
+
+
+class UnpairedDataset(Dataset):
+    """One image per domain per item: indexed by a tuple of per-domain indices (from ``UnpairedSampler``) when
+    training, or by an int ``i`` giving the deterministic pairs ``i % len(domain)`` when evaluating."""
+
+    def __init__(self, folders: Sequence[DomainFolder]):
+        self.folders = list(folders)
+
+    def __len__(self) -> int:
+        return max(len(folder) for folder in self.folders)
+
+    def __getitem__(self, index: int | tuple[int, ...]) -> tuple[Tensor, ...]:
+        if not isinstance(index, tuple):
+            index = tuple(int(index) % len(folder) for folder in self.folders)
+        return tuple(folder[i] for folder, i in zip(self.folders, index, strict=True))
+
+    def reseed(self, seed: int) -> None:
+        """Give the augmentations a fresh random stream (one per domain; a shared transform takes the last)."""
+        for offset, folder in enumerate(self.folders):
+            # One generator for the whole pipeline: albumentations' set_random_seed gives every child transform the
+            # same seed, which correlates e.g. the crop offset with the flip.
+            if hasattr(folder.transform, "set_random_state"):
+                folder.transform.set_random_state(np.random.default_rng(seed + offset), random.Random(seed + offset))
+
+
+class UnpairedSampler(Sampler[tuple[int, ...]]):
+    """Per-domain index tuples for an epoch of ``max(sizes)`` items, drawn as the official CycleGAN does.
+
+    The first domain is visited in a shuffled order (every image at least once per epoch), the others at random. The
+    draw depends only on ``seed + epoch`` and happens in the main process, so it is the same for any ``num_workers``.
+    Lightning calls ``set_epoch``, also through ``DistributedSamplerWrapper``, which then shards these tuples.
+    """
+
+    def __init__(self, sizes: Sequence[int], seed: int = 0):
+        if len(sizes) < 1 or min(sizes) < 1:
+            raise ValueError(f"every domain needs at least one image, got sizes {list(sizes)}")
+        self.sizes, self.seed, self.epoch = tuple(sizes), seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return max(self.sizes)
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        first = torch.randperm(len(self), generator=generator) % self.sizes[0]
+        others = [torch.randint(size, (len(self),), generator=generator) for size in self.sizes[1:]]
+        return zip(*(column.tolist() for column in (first, *others)), strict=True)
+
+
+def collate_domains(batch: list[tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
+    """B items of one image per domain -> one (B, C, H, W) tensor per domain, as a tuple."""
+    return tuple(torch.stack(images) for images in zip(*batch, strict=True))
+
+
+def _init_worker(worker_id: int) -> None:
+    # torch already runs one thread per worker; OpenCV (albumentations) would start a pool per process otherwise.
+    cv2.setNumThreads(1)
+    info = get_worker_info()
+    info.dataset.reseed(info.seed)  # without this, forked workers repeat each other's crops and flips
+
+
+def _available_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class UnpairedDataModule(LightningDataModule):
+    """Unpaired image domains; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain.
+
+    Folders come from ``root``, in the official CycleGAN layout (``root/trainA``, ``root/testA``, ...) or one folder
+    per domain (``root/train/A``, ``root/test/A``), or are listed in ``train_dirs`` / ``val_dirs``, which take
+    precedence over ``root``. The test folders are the validation data; without any, validation is skipped. An epoch
+    has as many items as the largest domain: the first domain in a shuffled order, the others drawn at random.
+
+    Args:
+        root: Dataset folder holding the train and test folders.
+        domains: Domain names in batch order; under ``root`` they name ``train{domain}`` or ``train/{domain}``.
+        train_dirs: One training folder per domain, in ``domains`` order, instead of ``root``.
+        val_dirs: One validation folder per domain, instead of ``root``'s test folders.
+        load_size: Side the default training pipeline resizes to before its random ``crop_size`` crop.
+        crop_size: Side of the images the model sees; evaluation resizes straight to it.
+        channels: 3 for RGB, 1 for grayscale; every image is converted.
+        train_transform: albumentations pipeline replacing the default training one (resize, crop, flip). It maps an
+            (H, W, C) uint8 image to a fixed size and must not normalise: scaling to [-1, 1] happens afterwards.
+        eval_transform: Replaces the default evaluation pipeline (resize to ``crop_size``); same contract.
+        batch_size: Items per batch (one image of each domain per item).
+        num_workers: Loader processes; None picks min(4, available CPU cores).
+        seed: Seeds the epoch order (``seed + epoch``) and the augmentations.
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        domains: Sequence[str] = ("A", "B"),
+        train_dirs: Sequence[Path] | None = None,
+        val_dirs: Sequence[Path] | None = None,
+        load_size: int = 286,
+        crop_size: int = 256,
+        channels: Literal[1, 3] = 3,
+        train_transform: A.BaseCompose | A.BasicTransform | None = None,
+        eval_transform: A.BaseCompose | A.BasicTransform | None = None,
+        batch_size: int = 1,
+        num_workers: int | None = None,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.domains = [str(domain) for domain in domains]
+        sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
+        self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
+        if train_transform is None and load_size < crop_size:
+            raise ValueError(f"load_size ({load_size}) must be >= crop_size ({crop_size}): training crops from it")
+        self.root = None if root is None else Path(root)
+        self.train_dirs = None if train_dirs is None else [Path(d) for d in train_dirs]
+        self.val_dirs = None if val_dirs is None else [Path(d) for d in val_dirs]
+        self.channels = channels
+        default_train, default_eval = default_transforms(load_size, crop_size)
+        self.train_transform = default_train if train_transform is None else train_transform
+        self.eval_transform = default_eval if eval_transform is None else eval_transform
+        self.batch_size = batch_size
+        self.num_workers = min(4, _available_cpus()) if num_workers is None else num_workers
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
+        self.seed = seed
+        self.train_set: UnpairedDataset | None = None
+        self.val_set: UnpairedDataset | None = None
+        self._val_resolved = False
+        self._preview_set: UnpairedDataset | None = None
+
+    def _check_arguments(
+        self,
+        root: Path | None,
+        train_dirs: Sequence[Path] | None,
+        val_dirs: Sequence[Path] | None,
+        channels: int,
+        sizes: dict[str, int],
+    ) -> None:
+        if len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
+            raise ValueError(f"domains must be two or more distinct names, got {self.domains}")
+        if root is None and train_dirs is None:
+            raise ValueError(
+                f"set data.root to a dataset folder or data.train_dirs to one folder per domain; {LAYOUTS}"
+            )
+        for name, dirs in (("train_dirs", train_dirs), ("val_dirs", val_dirs)):
+            if dirs is not None and len(dirs) != len(self.domains):
+                raise ValueError(
+                    f"{name} has {len(dirs)} folders but domains has {len(self.domains)} names {self.domains}; "
+                    f"give one folder per domain, in domains order"
+                )
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+        if min(sizes.values()) < 1:
+            raise ValueError(f"load_size, crop_size and batch_size must be >= 1, got {sizes}")
+
+    def setup(self, stage: str) -> None:
+        """Find the images (once); decoding happens later, in the loader workers."""
+        if stage == "fit" and self.train_set is None:
+            self.train_set = self._dataset(self._folders("train"), self.train_transform)
+            self.train_set.reseed(self.seed)  # reproducible augmentations with num_workers=0; workers reseed
+        if stage in ("fit", "validate") and not self._val_resolved:
+            folders = self._folders("test")
+            self.val_set = None if folders is None else self._dataset(folders, self.eval_transform)
+            self._val_resolved = True
+
+    def _folders(self, split: Literal["train", "test"]) -> list[Path] | None:
+        """One folder per domain for ``split``, or None for a test split that isn't there (no validation)."""
+        explicit = self.train_dirs if split == "train" else self.val_dirs
+        if explicit is not None:
+            return explicit  # DomainFolder names any missing one
+        if self.root is None:
+            return None  # train_dirs without val_dirs
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"dataset root not found: {self.root}; {LAYOUTS}, datasets/make_fruit.py makes one")
+        candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in self.domains}
+        found = {d: next((p for p in paths if p.is_dir()), None) for d, paths in candidates.items()}
+        missing = [d for d, path in found.items() if path is None]
+        if split == "test" and len(missing) == len(self.domains):
+            return None
+        if missing:
+            official, per_domain = candidates[missing[0]]
+            raise FileNotFoundError(
+                f"no {split} folder for domain {missing[0]!r} (domains: {self.domains}): expected {official} "
+                f"(official CycleGAN layout) or {per_domain} (folder per domain)"
+            )
+        return list(found.values())
+
+    def _dataset(self, folders: list[Path], transform: Transform) -> UnpairedDataset:
+        try:
+            return UnpairedDataset([DomainFolder(f, transform, channels=self.channels) for f in folders])
+        except ValueError as error:  # an empty folder: say how to fix it
+            raise ValueError(
+                f"{error}; put the domain's images there or point data.root elsewhere ({LAYOUTS})"
+            ) from None
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
+        sampler = UnpairedSampler([len(folder) for folder in self.train_set.folders], seed=self.seed)
+        return self._loader(self.train_set, sampler)
+
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        self.setup("validate")
+        # Lightning counts no validation batches for an empty list and skips validation (and the sanity check).
+        return [] if self.val_set is None else self._loader(self.val_set)
+
+    def _loader(self, dataset: UnpairedDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate_domains,
+            pin_memory=torch.cuda.is_available(),
+            worker_init_fn=_init_worker if self.num_workers > 0 else None,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def sample_batch(self, n: int = 4) -> tuple[Tensor, ...]:
+        """A fixed batch of ``n`` un-augmented images per domain, the same at every call: evenly spaced validation
+        images, or training images through the evaluation transform when there is no validation data."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.setup("validate")
+        if self.val_set is not None:
+            dataset = self.val_set
+        else:
+            if self._preview_set is None:
+                self._preview_set = self._dataset(self._folders("train"), self.eval_transform)
+            dataset = self._preview_set
+        return tuple(torch.stack([folder[i * len(folder) // n] for i in range(n)]) for folder in dataset.folders)

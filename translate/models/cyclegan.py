@@ -1,0 +1,148 @@
+"""CycleGAN: unpaired A <-> B translation with cycle consistency (Zhu et al. 2017, arXiv:1703.10593)."""
+
+from functools import partial
+from typing import Literal
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor
+
+from translate import losses
+from translate.models._pool import ImagePool
+from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.schedules import LinearDecayLR
+
+Direction = Literal["a2b", "b2a"]
+OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))  # Sec. 4 of the paper
+
+
+class CycleGAN(LightningModule):
+    """Two generators (``gen_ab``: A -> B, ``gen_ba``: B -> A) and two discriminators (``disc_a`` judges A).
+
+    Args:
+        generator: Builds ``gen_ab`` and ``gen_ba`` (called twice: independent weights from one config block).
+        discriminator: Builds ``disc_a`` and ``disc_b``.
+        optimizer: Used for both the generators' and the discriminators' Adam (official: lr 2e-4, betas (0.5, 0.999)).
+        scheduler: Per-epoch learning-rate schedule for both optimizers (official: constant 100, then linear 100).
+        channels: Image channels of both domains (1 grayscale, 3 RGB); checked against the data.
+        gan_mode: Adversarial loss; ``wgangp`` adds ``lambda_gp`` times the gradient penalty to D's loss.
+        lambda_cycle: Weight of ||G_BA(G_AB(a)) - a||_1 + ||G_AB(G_BA(b)) - b||_1 (Eq. 2-3).
+        lambda_identity: Weight of ||G_AB(b) - b||_1 + ||G_BA(a) - a||_1 relative to ``lambda_cycle`` (Sec. 5.2;
+            0.5 gives 5 effective); 0 skips the two extra generator passes.
+        lambda_gp: Weight of the WGAN-GP gradient penalty (used with ``gan_mode: wgangp`` only).
+        pool_size: Past fakes kept for D (0 disables the pool).
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        optimizer: OptimizerCallable = OFFICIAL_ADAM,
+        scheduler: LRSchedulerCallable = LinearDecayLR,
+        *,
+        channels: int = 3,
+        gan_mode: losses.GanMode = "lsgan",
+        lambda_cycle: float = 10.0,
+        lambda_identity: float = 0.5,
+        lambda_gp: float = 10.0,
+        pool_size: int = 50,
+    ):
+        super().__init__()
+        self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
+        self.automatic_optimization = False  # two optimizers, G step then D step per batch
+        self.gen_ab, self.gen_ba = generator(channels, channels), generator(channels, channels)
+        self.disc_a, self.disc_b = discriminator(channels), discriminator(channels)
+        self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
+        self.optimizer, self.scheduler = optimizer, scheduler
+
+    def forward(self, x: Tensor, direction: Direction = "a2b") -> Tensor:
+        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``gen_ab.size_multiple``."""
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
+        return self.gen_ab(x) if direction == "a2b" else self.gen_ba(x)
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data_channels = getattr(datamodule, "channels", self.hparams.channels)
+        if data_channels != self.hparams.channels:
+            raise ValueError(
+                f"model.init_args.channels={self.hparams.channels} but data.channels={data_channels}: set both the same"
+            )
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real_a, real_b = batch
+        opt_g, opt_d = self.optimizers()
+        with self.toggled_optimizer(opt_g):  # D's weights are frozen while G learns to fool it
+            fake_b, fake_a, loss_g = self._generator_losses(real_a, real_b)
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss_g)
+            opt_g.step()
+        with self.toggled_optimizer(opt_d):
+            loss_d = self._discriminator_losses(real_a, real_b, self.pool_a(fake_a), self.pool_b(fake_b))
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss_d)
+            opt_d.step()
+
+    def _generator_losses(self, real_a: Tensor, real_b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        hp = self.hparams
+        fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
+        adv_ab = losses.generator_loss(self.disc_b(fake_b), hp.gan_mode)
+        adv_ba = losses.generator_loss(self.disc_a(fake_a), hp.gan_mode)
+        cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
+        terms = {"adv_ab": adv_ab, "adv_ba": adv_ba, "cycle_a": cycle_a, "cycle_b": cycle_b}
+        total = adv_ab + adv_ba + hp.lambda_cycle * (cycle_a + cycle_b)
+        if hp.lambda_identity > 0:  # G_AB should leave images that are already in B unchanged
+            terms["idt_a"], terms["idt_b"] = (
+                losses.l1(self.gen_ba(real_a), real_a),
+                losses.l1(self.gen_ab(real_b), real_b),
+            )
+            total = total + hp.lambda_cycle * hp.lambda_identity * (terms["idt_a"] + terms["idt_b"])
+        self.log_dict({f"train/g/{name}": value for name, value in terms.items()})
+        self.log("train/g/total", total, prog_bar=True)
+        return fake_b, fake_a, total
+
+    def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor) -> Tensor:
+        hp = self.hparams
+        loss_a = losses.discriminator_loss(self.disc_a(real_a), self.disc_a(fake_a.detach()), hp.gan_mode)
+        loss_b = losses.discriminator_loss(self.disc_b(real_b), self.disc_b(fake_b.detach()), hp.gan_mode)
+        if hp.gan_mode == "wgangp":
+            gp_a, gp_b = (
+                losses.gradient_penalty(self.disc_a, real_a, fake_a),
+                losses.gradient_penalty(self.disc_b, real_b, fake_b),
+            )
+            self.log_dict({"train/d/gp_a": gp_a, "train/d/gp_b": gp_b})
+            loss_a, loss_b = loss_a + hp.lambda_gp * gp_a, loss_b + hp.lambda_gp * gp_b
+        self.log_dict({"train/d/a": loss_a, "train/d/b": loss_b}, prog_bar=True)
+        return loss_a + loss_b
+
+    def on_train_epoch_end(self) -> None:
+        for scheduler in self.lr_schedulers():  # manual optimisation: Lightning leaves stepping to us
+            scheduler.step()
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real_a, real_b = batch
+        fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
+        cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
+        self.log_dict({"val/cycle_a": cycle_a, "val/cycle_b": cycle_b, "val/cycle": cycle_a + cycle_b}, sync_dist=True)
+
+    @torch.no_grad()
+    def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """Columns of a sample grid, each (N, C, H, W) in [-1, 1]: real, translated and reconstructed, both ways."""
+        real_a, real_b = batch
+        fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
+        return {"real_a": real_a, "fake_b": fake_b, "rec_a": self.gen_ba(fake_b),
+                "real_b": real_b, "fake_a": fake_a, "rec_b": self.gen_ab(fake_a)}  # fmt: skip
+
+    def configure_optimizers(self):
+        opt_g = self.optimizer([*self.gen_ab.parameters(), *self.gen_ba.parameters()])
+        opt_d = self.optimizer([*self.disc_a.parameters(), *self.disc_b.parameters()])
+        return [opt_g, opt_d], [self.scheduler(opt_g), self.scheduler(opt_d)]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "image_pools" in checkpoint:  # resume continues with the same history of fakes
+            self.pool_a.load_state_dict(checkpoint["image_pools"]["a"])
+            self.pool_b.load_state_dict(checkpoint["image_pools"]["b"])

@@ -1,0 +1,19 @@
+"""Generators, discriminators and the layers they share."""
+
+from translate.networks.base import Discriminator, DiscriminatorFactory, Generator, GeneratorFactory
+from translate.networks.discriminators import PatchDiscriminator
+from translate.networks.generators import ResnetGenerator, UNetGenerator
+from translate.networks.layers import Norm, SelfAttention2d, init_weights
+
+__all__ = [
+    "Discriminator",
+    "DiscriminatorFactory",
+    "Generator",
+    "GeneratorFactory",
+    "Norm",
+    "PatchDiscriminator",
+    "ResnetGenerator",
+    "SelfAttention2d",
+    "UNetGenerator",
+    "init_weights",
+]

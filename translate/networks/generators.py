@@ -1,0 +1,196 @@
+"""Image-to-image generators: the CycleGAN ResNet (Zhu et al. 2017) and the pix2pix U-Net (Isola et al. 2017).
+
+At their default settings both are the official pytorch-CycleGAN-and-pix2pix networks layer for layer, with the same
+state_dict keys, so official checkpoints (``latest_net_G_A.pth``, ...) load with ``load_state_dict(strict=True)``.
+"""
+
+import torch
+from torch import Tensor, nn
+
+from translate.networks.base import Generator
+from translate.networks.layers import InitType, Norm, ResnetBlock, check_dropout, conv_bias, init_weights, norm_layer
+
+
+def _check_size(x: Tensor, multiple: int) -> None:
+    """Raise a readable ValueError instead of the shape mismatch deep inside the network."""
+    height, width = x.shape[-2:]
+    if height % multiple or width % multiple:
+        raise ValueError(
+            f"input size {height}x{width} is not divisible by {multiple}: pad or resize height and width to a "
+            f"multiple of {multiple} (the generator's size_multiple)"
+        )
+
+
+class ResnetGenerator(Generator):
+    """ResNet generator of CycleGAN (Zhu et al. 2017), after Johnson et al. 2016, with He et al. 2016 blocks.
+
+    7x7 conv, two stride-2 convs, ``num_blocks`` residual blocks at 4x ``base_channels`` and H/4 x W/4, two
+    transposed convs back, 7x7 conv and tanh. Official presets: ``num_blocks=9`` (resnet_9blocks, 256 px) and
+    ``num_blocks=6`` (resnet_6blocks, 128 px). Height and width must be multiples of 4.
+
+    Args:
+        dropout: Dropout probability inside each residual block; the official ``use_dropout`` means 0.5.
+        init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        base_channels: int = 64,
+        num_blocks: int = 9,
+        norm: Norm = "instance",
+        dropout: float = 0.0,
+        init_type: InitType = "normal",
+        init_gain: float = 0.02,
+    ):
+        super().__init__()
+        if num_blocks < 0:
+            raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
+        if base_channels < 1:
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+        check_dropout(dropout)
+        make_norm, bias = norm_layer(norm), conv_bias(norm)
+        self.size_multiple = 4
+
+        channels = base_channels
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_channels, channels, 7, bias=bias),
+            make_norm(channels),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(2):  # (B, C, H, W) -> (B, 2C, H/2, W/2), twice
+            layers += [
+                nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias),
+                make_norm(2 * channels),
+                nn.ReLU(inplace=True),
+            ]
+            channels *= 2
+        layers += [ResnetBlock(channels, norm=norm, dropout=dropout, bias=bias) for _ in range(num_blocks)]
+        for _ in range(2):  # output_padding=1 makes each step exactly double H and W again
+            layers += [
+                nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                make_norm(channels // 2),
+                nn.ReLU(inplace=True),
+            ]
+            channels //= 2
+        # The output conv always has a bias: no norm follows it.
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)  # the name and indices give the official state_dict keys
+        init_weights(self, init_type, init_gain)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_size(x, self.size_multiple)
+        return self.model(x)  # (B, out_channels, H, W) in [-1, 1]
+
+
+class UNetSkipBlock(nn.Module):
+    """One level of the U-Net (Isola et al. 2017): downsample, run the inner levels, upsample, concatenate the skip.
+
+    The official network nests these blocks recursively; keeping the nesting keeps its state_dict keys
+    (``model.model.1.model.3...``). The block without a ``submodule`` is the innermost one.
+
+    Args:
+        outer_channels: Channels this block returns (before the skip concatenation).
+        inner_channels: Channels of the downsampled features.
+        in_channels: Input channels of the outermost block (the image); other blocks take ``outer_channels``.
+        dropout: Dropout probability after the up-sampling norm (official: 0.5 in the 8x-wide middle levels).
+    """
+
+    def __init__(
+        self,
+        outer_channels: int,
+        inner_channels: int,
+        *,
+        submodule: "UNetSkipBlock | None",
+        in_channels: int | None = None,
+        outermost: bool = False,
+        norm: Norm = "instance",
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        make_norm, bias = norm_layer(norm), conv_bias(norm)
+        self.outermost = outermost
+        if in_channels is None:
+            in_channels = outer_channels
+        down = nn.Conv2d(in_channels, inner_channels, 4, stride=2, padding=1, bias=bias)
+        if outermost:
+            assert submodule is not None, "the outermost block needs inner levels"
+            # Ends in tanh, so the up conv has no norm after it and keeps its bias.
+            up = nn.ConvTranspose2d(2 * inner_channels, outer_channels, 4, stride=2, padding=1)
+            layers = [down, submodule, nn.ReLU(), up, nn.Tanh()]
+        elif submodule is None:
+            # Innermost: no norm after the down conv (the bottleneck is 1x1 at the nominal size).
+            up = nn.ConvTranspose2d(inner_channels, outer_channels, 4, stride=2, padding=1, bias=bias)
+            layers = [nn.LeakyReLU(0.2), down, nn.ReLU(), up, make_norm(outer_channels)]
+        else:
+            up = nn.ConvTranspose2d(2 * inner_channels, outer_channels, 4, stride=2, padding=1, bias=bias)
+            layers = [nn.LeakyReLU(0.2), down, make_norm(inner_channels), submodule, nn.ReLU(), up]
+            layers.append(make_norm(outer_channels))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.outermost:
+            return self.model(x)
+        # The official block's first layer is an in-place LeakyReLU, so its skip carries LeakyReLU(x), not x;
+        # we apply it out of place and concatenate the same tensor, which gives the official outputs.
+        x = self.model[0](x)  # (B, outer, H, W)
+        h = x
+        for layer in list(self.model)[1:]:
+            h = layer(h)
+        return torch.cat([x, h], dim=1)  # (B, 2 * outer, H, W)
+
+
+class UNetGenerator(Generator):
+    """U-Net generator of pix2pix (Isola et al. 2017), also used by CycleGAN (Zhu et al. 2017).
+
+    ``num_downs`` stride-2 levels with widths ``base_channels * min(2**i, 8)`` and a skip connection around each.
+    Official presets: ``num_downs=7`` (unet_128) and ``num_downs=8`` (unet_256), where an input of 2**num_downs
+    pixels becomes 1x1 at the bottleneck; height and width must be multiples of ``2**num_downs``. For
+    ``num_downs >= 5`` the network is the official one; smaller values drop the inner levels (not an official
+    configuration; the official code would silently build 5 levels).
+
+    Args:
+        dropout: Dropout probability in the extra 8x-wide middle levels (levels 4 .. num_downs - 2, counting the
+            outermost as 0; none exist when ``num_downs < 6``); the official ``use_dropout`` means 0.5.
+        init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        num_downs: int = 8,
+        base_channels: int = 64,
+        norm: Norm = "instance",
+        dropout: float = 0.0,
+        init_type: InitType = "normal",
+        init_gain: float = 0.02,
+    ):
+        super().__init__()
+        if num_downs < 2:
+            raise ValueError(f"num_downs must be >= 2 (an outermost and an innermost level), got {num_downs}")
+        if base_channels < 1:
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+        check_dropout(dropout)
+        self.size_multiple = 2**num_downs
+
+        widths = [base_channels * min(2**i, 8) for i in range(num_downs)]  # inner channels of level i
+        block = None
+        for i in reversed(range(1, num_downs)):  # built from the bottleneck outwards
+            # Official: dropout only in the extra 8x-wide levels between the four outer levels and the innermost.
+            level_dropout = dropout if 4 <= i < num_downs - 1 else 0.0
+            block = UNetSkipBlock(widths[i - 1], widths[i], submodule=block, norm=norm, dropout=level_dropout)
+        self.model = UNetSkipBlock(
+            out_channels, widths[0], submodule=block, in_channels=in_channels, outermost=True, norm=norm
+        )
+        init_weights(self, init_type, init_gain)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_size(x, self.size_multiple)
+        return self.model(x)  # (B, out_channels, H, W) in [-1, 1]

@@ -1,0 +1,136 @@
+"""Translate every image of a folder with a trained checkpoint, at full resolution, keeping relative names.
+
+``translate predict --ckpt CKPT --input DIR --output DIR`` is the command; ``predict_folder`` the Python API.
+"""
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.callbacks import to_uint8
+from translate.data import find_images, read_image
+
+log = logging.getLogger(__name__)
+
+
+def load_model(ckpt: str | Path, device: str | torch.device = "cpu") -> LightningModule:
+    """Rebuild the model that ``translate fit`` saved in ``ckpt`` (any of translate.models), in eval mode."""
+    ckpt = Path(ckpt)
+    if ckpt.is_dir():  # a run or checkpoint folder: take its last.ckpt
+        found = sorted(ckpt.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise FileNotFoundError(f"no last.ckpt under {ckpt}; pass the .ckpt file itself")
+        ckpt = found[-1]
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
+    hparams = torch.load(ckpt, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    if "_instantiator" not in hparams:
+        raise ValueError(
+            f"checkpoint {ckpt} does not record its model class (not written by `translate fit`); "
+            "load it in Python with the model class, e.g. CycleGAN.load_from_checkpoint(path)"
+        )
+    model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+    return model.to(device).eval()
+
+
+def _padded(size: tuple[int, int], multiple: int) -> tuple[int, int]:
+    return tuple(-(-s // multiple) * multiple for s in size)
+
+
+class _ImageFiles(Dataset):
+    """Decodes one image per item into (C, H, W) in [-1, 1], reflect-padded to the generator's size multiple."""
+
+    def __init__(self, paths: list[Path], channels: int, multiple: int):
+        self.paths, self.channels, self.multiple = paths, channels, multiple
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:
+        pixels = read_image(self.paths[index], self.channels)  # (H, W, C) uint8
+        image = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 127.5 - 1
+        height, width = image.shape[-2:]
+        pad_h, pad_w = (p - s for p, s in zip(_padded((height, width), self.multiple), (height, width), strict=True))
+        # reflection continues the image's texture across the border; it needs the pad smaller than the side
+        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+        image = F.pad(image[None], (0, pad_w, 0, pad_h), mode=mode)[0]
+        return image, height, width, index
+
+
+def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> list[list[int]]:
+    """Group images whose padded sizes match, so batches stack without resizing (instance norm sees each whole)."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for index, path in enumerate(paths):
+        with Image.open(path) as image:  # reads the header only
+            width, height = image.size
+            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees swaps the sides
+                width, height = height, width
+        groups[_padded((height, width), multiple)].append(index)
+    return [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
+
+
+def _save(image: Tensor, path: Path) -> None:
+    pixels = to_uint8(image).permute(1, 2, 0).cpu().numpy()  # (H, W, C)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path, **options)
+
+
+@torch.inference_mode()
+def predict_folder(
+    model: LightningModule,
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    direction: str = "a2b",
+    batch_size: int = 1,
+    num_workers: int = 0,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> list[Path]:
+    """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
+
+    Images keep their height and width: each is padded to what the generator needs and cropped back.
+    """
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+    if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
+        raise ValueError(f"--output {output_dir} is inside --input {input_dir}; choose a folder outside it")
+    paths = find_images(input_dir)
+    outputs = [output_dir / path.relative_to(input_dir) for path in paths]
+    existing = [out for out in outputs if out.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{len(existing)} of {len(outputs)} outputs already exist (first: {existing[0]}); pass --overwrite "
+            "to replace them or choose another --output"
+        )
+    if direction not in ("a2b", "b2a"):
+        raise ValueError(f"--direction must be 'a2b' or 'b2a', got {direction!r}")
+    generator = model.gen_ab if direction == "a2b" else model.gen_ba
+    multiple, channels = generator.size_multiple, model.hparams.channels
+    device = model.device
+    loader = DataLoader(
+        _ImageFiles(paths, channels, multiple),
+        batch_sampler=_same_size_batches(paths, batch_size, multiple),
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+    )
+    with tqdm(total=len(paths), desc=f"translate {direction}", unit="img", disable=not progress) as bar:
+        for images, heights, widths, indices in loader:
+            fakes = model(images.to(device, non_blocking=True), direction=direction)
+            for fake, height, width, index in zip(fakes, heights, widths, indices, strict=True):
+                _save(fake[:, :height, :width], outputs[index])
+            bar.update(len(indices))
+    log.info("wrote %d images to %s", len(outputs), output_dir)
+    return outputs

@@ -1,0 +1,22 @@
+"""Learning-rate schedules shared by the models."""
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+
+
+class LinearDecayLR(LambdaLR):
+    """Constant for ``constant_epochs``, then linear towards zero over ``decay_epochs`` (official CycleGAN 'linear').
+
+    Stepped once per epoch. The factor in epoch ``e`` (0-based) is ``1 - max(0, e + 1 - constant_epochs) /
+    (decay_epochs + 1)``, the official formula, so the last epoch still trains at ``1 / (decay_epochs + 1)`` of the
+    base rate instead of wasting an epoch at zero. Official: 100 + 100 epochs.
+    """
+
+    def __init__(self, optimizer: Optimizer, constant_epochs: int = 100, decay_epochs: int = 100, last_epoch: int = -1):
+        if constant_epochs < 0 or decay_epochs < 0:
+            raise ValueError(f"constant_epochs and decay_epochs must be >= 0, got {constant_epochs}, {decay_epochs}")
+        self.constant_epochs, self.decay_epochs = constant_epochs, decay_epochs
+        super().__init__(optimizer, self._factor, last_epoch=last_epoch)
+
+    def _factor(self, epoch: int) -> float:
+        return max(0.0, 1.0 - max(0, epoch + 1 - self.constant_epochs) / (self.decay_epochs + 1))
