@@ -10,6 +10,7 @@ layout (trainA, trainB, testA, testB); the same arguments always give the same b
 
 import argparse
 import colorsys
+import json
 import shutil
 import sys
 import time
@@ -139,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.size < 8 or args.train < 1 or args.test < 0:
         parser.error("need --size >= 8, --train >= 1 and --test >= 0")
+    recipe = json.dumps({key: value for key, value in vars(args).items() if key not in ("root", "force")})
+    stamp = args.root / ".make_fruit.json"  # written last: its presence means a complete dataset of that recipe
+    if not args.force and stamp.exists() and stamp.read_text() == recipe:
+        print(f"{args.root} already holds this dataset ({recipe}); nothing to do")
+        return
     if args.root.exists() and any(args.root.iterdir()) and not args.force:
         sys.exit(f"{args.root} exists and is not empty; pass --force to replace its trainA/trainB/testA/testB")
     start = time.perf_counter()
@@ -154,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
                 # Each image has its own stream: changing --train or --test leaves the other images unchanged.
                 rng = np.random.default_rng([args.seed, split_index, domain_index, i])
                 Image.fromarray(draw(rng, fruit, args.size)).save(folder / f"{fruit}_{i:04d}.png")
+    stamp.write_text(recipe)
     total = 2 * (args.train + args.test)
     print(
         f"wrote {total} {args.size}x{args.size} PNGs to {args.root} (trainA/testA apples, trainB/testB oranges: "

@@ -306,8 +306,11 @@ def test_make_fruit_is_deterministic_and_refuses_to_overwrite(tmp_path, capsys):
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
     assert len(files) == 8 and {p.parent.name for p in files} == {"trainA", "trainB", "testA", "testB"}
     assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in files)
-    with pytest.raises(SystemExit, match="--force"):
-        make_fruit(["--root", str(tmp_path / "one"), *args])
+    capsys.readouterr()
+    make_fruit(["--root", str(tmp_path / "one"), *args])  # the same recipe again: nothing to do, no error
+    assert "nothing to do" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--force"):  # another recipe over existing data
+        make_fruit(["--root", str(tmp_path / "one"), "--size", "16", "--train", "2"])
     make_fruit(["--root", str(tmp_path / "one"), "--force", "--size", "16", "--train", "1", "--test", "0"])
     assert len(list((tmp_path / "one").rglob("*.png"))) == 2 and not (tmp_path / "one" / "testA").exists()
     dm = UnpairedDataModule(tmp_path / "two", load_size=16, crop_size=16, num_workers=0)

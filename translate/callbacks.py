@@ -23,8 +23,8 @@ class SampleGrid(Callback):
     """Every ``every_n_epochs``, translate the same ``num_images`` un-augmented images and save a grid PNG.
 
     One row per image; the columns are what the model's ``sample_columns(batch)`` returns (for CycleGAN: real A,
-    A -> B, back to A, real B, B -> A, back to B). The PNG goes to ``dirpath`` (default ``<log_dir>/samples``) and,
-    when the logger is wandb or TensorBoard, to the logger too.
+    A -> B, back to A, real B, B -> A, back to B). The PNG goes to ``dirpath`` (default ``<default_root_dir>/samples``)
+    and, when the logger is wandb or TensorBoard, to the logger too.
 
     Args:
         num_images: Images per domain, taken from the validation folders (or the training folders when there are none).
@@ -69,4 +69,4 @@ class SampleGrid(Callback):
     def _folder(self, trainer: Trainer) -> Path:
         if self.dirpath is not None:
             return Path(self.dirpath)
-        return Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        return Path(trainer.default_root_dir) / "samples"

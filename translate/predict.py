@@ -7,7 +7,6 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch import LightningModule
@@ -18,7 +17,7 @@ from tqdm.auto import tqdm
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
-from translate.data import find_images, read_image
+from translate.data import find_images, read_image, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +56,7 @@ class _ImageFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:
-        pixels = read_image(self.paths[index], self.channels)  # (H, W, C) uint8
-        image = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float() / 127.5 - 1
+        image = to_tensor(read_image(self.paths[index], self.channels))  # (C, H, W) in [-1, 1]
         height, width = image.shape[-2:]
         pad_h, pad_w = (p - s for p, s in zip(_padded((height, width), self.multiple), (height, width), strict=True))
         # reflection continues the image's texture across the border; it needs the pad smaller than the side
