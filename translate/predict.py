@@ -115,8 +115,7 @@ def predict_folder(
         )
     if direction not in ("a2b", "b2a"):
         raise ValueError(f"--direction must be 'a2b' or 'b2a', got {direction!r}")
-    generator = model.gen_ab if direction == "a2b" else model.gen_ba
-    multiple, channels = generator.size_multiple, model.hparams.channels
+    multiple, channels = model.size_multiple, model.hparams.channels  # the contract every model honours
     device = model.device
     loader = DataLoader(
         _ImageFiles(paths, channels, multiple),

@@ -62,6 +62,11 @@ class CycleGAN(LightningModule):
             raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
         return self.gen_ab(x) if direction == "a2b" else self.gen_ba(x)
 
+    @property
+    def size_multiple(self) -> int:
+        """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
+        return self.gen_ab.size_multiple
+
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         data_channels = getattr(datamodule, "channels", self.hparams.channels)
