@@ -9,7 +9,6 @@ import torch
 import yaml
 from jsonargparse import ArgumentParser
 from lightning import LightningModule, Trainer
-from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from PIL import Image
 
 from tests.conftest import REPO, write_images
@@ -201,23 +200,48 @@ def test_order_does_not_depend_on_workers(tiny_domains):
 def test_sampler_is_reproducible_and_covers_the_first_domain():
     sampler = UnpairedSampler([5, 9, 3], seed=7)
     epoch0 = list(sampler)
-    assert len(epoch0) == len(sampler) == 9 and all(len(pair) == 3 for pair in epoch0)
+    assert len(epoch0) == len(sampler) == 9 and all(len(item.indices) == 3 for item in epoch0)
     assert epoch0 == list(UnpairedSampler([5, 9, 3], seed=7))
-    assert sorted({a for a, _, _ in epoch0}) == list(range(5))
-    assert all(0 <= b < 9 and 0 <= c < 3 for _, b, c in epoch0)
+    assert sorted({item.indices[0] for item in epoch0}) == list(range(5))
+    assert all(0 <= b < 9 and 0 <= c < 3 for _, b, c in (item.indices for item in epoch0))
+    assert len({item.seed for item in epoch0}) == 9  # every item gets its own augmentation seed
     sampler.set_epoch(1)
     epoch1 = list(sampler)
-    assert epoch1 != epoch0 and sorted({a for a, _, _ in epoch1}) == list(range(5))
+    assert epoch1 != epoch0 and sorted({item.indices[0] for item in epoch1}) == list(range(5))
 
 
-def test_sampler_survives_lightning_ddp_wrapping():
-    sampler = UnpairedSampler([4, 6], seed=0)
-    shards = [DistributedSamplerWrapper(sampler, num_replicas=2, rank=rank, shuffle=False) for rank in (0, 1)]
-    items = [pair for shard in shards for pair in shard]
-    assert all(isinstance(pair, tuple) and len(pair) == 2 for pair in items)
-    assert sorted(items) == sorted(sampler)  # the two ranks split one epoch between them
-    shards[0].set_epoch(5)  # forwarded to the wrapped sampler
-    assert sampler.epoch == 5
+def test_sampler_shards_itself_across_ranks():
+    whole = list(UnpairedSampler([4, 6], seed=0))
+    shards = [list(UnpairedSampler([4, 6], seed=0, num_replicas=2, rank=rank)) for rank in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == sorted(whole)  # the two ranks split one epoch between them
+    odd = [list(UnpairedSampler([4, 7], seed=0, num_replicas=2, rank=rank)) for rank in (0, 1)]
+    assert len(odd[0]) == len(odd[1]) == 4  # padded by wrapping, as torch's DistributedSampler
+    with pytest.raises(ValueError, match="rank"):
+        UnpairedSampler([4], num_replicas=2, rank=2)
+
+
+def test_sampler_skip_resumes_mid_epoch_once():
+    sampler = UnpairedSampler([5, 6], seed=3)
+    sampler.set_epoch(2)
+    full = list(sampler)
+    sampler.skip(epoch=2, items=4)
+    sampler.set_epoch(1)
+    assert len(list(sampler)) == 6  # an earlier epoch is not shortened (worker loaders may start it early)
+    sampler.set_epoch(2)
+    assert list(sampler) == full[4:]
+    sampler.set_epoch(3)
+    assert len(list(sampler)) == 6  # nor a later one, after which the skip is dropped
+    sampler.set_epoch(2)
+    assert list(sampler) == full
+
+
+def test_augmentations_depend_on_the_item_not_the_worker(tiny_domains):
+    dm = UnpairedDataModule(tiny_domains, load_size=24, crop_size=16, num_workers=0, batch_size=3)
+    dm.setup("fit")
+    item = next(iter(UnpairedSampler([6, 4], seed=0)))
+    first = dm.train_set[item]
+    dm.train_set[next(iter(UnpairedSampler([6, 4], seed=1)))]  # other draws in between change nothing
+    assert all(torch.equal(a, b) for a, b in zip(first, dm.train_set[item], strict=True))
 
 
 # --- errors -------------------------------------------------------------------------------------------------------

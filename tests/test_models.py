@@ -65,7 +65,7 @@ def test_scheduler_steps_per_epoch(tiny_domains, tmp_path):
     model = tiny_cyclegan(scheduler=partial(LinearDecayLR, constant_epochs=1, decay_epochs=3))
     fit(model, tiny_data(tiny_domains), tmp_path, max_epochs=3, limit_train_batches=1, limit_val_batches=0)
     rates = [optimizer.param_groups[0]["lr"] for optimizer in model.optimizers()]
-    assert rates == pytest.approx([2e-4 * 0.25] * 2)  # after 3 epochs: factor 1 - 3/4
+    assert rates == pytest.approx([2e-4 * 0.5] * 2)  # the third epoch (e = 2) runs at 1 - (2 + 1 - 1) / 4
 
 
 def test_training_lowers_the_cycle_loss(tiny_domains, tmp_path):

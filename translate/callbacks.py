@@ -1,6 +1,7 @@
-"""Training callbacks: sample grids that show progress without any logging service running."""
+"""Training callbacks: sample grids that show progress without any logging service running, reproducible steps."""
 
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -70,3 +71,19 @@ class SampleGrid(Callback):
         if self.dirpath is not None:
             return Path(self.dirpath)
         return Path(trainer.default_root_dir) / "samples"
+
+
+class StepSeed(Callback):
+    """Seed torch's generators at every training batch from (seed, global step, rank).
+
+    The random draws inside a step (image pool swaps, gradient-penalty mixing, dropout) then depend on the step alone,
+    not on what ran before it (validation, loader start-up, a restart), which makes a resumed run continue bit-exact.
+    Ranks get different streams. ``seed`` defaults to the one ``seed_everything`` set (0 when none).
+    """
+
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch, batch_idx: int) -> None:
+        base = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
+        torch.manual_seed(((base * 1_000_003 + trainer.global_step) * 1_009 + trainer.global_rank) % 2**63)

@@ -7,7 +7,7 @@ import os
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import albumentations as A
 import cv2
@@ -16,7 +16,7 @@ import torch
 from lightning import LightningDataModule
 from PIL import Image, ImageOps
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 Transform = Callable[..., dict[str, Any]]  # albumentations' call convention: transform(image=array)["image"]
@@ -124,8 +124,11 @@ class UnpairedDataset(Dataset):
     def __len__(self) -> int:
         return max(len(folder) for folder in self.folders)
 
-    def __getitem__(self, index: int | tuple[int, ...]) -> tuple[Tensor, ...]:
-        if not isinstance(index, tuple):
+    def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, ...]:
+        if isinstance(index, SampleIndex):
+            self.reseed(index.seed)  # augmentations are a function of the item: same for any worker count or resume
+            index = index.indices
+        else:
             index = tuple(int(index) % len(folder) for folder in self.folders)
         return tuple(folder[i] for folder, i in zip(self.folders, index, strict=True))
 
@@ -138,30 +141,61 @@ class UnpairedDataset(Dataset):
                 folder.transform.set_random_state(np.random.default_rng(seed + offset), random.Random(seed + offset))
 
 
-class UnpairedSampler(Sampler[tuple[int, ...]]):
+class SampleIndex(NamedTuple):
+    """One training item: an image index per domain, and the seed of its augmentations."""
+
+    indices: tuple[int, ...]
+    seed: int
+
+
+class UnpairedSampler(DistributedSampler):
     """Per-domain index tuples for an epoch of ``max(sizes)`` items, drawn as the official CycleGAN does.
 
-    The first domain is visited in a shuffled order (every image at least once per epoch), the others at random. The
-    draw depends only on ``seed + epoch`` and happens in the main process, so it is the same for any ``num_workers``.
-    Lightning calls ``set_epoch``, also through ``DistributedSamplerWrapper``, which then shards these tuples.
+    The first domain is visited in a shuffled order (every image at least once per epoch), the others at random. Each
+    item also carries its augmentation seed. Everything depends only on ``seed``, the epoch and the position, and is
+    drawn in the main process, so it is the same for any ``num_workers`` and can be resumed mid-epoch (``skip``).
+
+    It shards the epoch itself (``num_replicas``, ``rank``; padded by wrapping, as torch's DistributedSampler), and
+    subclasses DistributedSampler only so that Lightning doesn't wrap it again: the wrapper would hide ``skip``.
     """
 
-    def __init__(self, sizes: Sequence[int], seed: int = 0):
+    def __init__(self, sizes: Sequence[int], seed: int = 0, *, num_replicas: int = 1, rank: int = 0):
         if len(sizes) < 1 or min(sizes) < 1:
             raise ValueError(f"every domain needs at least one image, got sizes {list(sizes)}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in [0, {num_replicas}), got {rank}")
+        # DistributedSampler.__init__ is skipped on purpose: it needs a dataset and an initialised process group.
         self.sizes, self.seed, self.epoch = tuple(sizes), seed, 0
+        self.num_replicas, self.rank = num_replicas, rank
+        self.total = max(self.sizes)
+        self.num_samples = -(-self.total // num_replicas)  # per rank
+        self._skip: tuple[int, int] | None = None  # (epoch, items) to leave out of that epoch after a resume
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __len__(self) -> int:
-        return max(self.sizes)
+    def skip(self, epoch: int, items: int) -> None:
+        """Leave out this rank's first ``items`` items of ``epoch`` (already trained before an interruption)."""
+        self._skip = (epoch, items)
 
-    def __iter__(self) -> Iterator[tuple[int, ...]]:
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[SampleIndex]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        first = torch.randperm(len(self), generator=generator) % self.sizes[0]
-        others = [torch.randint(size, (len(self),), generator=generator) for size in self.sizes[1:]]
-        return zip(*(column.tolist() for column in (first, *others)), strict=True)
+        first = torch.randperm(self.total, generator=generator) % self.sizes[0]
+        others = [torch.randint(size, (self.total,), generator=generator) for size in self.sizes[1:]]
+        seeds = torch.randint(2**31, (self.total,), generator=generator)
+        rows = list(zip(*(column.tolist() for column in (first, *others)), strict=True))
+        positions = [i % self.total for i in range(self.rank, self.num_samples * self.num_replicas, self.num_replicas)]
+        start = 0
+        if self._skip is not None:
+            # Keyed by epoch, not one-shot: worker loaders start iterating before Lightning sets the resumed epoch.
+            if self._skip[0] == self.epoch:
+                start = self._skip[1]
+            elif self._skip[0] < self.epoch:
+                self._skip = None
+        return iter([SampleIndex(rows[i], int(seeds[i])) for i in positions[start:]])
 
 
 def collate_domains(batch: list[tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
@@ -172,8 +206,6 @@ def collate_domains(batch: list[tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
 def _init_worker(worker_id: int) -> None:
     # torch already runs one thread per worker; OpenCV (albumentations) would start a pool per process otherwise.
     cv2.setNumThreads(1)
-    info = get_worker_info()
-    info.dataset.reseed(info.seed)  # without this, forked workers repeat each other's crops and flips
 
 
 def _available_cpus() -> int:
@@ -243,6 +275,7 @@ class UnpairedDataModule(LightningDataModule):
         self.val_set: UnpairedDataset | None = None
         self._val_resolved = False
         self._preview_set: UnpairedDataset | None = None
+        self._resume_position: tuple[int, int] | None = None
 
     def _check_arguments(
         self,
@@ -273,7 +306,6 @@ class UnpairedDataModule(LightningDataModule):
         """Find the images (once); decoding happens later, in the loader workers."""
         if stage == "fit" and self.train_set is None:
             self.train_set = self._dataset(self._folders("train"), self.train_transform)
-            self.train_set.reseed(self.seed)  # reproducible augmentations with num_workers=0; workers reseed
         if stage in ("fit", "validate") and not self._val_resolved:
             folders = self._folders("test")
             self.val_set = None if folders is None else self._dataset(folders, self.eval_transform)
@@ -311,8 +343,37 @@ class UnpairedDataModule(LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
-        sampler = UnpairedSampler([len(folder) for folder in self.train_set.folders], seed=self.seed)
+        trainer = self.trainer  # None outside a Trainer
+        sampler = UnpairedSampler(
+            [len(folder) for folder in self.train_set.folders],
+            seed=self.seed,
+            num_replicas=trainer.world_size if trainer is not None else 1,
+            rank=trainer.global_rank if trainer is not None else 0,
+        )
+        # Worker processes fetch indices as soon as the loader's iterator exists, which Lightning creates before it
+        # calls set_epoch: start the sampler at the epoch that will actually be trained.
+        sampler.set_epoch(trainer.current_epoch if trainer is not None else 0)
+        if self._resume_position is not None:  # restored by load_state_dict before Lightning asks for the loader
+            epoch, batches = self._resume_position
+            if batches * self.batch_size >= len(sampler):  # saved after the epoch's last batch: next epoch, whole
+                sampler.set_epoch(epoch + 1)
+            else:
+                sampler.set_epoch(epoch)
+                sampler.skip(epoch, batches * self.batch_size)
+            self._resume_position = None
         return self._loader(self.train_set, sampler)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where training stands in the epoch, so that a resumed run draws exactly the batches that were left."""
+        trainer = self.trainer  # None outside a Trainer
+        if trainer is None:
+            return {}
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"epoch": trainer.current_epoch, "batches_done": progress.processed}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "epoch" in state_dict:
+            self._resume_position = (state_dict["epoch"], state_dict["batches_done"])
 
     def val_dataloader(self) -> DataLoader | list[DataLoader]:
         self.setup("validate")

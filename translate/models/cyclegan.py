@@ -121,9 +121,12 @@ class CycleGAN(LightningModule):
         self.log_dict({"train/d/a": loss_a, "train/d/b": loss_b}, prog_bar=True)
         return loss_a + loss_b
 
-    def on_train_epoch_end(self) -> None:
-        for scheduler in self.lr_schedulers():  # manual optimisation: Lightning leaves stepping to us
-            scheduler.step()
+    def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        # Manual optimisation leaves stepping to us. Catching up to the epoch number before each batch, rather than
+        # stepping at epoch ends, stays right after a resume from a checkpoint saved after an epoch's last batch.
+        for scheduler in self.lr_schedulers():
+            while scheduler.last_epoch < self.current_epoch:
+                scheduler.step()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch
