@@ -1,13 +1,18 @@
 """Training callbacks: sample grids that show progress without any logging service running, reproducible steps."""
 
 import logging
+import math
 import os
+import signal
+import threading
 from pathlib import Path
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
@@ -87,3 +92,77 @@ class StepSeed(Callback):
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch, batch_idx: int) -> None:
         base = self.seed if self.seed is not None else int(os.environ.get("PL_GLOBAL_SEED", 0))
         torch.manual_seed(((base * 1_000_003 + trainer.global_step) * 1_009 + trainer.global_rank) % 2**63)
+
+
+def checkpoint_dir(trainer: Trainer) -> Path:
+    """Where the run's ModelCheckpoint writes (Lightning's default when there is none)."""
+    callback = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
+    if callback is not None and callback.dirpath is not None:
+        return Path(callback.dirpath)
+    return Path(trainer.default_root_dir) / "checkpoints"
+
+
+class SaveOnInterrupt(Callback):
+    """On SIGTERM (a preempted or cancelled job) or a first Ctrl+C, finish the batch, write ``last.ckpt``, stop.
+
+    Lightning turns SIGTERM into ``SIGTERMException`` after the current batch; a first Ctrl+C is routed the same way
+    (a second one stops at once). ``translate fit ... --ckpt_path <that last.ckpt>`` then continues bit-exact.
+    Lightning writes checkpoints atomically (temporary file, then rename), so a kill mid-write keeps the previous one.
+    """
+
+    def __init__(self):
+        self._installed, self._previous_sigint = False, None
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # Not on_fit_start: Lightning snapshots every handler after it and restores that snapshot at teardown.
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be installed from the main thread
+
+        def first_ctrl_c(signum, frame) -> None:
+            rank_zero_info("\nCtrl+C: finishing this batch and saving last.ckpt (press Ctrl+C again to stop now)")
+            trainer._signal_connector.received_sigterm = True  # Lightning's own graceful-stop flag
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        self._previous_sigint = signal.signal(signal.SIGINT, first_ctrl_c)
+        self._installed = True
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: Trainer, pl_module: LightningModule, exception: BaseException) -> None:
+        self._restore()
+        if isinstance(exception, SIGTERMException) and not trainer.sanity_checking:
+            path = checkpoint_dir(trainer) / "last.ckpt"
+            trainer.save_checkpoint(path)
+            rank_zero_info(f"interrupted at step {trainer.global_step}: saved {path}; resume with --ckpt_path {path}")
+
+    def _restore(self) -> None:
+        if self._installed:  # the previous handler may be None (installed outside Python): restore it anyway
+            signal.signal(signal.SIGINT, self._previous_sigint or signal.SIG_DFL)
+            self._installed = False
+
+
+class StopOnNonFinite(Callback):
+    """Stop training at the first NaN or infinite logged training loss, naming the term and the step.
+
+    The checkpoints written so far stay as they are (nothing is saved after the bad step). Checks every
+    ``every_n_steps`` batches: each check waits for the device once.
+    """
+
+    def __init__(self, every_n_steps: int = 1):
+        if every_n_steps < 1:
+            raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        self.every_n_steps = every_n_steps
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
+        if batch_idx % self.every_n_steps:
+            return
+        terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/") and torch.is_tensor(v)}
+        if not terms or torch.isfinite(torch.stack([v.float().reshape(()) for v in terms.values()])).all():
+            return
+        name, value = next((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item()))
+        raise FloatingPointError(
+            f"{name} = {value} at step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx}); "
+            f"training stopped, the checkpoints in {checkpoint_dir(trainer)} are from before it. Try a lower learning "
+            "rate, 32-true precision, or gradient clipping"
+        )

@@ -1,0 +1,94 @@
+"""Never lose work: SIGTERM / Ctrl+C save last.ckpt and resume exactly; NaN stops with a message; a failed
+checkpoint write keeps the previous file."""
+
+import errno
+import os
+import signal
+
+import pytest
+import torch
+from lightning.pytorch import Callback
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from tests.test_resume import _data, _model, _trainer
+from translate.callbacks import SaveOnInterrupt, StopOnNonFinite
+
+
+class _SignalAt(Callback):
+    """Sends ``signum`` to this process at the start of batch ``batch`` (counted over the whole run)."""
+
+    def __init__(self, signum: int, batch: int):
+        self.signum, self.batch, self.seen = signum, batch, 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self.seen == self.batch:
+            os.kill(os.getpid(), self.signum)
+        self.seen += 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_saves_last_checkpoint_and_resume_is_exact(signum, tiny_domains, tmp_path):
+    reference = _model()
+    _trainer(tmp_path / "ref", max_epochs=2, enable_checkpointing=False).fit(reference, datamodule=_data(tiny_domains))
+
+    interrupted = _model()
+    callbacks = [ModelCheckpoint(dirpath=tmp_path / "ckpt"), SaveOnInterrupt(), _SignalAt(signum, batch=4)]
+    trainer = _trainer(tmp_path / "run", max_epochs=2, callbacks=callbacks)
+    with pytest.raises(SystemExit):  # Lightning's SIGTERMException: a clean exit after the batch
+        trainer.fit(interrupted, datamodule=_data(tiny_domains))
+    assert trainer.global_step == 2 * 5  # the batch during which the signal came was finished
+    last = tmp_path / "ckpt" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["global_step"] == 10
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # our handler is gone again
+
+    resumed = _model()
+    trainer = _trainer(tmp_path / "resumed", max_epochs=2, enable_checkpointing=False)
+    trainer.fit(resumed, datamodule=_data(tiny_domains), ckpt_path=last, weights_only=False)
+    for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(expected, actual), f"{name} differs after resume"
+
+
+class _PoisonAt(Callback):
+    def __init__(self, batch: int):
+        self.batch = batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == 2 * self.batch:
+            with torch.no_grad():
+                pl_module.gen_ab.model[1].weight.fill_(float("nan"))
+
+
+def test_non_finite_loss_stops_with_the_term_and_step(tiny_domains, tmp_path):
+    model = _model()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, every_n_train_steps=2)
+    trainer = _trainer(tmp_path, max_epochs=3, callbacks=[checkpoint, StopOnNonFinite(), _PoisonAt(batch=4)])
+    with pytest.raises(FloatingPointError, match=r"train/g/\w+ = nan at step 10 \(epoch 1, batch 1\)"):
+        trainer.fit(model, datamodule=_data(tiny_domains))
+    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=False)
+    assert saved["global_step"] == 8  # written after batch 4, the last good one
+    assert all(torch.isfinite(tensor).all() for tensor in saved["state_dict"].values())
+
+
+def test_failed_checkpoint_write_keeps_the_previous_file(tiny_domains, tmp_path, monkeypatch):
+    from fsspec.implementations.local import LocalFileOpener
+
+    model = _model()
+    trainer = _trainer(tmp_path, max_steps=2, enable_checkpointing=False)
+    trainer.fit(model, datamodule=_data(tiny_domains))
+    path = tmp_path / "last.ckpt"
+    trainer.save_checkpoint(path)
+    before = path.read_bytes()
+
+    def disk_full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalFileOpener, "write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        trainer.save_checkpoint(path)
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name != "last.ckpt" and p.is_file()], "temporary file left behind"
+
+
+def test_stop_on_non_finite_rejects_bad_interval():
+    with pytest.raises(ValueError, match="every_n_steps"):
+        StopOnNonFinite(every_n_steps=0)
