@@ -21,6 +21,7 @@ def _model() -> CycleGAN:
         partial(PatchDiscriminator, base_channels=4, num_layers=2),
         scheduler=partial(LinearDecayLR, constant_epochs=1, decay_epochs=2),
         pool_size=2,  # small, so the pool is full and swapping (random) within the run
+        ema_decay=0.9,  # the averages must resume exactly too
     )
 
 

@@ -7,6 +7,7 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from translate import losses
 from translate.models._pool import ImagePool
@@ -32,6 +33,8 @@ class CycleGAN(LightningModule):
             0.5 gives 5 effective); 0 skips the two extra generator passes.
         lambda_gp: Weight of the WGAN-GP gradient penalty (used with ``gan_mode: wgangp`` only).
         pool_size: Past fakes kept for D (0 disables the pool).
+        ema_decay: Keep an exponential moving average of both generators' weights with this decay (e.g. 0.999;
+            None: off). The averages are saved in the checkpoint and translate (``forward``, predict, sample grids).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class CycleGAN(LightningModule):
         lambda_identity: float = 0.5,
         lambda_gp: float = 10.0,
         pool_size: int = 50,
+        ema_decay: float | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
@@ -54,13 +58,27 @@ class CycleGAN(LightningModule):
         self.gen_ab, self.gen_ba = generator(channels, channels), generator(channels, channels)
         self.disc_a, self.disc_b = discriminator(channels), discriminator(channels)
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
+        if ema_decay is not None and not 0 < ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
+        self.ema_ab = self.ema_ba = None
+        if ema_decay is not None:  # buffers too, so batch-norm statistics follow the averaged weights
+            average = get_ema_multi_avg_fn(ema_decay)
+            self.ema_ab = AveragedModel(self.gen_ab, multi_avg_fn=average, use_buffers=True)
+            self.ema_ba = AveragedModel(self.gen_ba, multi_avg_fn=average, use_buffers=True)
+            self.ema_ab.requires_grad_(False)  # updated by averaging, never by gradients (and no DDP reduction)
+            self.ema_ba.requires_grad_(False)
         self.optimizer, self.scheduler = optimizer, scheduler
 
-    def forward(self, x: Tensor, direction: Direction = "a2b") -> Tensor:
-        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``gen_ab.size_multiple``."""
+    def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:
+        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``.
+
+        Uses the generators' moving averages when the model keeps them, unless ``use_ema=False``.
+        """
         if direction not in ("a2b", "b2a"):
             raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
-        return self.gen_ab(x) if direction == "a2b" else self.gen_ba(x)
+        generator = self.gen_ab if direction == "a2b" else self.gen_ba
+        average = self.ema_ab if direction == "a2b" else self.ema_ba
+        return average(x) if use_ema and average is not None else generator(x)
 
     @property
     def size_multiple(self) -> int:
@@ -83,6 +101,9 @@ class CycleGAN(LightningModule):
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
+            if self.ema_ab is not None:
+                self.ema_ab.update_parameters(self.gen_ab)
+                self.ema_ba.update_parameters(self.gen_ba)
         with self.toggled_optimizer(opt_d):
             loss_d = self._discriminator_losses(real_a, real_b, self.pool_a(fake_a), self.pool_b(fake_b))
             opt_d.zero_grad(set_to_none=True)
@@ -138,9 +159,9 @@ class CycleGAN(LightningModule):
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         """Columns of a sample grid, each (N, C, H, W) in [-1, 1]: real, translated and reconstructed, both ways."""
         real_a, real_b = batch
-        fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
-        return {"real_a": real_a, "fake_b": fake_b, "rec_a": self.gen_ba(fake_b),
-                "real_b": real_b, "fake_a": fake_a, "rec_b": self.gen_ab(fake_a)}  # fmt: skip
+        fake_b, fake_a = self(real_a, "a2b"), self(real_b, "b2a")
+        return {"real_a": real_a, "fake_b": fake_b, "rec_a": self(fake_b, "b2a"),
+                "real_b": real_b, "fake_a": fake_a, "rec_b": self(fake_a, "a2b")}  # fmt: skip
 
     def configure_optimizers(self):
         opt_g = self.optimizer([*self.gen_ab.parameters(), *self.gen_ba.parameters()])
