@@ -64,3 +64,11 @@ def test_dockerfile_passes_hadolint():
         ["hadolint", "--failure-threshold", "info", str(REPO / "Dockerfile")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_images_per_second_is_logged(tiny_domains, tmp_path):
+    from translate.callbacks import ImagesPerSecond
+
+    trainer = _fit(tiny_domains, tmp_path, callbacks=[ImagesPerSecond(every_n_batches=1)], limit_train_batches=3)
+    rate = trainer.callback_metrics["train/images_per_sec"].item()
+    assert 0 < rate < 1e6

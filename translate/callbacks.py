@@ -5,6 +5,7 @@ import math
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -166,3 +167,27 @@ class StopOnNonFinite(Callback):
             f"training stopped, the checkpoints in {checkpoint_dir(trainer)} are from before it. Try a lower learning "
             "rate, 32-true precision, or gradient clipping"
         )
+
+
+class ImagesPerSecond(Callback):
+    """Log training throughput, ``train/images_per_sec`` (images of one domain per second, this process), every
+    ``every_n_batches`` batches; the first window of each epoch (loader start-up) is left out."""
+
+    def __init__(self, every_n_batches: int = 50):
+        if every_n_batches < 1:
+            raise ValueError(f"every_n_batches must be >= 1, got {every_n_batches}")
+        self.every_n_batches = every_n_batches
+        self._start: float | None = None
+        self._images = 0
+
+    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._start, self._images = None, 0
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
+        if self._start is None:  # time from the end of the first batch: excludes start-up and warm-up
+            self._start, self._images = time.perf_counter(), 0
+            return
+        self._images += len(batch[0])
+        if self._images and batch_idx % self.every_n_batches == 0:
+            rate = self._images / (time.perf_counter() - self._start)
+            pl_module.log("train/images_per_sec", rate, on_step=True, on_epoch=False, batch_size=1)
