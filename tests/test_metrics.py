@@ -1,0 +1,101 @@
+"""FID/KID on translated validation images: the real torchmetrics path with a tiny feature network, no download."""
+
+import logging
+from functools import partial
+
+import pytest
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import nn
+
+from translate.data import UnpairedDataModule
+from translate.metrics import INCEPTION_FILE, INCEPTION_URL, FIDMonitor, find_inception_weights
+from translate.models import CycleGAN
+from translate.networks import PatchDiscriminator, ResnetGenerator
+
+
+class TinyFeatures(nn.Module):
+    """uint8 (N, 3, H, W) -> (N, 6): per-channel means and standard deviations, a stand-in for Inception."""
+
+    num_features = 6
+
+    def forward(self, images):
+        x = images.float() / 255
+        return torch.cat([x.mean((2, 3)), x.std((2, 3))], dim=1).double()
+
+
+class _Translator(LightningModule):
+    """Validation-only stand-in: 'style' turns reddish A into greenish B-like images (and back); 'noise' is noise."""
+
+    def __init__(self, mode: str):
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x, direction="a2b"):
+        if self.mode == "noise":
+            return torch.rand_like(x) * 2 - 1
+        return x.roll(1 if direction == "a2b" else -1, dims=1)  # red -> green channel (tiny_domains' colours)
+
+    def validation_step(self, batch, batch_idx):
+        return None
+
+
+def _data(root, **kwargs):
+    return UnpairedDataModule(root, load_size=16, crop_size=16, batch_size=2, num_workers=0, **kwargs)
+
+
+def _validate(mode, root, tmp_path) -> dict:
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, default_root_dir=tmp_path,
+                      callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures())])  # fmt: skip
+    return trainer.validate(_Translator(mode), datamodule=_data(root), verbose=False)[0]
+
+
+def test_fid_and_kid_are_lower_for_the_target_distribution_than_for_noise(tiny_domains, tmp_path):
+    styled, noise = _validate("style", tiny_domains, tmp_path), _validate("noise", tiny_domains, tmp_path)
+    for key in ("val/fid_a2b", "val/fid_b2a", "val/kid_a2b", "val/kid_b2a", "val/fid"):
+        assert styled[key] < noise[key], (key, styled[key], noise[key])
+    assert noise["val/fid"] > 0.1
+
+
+def test_fid_monitor_keeps_the_best_checkpoint_while_training(tiny_domains, tmp_path, caplog):
+    model = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1),
+                     partial(PatchDiscriminator, base_channels=4, num_layers=2))  # fmt: skip
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/fid", mode="min", filename="best-{epoch}")
+    trainer = Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_progress_bar=False,
+                      default_root_dir=tmp_path, num_sanity_val_steps=0,
+                      callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures()), best])  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        trainer.fit(model, datamodule=_data(tiny_domains))
+    assert torch.isfinite(trainer.callback_metrics["val/fid"])
+    assert best.best_model_path and best.best_model_score is not None
+    saved = torch.load(tmp_path / "ckpt" / "best_fid.ckpt", weights_only=False)  # FIDMonitor's own best
+    assert saved["global_step"] in (6, 12) and best.best_model_path.endswith(f"best-epoch={saved['epoch']}.ckpt")
+    assert "biased" in caplog.text  # 2 validation images per domain: far fewer than 1000
+
+
+def test_missing_inception_weights_say_where_and_training_goes_on(tiny_domains, tmp_path, caplog):
+    missing = tmp_path / "nowhere" / INCEPTION_FILE
+    model = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1),
+                     partial(PatchDiscriminator, base_channels=4, num_layers=2))  # fmt: skip
+    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False,
+                      enable_checkpointing=False, default_root_dir=tmp_path,
+                      callbacks=[FIDMonitor(every_n_epochs=1, inception_weights=str(missing))])  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        trainer.fit(model, datamodule=_data(tiny_domains))
+    assert str(missing) in caplog.text and INCEPTION_URL in caplog.text
+    assert "val/fid" not in trainer.callback_metrics and trainer.global_step > 0
+
+
+def test_inception_weights_are_found_in_the_torch_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert find_inception_weights() is None
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / INCEPTION_FILE).write_bytes(b"weights")
+    assert find_inception_weights() == tmp_path / "checkpoints" / INCEPTION_FILE
+    assert find_inception_weights(tmp_path / "missing.pth") is None
+
+
+def test_fid_monitor_rejects_bad_interval():
+    with pytest.raises(ValueError, match="every_n_epochs"):
+        FIDMonitor(every_n_epochs=0)
