@@ -63,3 +63,56 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 def l1(x: Tensor, target: Tensor) -> Tensor:
     """Mean absolute error in fp32 (cycle, identity and reconstruction terms)."""
     return (x.float() - target.float()).abs().mean()
+
+
+def _pair_vectors(embeddings: Tensor) -> Tensor:
+    """Every ordered pair's transformation vector e_i - e_j, i != j: (B * (B - 1), D) from (B, D)."""
+    vectors = embeddings.float()[:, None] - embeddings.float()[None]  # (B, B, D)
+    off_diagonal = ~torch.eye(len(embeddings), dtype=torch.bool, device=embeddings.device)
+    return vectors[off_diagonal]
+
+
+def travel_cosine(emb_real: Tensor, emb_fake: Tensor) -> Tensor:
+    """Mean cosine similarity between v_ij = S(x_i) - S(x_j) and v'_ij = S(G(x_i)) - S(G(x_j)) over all pairs."""
+    return F.cosine_similarity(_pair_vectors(emb_real), _pair_vectors(emb_fake), dim=-1).mean()
+
+
+def travel_loss(emb_real: Tensor, emb_fake: Tensor) -> Tensor:
+    """TraVeL loss (Amodio & Krishnaswamy 2019, Eq. 3): transformation vectors survive translation.
+
+    Over all ordered pairs i != j of the batch: mean_d (v_ij - v'_ij)^2 + 1 - cos(v_ij, v'_ij), where ``emb_real`` is
+    S(x) and ``emb_fake`` is S(G(x)), both (B, D). The squared distance is averaged over the D dimensions, the scale
+    of the official code (a sum would weigh it D times more against the cosine term). Needs B >= 2.
+    """
+    v_real, v_fake = _pair_vectors(emb_real), _pair_vectors(emb_fake)
+    cosine = F.cosine_similarity(v_real, v_fake, dim=-1)  # (P,)
+    return (v_real - v_fake).square().mean(-1).mean() + (1 - cosine).mean()
+
+
+def margin_loss(embeddings: Tensor, margin: float = 10.0) -> Tensor:
+    """Siamese margin loss (Amodio & Krishnaswamy 2019, Eq. 4): mean over pairs of max(0, margin - ||v_ij||^2).
+
+    Keeps S from collapsing every image to one point, which would satisfy ``travel_loss`` trivially. Needs B >= 2.
+    """
+    return F.relu(margin - _pair_vectors(embeddings).square().sum(-1)).mean()
+
+
+def anchor_distance(vectors: Tensor, anchor: Tensor) -> Tensor:
+    """Squared euclidean distance ||v - anchor||^2 of each (B, L) vector to the anchor (L values or one): (B,)."""
+    return (vectors.float() - anchor.float()).square().sum(-1)
+
+
+def anchor_discriminator_loss(real: Tensor, fake: Tensor, anchor: Tensor, margin: float) -> Tensor:
+    """Siamese-discriminator realism loss for D: real vectors to the anchor, fakes at least ``margin`` away.
+
+    0.5 * (mean ||D(y) - a||^2 + mean max(0, sqrt(margin) - ||D(G(x)) - a||)^2), ``margin`` a squared distance.
+    With one-dimensional vectors, anchor a and margin (a - b)^2 it is the halved LSGAN loss with targets a (real)
+    and b (fake) while fake scores lie between b and a; a fake already past b costs nothing (one-sided, like hinge).
+    """
+    fake_gap = F.relu(margin**0.5 - anchor_distance(fake, anchor).clamp_min(1e-12).sqrt())
+    return 0.5 * (anchor_distance(real, anchor).mean() + fake_gap.square().mean())
+
+
+def anchor_generator_loss(fake: Tensor, anchor: Tensor) -> Tensor:
+    """Siamese-discriminator realism loss for G: mean ||D(G(x)) - a||^2 (LSGAN's generator loss when L = 1)."""
+    return anchor_distance(fake, anchor).mean()

@@ -1,5 +1,6 @@
 """The translation models, one LightningModule each."""
 
 from translate.models.cyclegan import CycleGAN
+from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CycleGAN"]
+__all__ = ["CycleGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]

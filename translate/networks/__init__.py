@@ -1,9 +1,10 @@
 """Generators, discriminators and the layers they share."""
 
 from translate.networks.base import Discriminator, DiscriminatorFactory, Generator, GeneratorFactory
-from translate.networks.discriminators import PatchDiscriminator
+from translate.networks.discriminators import PatchDiscriminator, StridedDiscriminator
 from translate.networks.generators import ResnetGenerator, UNetGenerator
 from translate.networks.layers import Norm, SelfAttention2d, init_weights
+from translate.networks.siamese import SiameseEncoder
 
 __all__ = [
     "Discriminator",
@@ -14,6 +15,8 @@ __all__ = [
     "PatchDiscriminator",
     "ResnetGenerator",
     "SelfAttention2d",
+    "SiameseEncoder",
+    "StridedDiscriminator",
     "UNetGenerator",
     "init_weights",
 ]

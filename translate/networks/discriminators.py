@@ -81,3 +81,83 @@ class PatchDiscriminator(Discriminator):
 
     def forward_head(self, h: Tensor) -> Tensor:
         return self.model[-1](h)  # (B, 1, h', w'): one logit per receptive-field patch
+
+
+def strided_convs(
+    in_channels: int,
+    *,
+    base_channels: int,
+    num_layers: int,
+    norm: Norm,
+    max_multiplier: int = 8,
+    attention_after: int | None = None,
+) -> tuple[nn.Sequential, int]:
+    """``num_layers`` 4x4 stride-2 conv-norm-LeakyReLU(0.2) stages (TraVeLGAN's discriminator and siamese trunk).
+
+    Widths ``base_channels * min(2**i, max_multiplier)``; the first stage has no norm (as in Amodio & Krishnaswamy's
+    code). ``attention_after`` (1-based) inserts a ``SelfAttention2d`` after that stage. Returns the stack and its
+    output channels; it maps (B, C, H, W) to (B, channels, H / 2**num_layers, W / 2**num_layers).
+    """
+    make_norm, bias = norm_layer(norm), conv_bias(norm)
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for i in range(num_layers):
+        out_channels = base_channels * min(2**i, max_multiplier)
+        conv = nn.Conv2d(channels, out_channels, 4, stride=2, padding=1, bias=bias or i == 0)
+        layers += [conv, make_norm(out_channels) if i > 0 else nn.Identity(), nn.LeakyReLU(0.2)]
+        channels = out_channels
+        if attention_after == i + 1:
+            layers.append(SelfAttention2d(channels))
+    return nn.Sequential(*layers), channels
+
+
+class StridedDiscriminator(Discriminator):
+    """TraVeLGAN's discriminator (Amodio & Krishnaswamy 2019): stride-2 convs, then one linear head for the image.
+
+    ``forward_features`` gives (B, num_features, H / 2**num_layers, W / 2**num_layers); the head average-pools that
+    map to ``pool_size`` x ``pool_size`` and maps it to (B, out_features). At the official setting (128 px,
+    ``num_layers=5``, ``pool_size=4``) the map already is 4x4, so the head is the official flatten + dense, and other
+    image sizes still work.
+
+    Args:
+        out_features: 1 for a realism logit; more for a vector (the Siamese-discriminator TraVeLGAN's embedding).
+        num_layers: Stride-2 stages (official: down to 4x4, so 5 at 128 px); widths double up to 8x ``base_channels``.
+        spectral_norm: Wrap every conv and the head in spectral normalisation (Miyato et al. 2018).
+        self_attention: One ``SelfAttention2d`` after stage ``max(num_layers - 2, 1)`` (16x16 at the nominal size).
+        pool_size: Side of the pooled map the head sees (1: global average pooling).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        *,
+        out_features: int = 1,
+        base_channels: int = 128,
+        num_layers: int = 5,
+        norm: Norm = "batch",
+        spectral_norm: bool = False,
+        self_attention: bool = False,
+        pool_size: int = 4,
+    ):
+        super().__init__()
+        if num_layers < 1 or base_channels < 1 or out_features < 1 or pool_size < 1:
+            raise ValueError(
+                "num_layers, base_channels, out_features and pool_size must be >= 1, got "
+                f"{num_layers}, {base_channels}, {out_features}, {pool_size}"
+            )
+        attention_after = max(num_layers - 2, 1) if self_attention else None
+        self.trunk, self.num_features = strided_convs(
+            in_channels, base_channels=base_channels, num_layers=num_layers, norm=norm, attention_after=attention_after
+        )
+        self.pool = nn.AdaptiveAvgPool2d(pool_size)
+        self.head = nn.Linear(self.num_features * pool_size**2, out_features)
+        init_weights(self, "normal", 0.02)  # the official truncated/plain N(0, 0.02)
+        if spectral_norm:
+            for layer in [m for m in self.modules() if isinstance(m, nn.Conv2d | nn.Linear)]:
+                apply_spectral_norm(layer)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        return self.trunk(x)  # (B, num_features, H / 2**num_layers, W / 2**num_layers)
+
+    def forward_head(self, h: Tensor) -> Tensor:
+        return self.head(self.pool(h).flatten(1))  # (B, out_features)

@@ -8,7 +8,16 @@ import torch
 from torch import Tensor, nn
 
 from translate.networks.base import Generator
-from translate.networks.layers import InitType, Norm, ResnetBlock, check_dropout, conv_bias, init_weights, norm_layer
+from translate.networks.layers import (
+    InitType,
+    Norm,
+    ResnetBlock,
+    SelfAttention2d,
+    check_dropout,
+    conv_bias,
+    init_weights,
+    norm_layer,
+)
 
 
 def _check_size(x: Tensor, multiple: int) -> None:
@@ -97,6 +106,7 @@ class UNetSkipBlock(nn.Module):
         inner_channels: Channels of the downsampled features.
         in_channels: Input channels of the outermost block (the image); other blocks take ``outer_channels``.
         dropout: Dropout probability after the up-sampling norm (official: 0.5 in the 8x-wide middle levels).
+        self_attention: Append a ``SelfAttention2d`` on this level's up-sampled output, before the skip concatenation.
     """
 
     def __init__(
@@ -109,6 +119,7 @@ class UNetSkipBlock(nn.Module):
         outermost: bool = False,
         norm: Norm = "instance",
         dropout: float = 0.0,
+        self_attention: bool = False,
     ):
         super().__init__()
         make_norm, bias = norm_layer(norm), conv_bias(norm)
@@ -131,6 +142,9 @@ class UNetSkipBlock(nn.Module):
             layers.append(make_norm(outer_channels))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
+        if self_attention:  # appended last, so the official indices of the other layers stay the same
+            assert not outermost, "the outermost block returns the image"
+            layers.append(SelfAttention2d(outer_channels))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -158,6 +172,9 @@ class UNetGenerator(Generator):
         dropout: Dropout probability in the extra 8x-wide middle levels (levels 4 .. num_downs - 2, counting the
             outermost as 0; none exist when ``num_downs < 6``); the official ``use_dropout`` means 0.5.
         init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain.
+        self_attention: Add one ``SelfAttention2d`` (Zhang et al. 2019) at H/4 x W/4 (level 2, or the innermost level
+            when ``num_downs < 3``) on the up-sampling path, as the Siamese-discriminator TraVeLGAN uses. Off by
+            default; when on, the state_dict gains that block's keys and is no longer the official one.
     """
 
     def __init__(
@@ -171,6 +188,7 @@ class UNetGenerator(Generator):
         dropout: float = 0.0,
         init_type: InitType = "normal",
         init_gain: float = 0.02,
+        self_attention: bool = False,
     ):
         super().__init__()
         if num_downs < 2:
@@ -181,11 +199,19 @@ class UNetGenerator(Generator):
         self.size_multiple = 2**num_downs
 
         widths = [base_channels * min(2**i, 8) for i in range(num_downs)]  # inner channels of level i
+        attention_level = min(2, num_downs - 1) if self_attention else None  # level i works at H / 2**i
         block = None
         for i in reversed(range(1, num_downs)):  # built from the bottleneck outwards
             # Official: dropout only in the extra 8x-wide levels between the four outer levels and the innermost.
             level_dropout = dropout if 4 <= i < num_downs - 1 else 0.0
-            block = UNetSkipBlock(widths[i - 1], widths[i], submodule=block, norm=norm, dropout=level_dropout)
+            block = UNetSkipBlock(
+                widths[i - 1],
+                widths[i],
+                submodule=block,
+                norm=norm,
+                dropout=level_dropout,
+                self_attention=i == attention_level,
+            )
         self.model = UNetSkipBlock(
             out_channels, widths[0], submodule=block, in_channels=in_channels, outermost=True, norm=norm
         )

@@ -1,0 +1,202 @@
+"""TraVeLGAN and the Siamese-discriminator TraVeLGAN: the losses' defining properties, training, predict."""
+
+from functools import partial
+
+import pytest
+import torch
+from lightning.pytorch import LightningModule, Trainer
+
+from tests.conftest import REPO, write_images
+from translate import losses
+from translate.cli import main
+from translate.data import UnpairedDataModule
+from translate.models import SiameseDiscTraVeLGAN, TraVeLGAN
+from translate.networks import SiameseEncoder, StridedDiscriminator, UNetGenerator
+
+DEBUG = str(REPO / "configs" / "debug_travelgan.yaml")
+
+
+def tiny_travelgan(**kwargs) -> TraVeLGAN:
+    return TraVeLGAN(
+        partial(UNetGenerator, base_channels=4, num_downs=3, norm="instance"),
+        partial(StridedDiscriminator, base_channels=4, num_layers=2),
+        partial(SiameseEncoder, embed_dim=16, base_channels=4, num_layers=2, norm="none"),
+        **kwargs,
+    )
+
+
+def tiny_siamese_disc(**kwargs) -> SiameseDiscTraVeLGAN:
+    return SiameseDiscTraVeLGAN(
+        partial(UNetGenerator, base_channels=4, num_downs=3, norm="instance", self_attention=True),
+        partial(
+            StridedDiscriminator,
+            out_features=8,
+            base_channels=4,
+            num_layers=2,
+            norm="none",
+            spectral_norm=True,
+            self_attention=True,
+            pool_size=1,
+        ),  # fmt: skip
+        **kwargs,
+    )
+
+
+def tiny_data(root, **kwargs) -> UnpairedDataModule:
+    return UnpairedDataModule(root, **{"load_size": 18, "crop_size": 16, "batch_size": 2, "num_workers": 0, **kwargs})
+
+
+def fit(model, data, tmp_path, **trainer_kwargs) -> Trainer:
+    options = dict(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer = Trainer(default_root_dir=tmp_path, enable_model_summary=False, **{**options, **trainer_kwargs})
+    trainer.fit(model, datamodule=data)
+    return trainer
+
+
+# --- losses ---------------------------------------------------------------------------------------------------------
+
+
+def test_travel_loss_is_zero_for_a_shift_and_positive_otherwise():
+    emb = torch.randn(5, 7)
+    assert losses.travel_loss(emb, emb + torch.randn(7)) == pytest.approx(0.0, abs=1e-5)  # same vectors v_ij
+    assert losses.travel_cosine(emb, emb + 3.0) == pytest.approx(1.0, abs=1e-5)
+    assert losses.travel_loss(emb, 2 * emb) > 0.1  # same directions, different lengths
+    assert losses.travel_loss(emb, emb[[1, 0, 2, 3, 4]]) > 0.1  # two images swapped
+    assert losses.travel_loss(emb, torch.randn(5, 7)) > 0.1
+
+
+def test_travel_and_margin_losses_use_all_ordered_pairs():
+    emb_real, emb_fake, margin = torch.randn(4, 6), torch.randn(4, 6), 12.0
+    travel, hinge = [], []
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                v, w = emb_real[i] - emb_real[j], emb_fake[i] - emb_fake[j]
+                travel.append((v - w).square().mean() + 1 - torch.dot(v, w) / (v.norm() * w.norm()))
+                hinge.append(max(0.0, margin - v.square().sum().item()))
+    assert losses.travel_loss(emb_real, emb_fake) == pytest.approx(torch.stack(travel).mean().item(), rel=1e-5)
+    assert losses.margin_loss(emb_real, margin) == pytest.approx(sum(hinge) / len(hinge), rel=1e-5)
+
+
+def test_margin_loss_is_zero_beyond_the_margin_only():
+    far = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])  # squared distances 16 and 32
+    assert losses.margin_loss(far, margin=10.0) == 0
+    assert losses.margin_loss(far, margin=20.0) > 0  # the pair (1, 2)... and (0, 1), (0, 2) at 16 < 20
+    assert losses.margin_loss(torch.zeros(3, 2), margin=10.0) == pytest.approx(10.0)  # collapse costs the margin
+
+
+def test_anchor_realism_loss_with_one_dimension_is_lsgan():
+    real, fake = torch.randn(6, 1) * 2, torch.rand(6, 1)  # fake scores between LSGAN's targets b = 0 and a = 1
+    anchor = torch.tensor(1.0)
+    assert losses.anchor_generator_loss(fake, anchor) == pytest.approx(losses.generator_loss(fake, "lsgan").item())
+    lsgan_d = losses.discriminator_loss(real, fake, "lsgan")
+    assert losses.anchor_discriminator_loss(real, fake, anchor, margin=1.0) == pytest.approx(lsgan_d.item())
+    # the generator's loss is LSGAN's for any score, not only inside [b, a]
+    wide = torch.randn(6, 1) * 3
+    assert losses.anchor_generator_loss(wide, anchor) == pytest.approx(losses.generator_loss(wide, "lsgan").item())
+    # a fake beyond the margin costs D nothing (one-sided), where LSGAN would still pull it to b
+    assert losses.anchor_discriminator_loss(anchor[None, None], torch.full((1, 1), -2.0), anchor, 1.0) == 0
+
+
+# --- networks -------------------------------------------------------------------------------------------------------
+
+
+def test_vector_networks_shapes_and_gradients():
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    nets = [
+        (
+            StridedDiscriminator(
+                3,
+                out_features=5,
+                base_channels=4,
+                num_layers=3,
+                spectral_norm=True,
+                self_attention=True,
+                norm="none",
+                pool_size=1,
+            ),
+            (2, 5),
+        ),  # fmt: skip
+        (StridedDiscriminator(3, base_channels=4, num_layers=2), (2, 1)),
+        (SiameseEncoder(3, embed_dim=7, base_channels=4, num_layers=3), (2, 7)),
+        (UNetGenerator(3, 3, base_channels=4, num_downs=3, self_attention=True), (2, 3, 32, 32)),
+    ]
+    for net, shape in nets:
+        y = net(x)
+        assert y.shape == shape
+        y.square().mean().backward()
+        assert all(p.grad is not None for p in net.parameters()), f"{type(net).__name__}: a parameter got no grad"
+
+
+def test_unet_self_attention_is_off_by_default():
+    keys = UNetGenerator(3, 3, base_channels=4, num_downs=4).state_dict().keys()
+    assert not any("gamma" in key for key in keys)
+    assert any(
+        "gamma" in key for key in UNetGenerator(3, 3, base_channels=4, num_downs=4, self_attention=True).state_dict()
+    )
+
+
+# --- models ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
+def test_one_epoch_updates_every_network_and_logs_every_term(build, tiny_domains, tmp_path):
+    model = build()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainer = fit(model, tiny_data(tiny_domains), tmp_path, limit_val_batches=0)
+    unchanged = [name for name, p in model.named_parameters() if torch.equal(p, before[name])]
+    assert not unchanged, f"parameters not updated: {unchanged[:5]}"
+    if isinstance(model, SiameseDiscTraVeLGAN):
+        expected = {"train/g/adv_ab", "train/g/travel_ab", "train/g/cosine_ab", "train/d/realism_b"}
+        expected |= {"train/d/travel_b", "train/d/margin_b", "train/d/cosine_b", "train/d/dist_real_b"}
+        expected |= {"train/d/dist_fake_b", "train/d/total", "train/g/total"}
+    else:
+        assert any(name.startswith("siamese.") for name in before)  # S learns (and is checked above)
+        expected = {f"train/g/{term}_{d}" for term in ("adv", "travel", "margin", "cosine") for d in ("ab", "ba")}
+        expected |= {"train/g/total", "train/d/a", "train/d/b"}
+    logged = trainer.callback_metrics
+    assert expected <= set(logged), expected - set(logged)
+    assert all(torch.isfinite(logged[key]) for key in expected)
+
+
+@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
+def test_training_raises_the_before_after_cosine(build, tiny_domains, tmp_path):
+    model = build()
+    data = tiny_data(tiny_domains, batch_size=3)
+    data.setup("fit")
+    real_a = torch.stack([data.train_set.folders[0][i] for i in range(4)])  # four different images
+
+    def cosine() -> float:
+        with torch.no_grad():
+            disc = model.disc_b
+            return losses.travel_cosine(model.embed(real_a, disc), model.embed(model.gen_ab(real_a), disc)).item()
+
+    start = cosine()
+    fit(model, data, tmp_path, max_epochs=10, limit_val_batches=0)
+    end = cosine()
+    assert end > start + 0.05, (start, end)
+
+
+def test_setup_and_arguments_fail_clearly(tiny_domains, tmp_path):
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        fit(tiny_travelgan(), tiny_data(tiny_domains, batch_size=1), tmp_path)
+    with pytest.raises(ValueError, match="wgangp"):
+        tiny_travelgan(gan_mode="wgangp")
+    with pytest.raises(ValueError, match="bidirectional"):
+        tiny_travelgan(bidirectional=False)(torch.zeros(1, 3, 16, 16), direction="b2a")
+
+
+@pytest.mark.parametrize("config", ["travelgan_quickstart", "travelgan_siamese_quickstart"])
+def test_fit_checkpoint_predict_round_trip(config, tiny_domains, tmp_path):
+    main(["fit", "--config", str(REPO / "configs" / f"{config}.yaml"), "--config", DEBUG,
+          "--trainer.fast_dev_run=false", "--trainer.max_steps=4", f"--data.root={tiny_domains}",
+          f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.callbacks+=ModelCheckpoint",
+          "--trainer.callbacks.save_last=true"])  # fmt: skip
+    ckpt = next((tmp_path / "run").rglob("last.ckpt"))
+    model = LightningModule.load_from_checkpoint(ckpt)
+    assert type(model).__name__ == ("TraVeLGAN" if config == "travelgan_quickstart" else "SiameseDiscTraVeLGAN")
+    inputs = tmp_path / "in"
+    paths = write_images(inputs, 2, size=(20, 13))  # not multiples of size_multiple: predict pads and crops back
+    main(["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(tmp_path / "out"),
+          "--num-workers", "0"])  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]

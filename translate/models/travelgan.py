@@ -1,0 +1,230 @@
+"""TraVeLGAN (Amodio & Krishnaswamy 2019, arXiv:1902.09631) and a variant whose discriminator is the siamese network.
+
+See docs/models.md for the objectives written out.
+"""
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Literal
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+
+from translate import losses
+from translate.networks import DiscriminatorFactory, GeneratorFactory
+
+Direction = Literal["a2b", "b2a"]
+SiameseFactory = Callable[[int], nn.Module]  # channels -> network mapping (B, C, H, W) to (B, embed_dim)
+OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))  # KrishnaswamyLab/travelgan train.py
+TTUR_G = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9))  # SAGAN (Zhang et al. 2019): D learns 4x faster
+TTUR_D = partial(torch.optim.Adam, lr=4e-4, betas=(0.0, 0.9))
+
+
+class TraVeLGAN(LightningModule):
+    """Generator ``gen_ab`` (A -> B), discriminator ``disc_b`` (judges B) and siamese network ``siamese`` (S).
+
+    With ``bidirectional`` (the official code) ``gen_ba`` and ``disc_a`` train at the same time, sharing S.
+
+    Args:
+        siamese: Builds S; it is updated by the generators' optimizer, as in the official code.
+        optimizer: The generators' and S's optimizer (official Adam lr 2e-4, beta1 0.5); also D's unless
+            ``optimizer_d`` is given.
+        scheduler: Per-epoch schedule for both optimizers; None keeps the rates constant (the official default).
+        gan_mode: Adversarial loss (official: non-saturating ``vanilla``); ``wgangp`` is not supported.
+        lambda_travel: Weight of TraVeL + margin losses against the adversarial loss (official: 10, Eq. 5).
+        margin: Siamese margin on the squared length of real transformation vectors (official: 10, Eq. 4).
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        siamese: SiameseFactory | None,
+        optimizer: OptimizerCallable = OFFICIAL_ADAM,
+        optimizer_d: OptimizerCallable | None = None,
+        scheduler: LRSchedulerCallable | None = None,
+        *,
+        channels: int = 3,
+        gan_mode: losses.GanMode = "vanilla",
+        lambda_travel: float = 10.0,
+        margin: float = 10.0,
+        bidirectional: bool = True,
+    ):
+        super().__init__()
+        if gan_mode == "wgangp":
+            raise ValueError("gan_mode 'wgangp' is not supported by TraVeLGAN; use 'vanilla', 'lsgan' or 'hinge'")
+        self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
+        self.automatic_optimization = False  # G (with S) step, then D step per batch
+        self.gen_ab, self.disc_b = generator(channels, channels), discriminator(channels)
+        self.gen_ba = generator(channels, channels) if bidirectional else None
+        self.disc_a = discriminator(channels) if bidirectional else None
+        self.siamese = siamese(channels) if siamese is not None else None
+        self.optimizer, self.optimizer_d, self.scheduler = optimizer, optimizer_d or optimizer, scheduler
+
+    def forward(self, x: Tensor, direction: Direction = "a2b") -> Tensor:
+        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``."""
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
+        if direction == "b2a" and self.gen_ba is None:
+            raise ValueError("this model was trained with bidirectional=false: it only translates 'a2b'")
+        return self.gen_ab(x) if direction == "a2b" else self.gen_ba(x)
+
+    @property
+    def size_multiple(self) -> int:
+        """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
+        return self.gen_ab.size_multiple
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if getattr(datamodule, "channels", self.hparams.channels) != self.hparams.channels:
+            raise ValueError(f"model.init_args.channels={self.hparams.channels} but data.channels differs: set both")
+        if stage == "fit" and getattr(datamodule, "batch_size", 2) < 2:
+            raise ValueError("TraVeLGAN compares pairs of images within a batch: set data.batch_size >= 2")
+
+    def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
+        """Latent vectors (B, D) whose differences must survive translation; ``disc`` judges x's target domain."""
+        return self.siamese(x)
+
+    def _directions(self, real_a: Tensor, real_b: Tensor) -> Iterator[tuple[str, nn.Module, nn.Module, Tensor, Tensor]]:
+        yield "ab", self.gen_ab, self.disc_b, real_a, real_b  # name, generator, its judge, source, target
+        if self.gen_ba is not None:
+            yield "ba", self.gen_ba, self.disc_a, real_b, real_a
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real_a, real_b = batch
+        if min(len(real_a), len(real_b)) < 2:  # a last batch of one image has no pairs
+            return
+        opt_g, opt_d = self.optimizers()
+        with self.toggled_optimizer(opt_g):  # D's weights are frozen while G and S learn
+            fakes, loss_g = self._generator_losses(real_a, real_b)
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss_g)
+            opt_g.step()
+        with self.toggled_optimizer(opt_d):
+            loss_d = self._discriminator_losses(real_a, real_b, {name: fake.detach() for name, fake in fakes.items()})
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss_d)
+            opt_d.step()
+
+    def _content_terms(self, name: str, disc: nn.Module, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        emb_real, emb_fake = self.embed(real, disc), self.embed(fake, disc)  # (B, D) each
+        return {
+            f"travel_{name}": losses.travel_loss(emb_real, emb_fake),
+            f"margin_{name}": losses.margin_loss(emb_real, self.hparams.margin),
+            f"cosine_{name}": losses.travel_cosine(emb_real, emb_fake).detach(),  # logged only
+        }
+
+    def _adversarial_g(self, disc: nn.Module, fake: Tensor) -> Tensor:
+        return losses.generator_loss(disc(fake), self.hparams.gan_mode)
+
+    def _generator_losses(self, real_a: Tensor, real_b: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        fakes, terms = {}, {}
+        for name, gen, disc, source, _ in self._directions(real_a, real_b):
+            fakes[name] = gen(source)
+            terms[f"adv_{name}"] = self._adversarial_g(disc, fakes[name])
+            terms |= self._content_terms(name, disc, source, fakes[name])
+        adv = sum(terms[f"adv_{name}"] for name in fakes)
+        # Averaged over the directions as in the official code; the adversarial terms add up.
+        content = sum(terms[f"travel_{name}"] + terms[f"margin_{name}"] for name in fakes) / len(fakes)
+        total = adv + self.hparams.lambda_travel * content
+        self.log_dict({f"train/g/{key}": value for key, value in terms.items()})
+        self.log("train/g/total", total, prog_bar=True)
+        return fakes, total
+
+    def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fakes: dict[str, Tensor]) -> Tensor:
+        terms = {}
+        for name, _, disc, _, target in self._directions(real_a, real_b):
+            terms[name[-1]] = losses.discriminator_loss(disc(target), disc(fakes[name]), self.hparams.gan_mode)
+        self.log_dict({f"train/d/{key}": value for key, value in terms.items()}, prog_bar=True)
+        return sum(terms.values())
+
+    def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        schedulers = self.lr_schedulers() or []  # catch up to the epoch, so a resumed run stays on schedule
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            while scheduler.last_epoch < self.current_epoch:
+                scheduler.step()
+
+    @torch.no_grad()
+    def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """Columns of a sample grid, each (N, C, H, W) in [-1, 1]: real and translated, both ways if trained so."""
+        real_a, real_b = batch
+        columns = {"real_a": real_a, "fake_b": self.gen_ab(real_a)}
+        if self.gen_ba is not None:
+            columns |= {"real_b": real_b, "fake_a": self.gen_ba(real_b)}
+        return columns
+
+    def configure_optimizers(self):
+        generators = [m for m in (self.gen_ab, self.gen_ba, self.siamese) if m is not None]
+        discriminators = [m for m in (self.disc_b, self.disc_a) if m is not None]
+        opt_g = self.optimizer([p for m in generators for p in m.parameters()])
+        opt_d = self.optimizer_d([p for m in discriminators for p in m.parameters()])
+        if self.scheduler is None:
+            return [opt_g, opt_d]
+        return [opt_g, opt_d], [self.scheduler(opt_g), self.scheduler(opt_d)]
+
+
+class SiameseDiscTraVeLGAN(TraVeLGAN):
+    """TraVeLGAN without S: the discriminator outputs a vector that measures both realism and content.
+
+    ``disc_b`` maps an image to a vector (its ``out_features`` is the vector length, ``vec_len``). Realism: D pulls
+    real B vectors to the fixed ``anchor`` and pushes fakes to a squared distance of at least ``realism_margin``;
+    G pulls its outputs' vectors to the anchor. Content: the TraVeL loss on disc_b's vectors of (a_i, a_j) and
+    (G(a_i), G(a_j)). D also minimises TraVeL + margin, exactly the loss S minimises in TraVeLGAN, so its vectors
+    stay informative: the margin term on real pairs keeps it from collapsing them onto the anchor.
+
+    Args:
+        optimizer: The generators' optimizer (default TTUR: Adam 1e-4, betas (0, 0.9)).
+        optimizer_d: The discriminators' optimizer (default TTUR: Adam 4e-4, betas (0, 0.9)).
+        anchor: Coordinate of the anchor on every axis (0: the origin).
+        realism_margin: Squared distance fakes are pushed to; keep it well above ``margin``, the squared distance
+            between real vectors, so that a spread-out real cluster and the fakes stay apart.
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        optimizer: OptimizerCallable = TTUR_G,
+        optimizer_d: OptimizerCallable = TTUR_D,
+        scheduler: LRSchedulerCallable | None = None,
+        *,
+        channels: int = 3,
+        lambda_travel: float = 10.0,
+        margin: float = 10.0,
+        bidirectional: bool = False,
+        anchor: float = 0.0,
+        realism_margin: float = 100.0,
+    ):
+        super().__init__(generator, discriminator, None, optimizer, optimizer_d, scheduler, channels=channels,
+                         lambda_travel=lambda_travel, margin=margin, bidirectional=bidirectional)  # fmt: skip
+        self.save_hyperparameters()  # again: only this class's arguments, so load_from_checkpoint can rebuild it
+        self.register_buffer("anchor", torch.tensor(float(anchor)), persistent=False)
+
+    def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
+        return disc(x)  # (B, vec_len): the discriminator plays S
+
+    def _adversarial_g(self, disc: nn.Module, fake: Tensor) -> Tensor:
+        return losses.anchor_generator_loss(disc(fake), self.anchor)
+
+    def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fakes: dict[str, Tensor]) -> Tensor:
+        terms, total = {}, 0.0
+        for name, _, disc, source, target in self._directions(real_a, real_b):
+            side = name[-1]  # the domain disc judges
+            vec_real, vec_fake = disc(target), disc(fakes[name])
+            terms[f"realism_{side}"] = losses.anchor_discriminator_loss(
+                vec_real, vec_fake, self.anchor, self.hparams.realism_margin
+            )
+            terms[f"dist_real_{side}"] = losses.anchor_distance(vec_real, self.anchor).mean().detach()
+            terms[f"dist_fake_{side}"] = losses.anchor_distance(vec_fake, self.anchor).mean().detach()
+            content = self._content_terms(name, disc, source, fakes[name])
+            terms |= {f"{key[:-3]}_{side}": value for key, value in content.items()}
+            total = (
+                total
+                + terms[f"realism_{side}"]
+                + self.hparams.lambda_travel * (terms[f"travel_{side}"] + terms[f"margin_{side}"])
+            )
+        self.log_dict({f"train/d/{key}": value for key, value in terms.items()})
+        self.log("train/d/total", total, prog_bar=True)
+        return total
