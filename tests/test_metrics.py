@@ -99,3 +99,15 @@ def test_inception_weights_are_found_in_the_torch_hub_cache(tmp_path, monkeypatc
 def test_fid_monitor_rejects_bad_interval():
     with pytest.raises(ValueError, match="every_n_epochs"):
         FIDMonitor(every_n_epochs=0)
+
+
+def test_fid_monitor_measures_a_one_way_travelgan(tiny_domains, tmp_path):
+    from tests.test_travelgan import tiny_travelgan
+
+    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False,
+                      enable_checkpointing=False, default_root_dir=tmp_path, num_sanity_val_steps=0,
+                      callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures(), save_best=False)])  # fmt: skip
+    trainer.fit(tiny_travelgan(bidirectional=False), datamodule=_data(tiny_domains))
+    logged = trainer.callback_metrics
+    assert "val/fid_a2b" in logged and "val/fid_b2a" not in logged and "val/cosine_ab" in logged
+    assert torch.equal(logged["val/fid"], logged["val/fid_a2b"])

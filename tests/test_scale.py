@@ -59,3 +59,15 @@ def test_ddp_two_processes_keep_identical_weights(tiny_domains, tmp_path):
     assert any(not torch.equal(rank0[k], initial[k]) for k in initial), "no training happened"
     for name in rank0:
         assert torch.equal(rank0[name], rank1[name]), f"{name} differs between the ranks"
+
+
+def test_bf16_mixed_trains_the_travelgans(tiny_domains, tmp_path):
+    from tests.test_travelgan import tiny_siamese_disc, tiny_travelgan
+
+    for model in (tiny_travelgan(), tiny_siamese_disc()):
+        data = UnpairedDataModule(tiny_domains, load_size=18, crop_size=16, batch_size=3, num_workers=0)
+        trainer = Trainer(accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, limit_val_batches=0,
+                          enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
+        trainer.fit(model, datamodule=data)
+        terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+        assert terms and all(torch.isfinite(v) for v in terms.values()), (type(model).__name__, terms)

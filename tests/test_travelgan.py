@@ -4,7 +4,7 @@ from functools import partial
 
 import pytest
 import torch
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 
 from tests.conftest import REPO, write_images
 from translate import losses
@@ -159,22 +159,23 @@ def test_one_epoch_updates_every_network_and_logs_every_term(build, tiny_domains
     assert all(torch.isfinite(logged[key]) for key in expected)
 
 
+class _CosineHistory(Callback):
+    def __init__(self):
+        self.values = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.values.append(trainer.callback_metrics["train/g/cosine_ab"].item())
+
+
 @pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
 def test_training_raises_the_before_after_cosine(build, tiny_domains, tmp_path):
-    model = build()
-    data = tiny_data(tiny_domains, batch_size=3)
-    data.setup("fit")
-    real_a = torch.stack([data.train_set.folders[0][i] for i in range(4)])  # four different images
-
-    def cosine() -> float:
-        with torch.no_grad():
-            disc = model.disc_b
-            return losses.travel_cosine(model.embed(real_a, disc), model.embed(model.gen_ab(real_a), disc)).item()
-
-    start = cosine()
-    fit(model, data, tmp_path, max_epochs=10, limit_val_batches=0)
-    end = cosine()
-    assert end > start + 0.05, (start, end)
+    # One batch of all 6 A images per epoch (30 pairs): the cosine between v_ij and v'_ij on the training batch,
+    # averaged over the first and the last 8 steps (measured: ~0.03 -> ~0.3 for both models and two seeds).
+    history = _CosineHistory()
+    fit(build(), tiny_data(tiny_domains, batch_size=6), tmp_path, max_epochs=40, limit_val_batches=0,
+        callbacks=[history])  # fmt: skip
+    first, last = sum(history.values[:8]) / 8, sum(history.values[-8:]) / 8
+    assert last > first + 0.15, (first, last)
 
 
 def test_setup_and_arguments_fail_clearly(tiny_domains, tmp_path):

@@ -83,6 +83,8 @@ class FIDMonitor(Callback):
         if not self._active(trainer):
             return
         for direction, (source, target) in DIRECTIONS.items():
+            if direction not in getattr(pl_module, "directions", DIRECTIONS):  # e.g. a one-way TraVeLGAN
+                continue
             fid, kid = self.metrics[direction]
             fake = _rgb(to_uint8(pl_module(batch[source], direction=direction)))
             if not self._real_seen:  # real features are kept across epochs (reset_real_features=False)
@@ -99,6 +101,8 @@ class FIDMonitor(Callback):
         scores = {}
         for direction, (fid, kid) in self.metrics.items():
             count = int(fid.fake_features_num_samples)
+            if count == 0:  # a direction the model doesn't translate
+                continue
             if count < 1000 and trainer.is_global_zero:
                 log.warning(f"FID from {count} images is biased upwards; compare runs by KID, or use >= 1000 images")
             kid.subset_size = max(2, min(1000, count))
@@ -106,7 +110,8 @@ class FIDMonitor(Callback):
             scores[f"val/kid_{direction}"] = kid.compute()[0]
             fid.reset()  # fakes only: the real statistics stay
             kid.reset()
-        scores["val/fid"] = (scores["val/fid_a2b"] + scores["val/fid_b2a"]) / 2
+        fids = [value for key, value in scores.items() if key.startswith("val/fid_")]
+        scores["val/fid"] = sum(fids) / len(fids)
         pl_module.log_dict(scores, sync_dist=False)  # torchmetrics already gathered the features from every rank
         fid = float(scores["val/fid"])
         if self.save_best and trainer.state.fn == "fit" and fid < self.best_fid:

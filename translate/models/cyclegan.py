@@ -81,6 +81,11 @@ class CycleGAN(LightningModule):
         return average(x) if use_ema and average is not None else generator(x)
 
     @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The directions ``forward`` can translate."""
+        return ("a2b", "b2a")
+
+    @property
     def size_multiple(self) -> int:
         """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
         return self.gen_ab.size_multiple

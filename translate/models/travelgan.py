@@ -140,6 +140,19 @@ class TraVeLGAN(LightningModule):
         self.log_dict({f"train/d/{key}": value for key, value in terms.items()}, prog_bar=True)
         return sum(terms.values())
 
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real_a, real_b = batch
+        if min(len(real_a), len(real_b)) < 2:
+            return
+        for name, gen, disc, source, _ in self._directions(real_a, real_b):
+            cosine = losses.travel_cosine(self.embed(source, disc), self.embed(gen(source), disc))
+            self.log(f"val/cosine_{name}", cosine, sync_dist=True)
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        """The directions ``forward`` can translate."""
+        return ("a2b", "b2a") if self.gen_ba is not None else ("a2b",)
+
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         schedulers = self.lr_schedulers() or []  # catch up to the epoch, so a resumed run stays on schedule
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:

@@ -38,7 +38,7 @@ class SiameseEncoder(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(pool_size)
         self.head = nn.Linear(channels * pool_size**2, embed_dim, bias=False)  # only differences are used: no bias
         self.embed_dim = embed_dim
-        init_weights(self, "normal", 0.02)
+        init_weights(self, "xavier", 1.0)  # TF's glorot default, as the official code: N(0, 0.02) starts S collapsed
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.pool(self.trunk(x)).flatten(1))  # (B, embed_dim)
