@@ -15,6 +15,7 @@ from translate.models import CycleGAN
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml") if not p.stem.startswith("debug"))  # debug*: overlays
 DEBUG = str(REPO / "configs" / "debug.yaml")
 DEBUG_UNET = str(REPO / "configs" / "debug_travelgan.yaml")  # U-Net generators have num_downs, not num_blocks
+DEBUG_STARGAN = str(REPO / "configs" / "debug_stargan.yaml")  # stacked on DEBUG: 32 px, domains A and B
 
 
 def test_top_level_help_lists_every_command(capsys):
@@ -34,8 +35,11 @@ def test_command_help_explains_itself(command, capsys):
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
 def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tmp_path):
-    overlay = DEBUG_UNET if config.stem.startswith("travelgan") else DEBUG
-    main(["fit", "--config", str(config), "--config", overlay, f"--data.root={tiny_domains}",
+    overlays = [DEBUG_UNET] if config.stem.startswith("travelgan") else [DEBUG]
+    if config.stem.startswith("stargan"):
+        overlays.append(DEBUG_STARGAN)
+    overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
+    main(["fit", "--config", str(config), *overlays, f"--data.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
 
 
@@ -124,3 +128,47 @@ def test_predict_errors_name_the_missing_path(tmp_path):
                 str(tmp_path / "o"),
             ]
         )
+
+
+def _train_tiny_stargan(root: Path, tmp_path: Path, domains: list[str]) -> Path:
+    names = "[" + ",".join(domains) + "]"
+    main(["fit", "--config", str(REPO / "configs" / "stargan_quickstart.yaml"), "--config", DEBUG,
+          "--config", DEBUG_STARGAN, f"--data.root={root}", f"--data.domains={names}",
+          f"--model.init_args.domains={names}", "--trainer.fast_dev_run=false", "--trainer.max_steps=4",
+          f"--trainer.default_root_dir={tmp_path}", "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
+          "--trainer.callbacks.save_last=true"])  # fmt: skip
+    return next(tmp_path.rglob("last.ckpt"))
+
+
+def test_stargan_predict_writes_one_output_per_input_per_target(tmp_path):
+    domains = ["red", "green", "blue"]
+    for colour, domain in enumerate(domains):
+        write_images(tmp_path / "data" / "train" / domain, 3, colour=colour)
+    ckpt = _train_tiny_stargan(tmp_path / "data", tmp_path / "run", domains)
+    inputs = tmp_path / "in"
+    paths = _odd_folder(inputs)
+    args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--num-workers", "0"]
+    main([*args, "--output", str(tmp_path / "all"), "--target-domain", "all"])
+    for domain in domains:
+        for path in paths:
+            with Image.open(path) as source, Image.open(tmp_path / "all" / domain / path.relative_to(inputs)) as out:
+                assert out.size == source.size
+    main([*args, "--output", str(tmp_path / "two"), "--target-domain", "blue", "--target-domain", "red"])
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["blue", "red"]
+
+    main([*args, "--output", str(tmp_path / "grid"), "--grid"])
+    with Image.open(paths[0]) as source, Image.open(tmp_path / "grid" / paths[0].name) as strip:
+        assert strip.size == (source.width * 4, source.height)  # the input, then three targets
+
+    with pytest.raises(SystemExit, match="unknown --target-domain 'violet'.*red"):
+        main([*args, "--output", str(tmp_path / "bad"), "--target-domain", "violet"])
+    with pytest.raises(SystemExit, match="needs --target-domain"):
+        main([*args, "--output", str(tmp_path / "none")])
+
+
+def test_target_domain_on_a_cyclegan_checkpoint_is_a_clear_error(tiny_domains, tmp_path):
+    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    write_images(tmp_path / "in", 1)
+    with pytest.raises(SystemExit, match="for StarGAN checkpoints; this is CycleGAN: use --direction"):
+        main(["predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
+              "--target-domain", "A"])  # fmt: skip

@@ -19,6 +19,7 @@ commands:
   validate   run the validation loop:  translate validate --config CONFIG --ckpt_path CKPT
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
   predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR
+             (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -33,6 +34,17 @@ class TranslateCLI(LightningCLI):
         return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
 
 
+def parse_attrs(text: str) -> dict[str, float]:
+    """``Blond_Hair=1,Male=0`` -> {"Blond_Hair": 1.0, "Male": 0.0}."""
+    values = {}
+    for item in filter(None, text.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or value.strip() not in ("0", "1"):
+            raise argparse.ArgumentTypeError(f"expected NAME=0 or NAME=1 items separated by commas, got {item!r}")
+        values[name.strip()] = float(value)
+    return values
+
+
 def predict_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="translate predict",
@@ -44,6 +56,22 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", required=True, help="folder of images (searched recursively)")
     parser.add_argument("--output", required=True, help="folder to write to (created; must not be inside --input)")
     parser.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="CycleGAN direction (default a2b)")
+    parser.add_argument(
+        "--target-domain",
+        "--target_domain",
+        action="append",
+        metavar="NAME",
+        help="StarGAN: translate to this domain into OUTPUT/NAME/ (repeatable; `all`: every domain)",
+    )
+    parser.add_argument(
+        "--attrs",
+        type=parse_attrs,
+        help="StarGAN multi-label: attribute values, e.g. Blond_Hair=1,Male=0, starting from the input's own labels "
+        "(as the model's classifier sees them)",
+    )
+    parser.add_argument(
+        "--grid", action="store_true", help="StarGAN: one strip per input: the input, then every target"
+    )
     parser.add_argument(
         "--batch-size",
         "--batch_size",
@@ -67,8 +95,8 @@ def predict_command(argv: list[str]) -> None:
     try:
         model = load_model(args.ckpt, device=device)
         predict_folder(
-            model, args.input, args.output, direction=args.direction, batch_size=args.batch_size,
-            num_workers=args.num_workers, overwrite=args.overwrite,
+            model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
+            grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,
         )  # fmt: skip
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

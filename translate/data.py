@@ -198,6 +198,45 @@ class UnpairedSampler(DistributedSampler):
         return iter([SampleIndex(rows[i], int(seeds[i])) for i in positions[start:]])
 
 
+def read_attributes(attr_file: Path, attrs: Sequence[str]) -> tuple[list[str], Tensor]:
+    """A CelebA-style attribute file (``list_attr_celeba.txt``): an optional image-count line, a line of attribute
+    names, then one line per image: its file name and +1/-1 per attribute. Returns the names and (N, len(attrs))
+    0/1 labels of ``attrs``, in that order."""
+    lines = [line.split() for line in Path(attr_file).read_text().splitlines() if line.strip()]
+    if lines and len(lines[0]) == 1 and lines[0][0].isdigit():
+        lines = lines[1:]  # the image count
+    if not lines:
+        raise ValueError(f"attribute file {attr_file} is empty")
+    header = lines[0]
+    missing = [a for a in attrs if a not in header]
+    if missing:
+        raise ValueError(f"attributes {missing} not in {attr_file}; it has {header}")
+    columns = [header.index(a) + 1 for a in attrs]  # +1: the file name comes first
+    names = [row[0] for row in lines[1:]]
+    labels = torch.tensor([[float(row[c] == "1") for c in columns] for row in lines[1:]])
+    return names, labels
+
+
+class AttributeImages(Dataset):
+    """Images with multi-label 0/1 attribute vectors: items are (image (C, H, W) in [-1, 1], labels (K,))."""
+
+    def __init__(self, paths: Sequence[Path], labels: Tensor, transform: Transform | None, *, channels: int = 3):
+        self.paths, self.labels, self.transform, self.channels = list(paths), labels, transform, channels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, Tensor]:
+        if isinstance(index, SampleIndex):
+            if hasattr(self.transform, "set_random_state"):
+                self.transform.set_random_state(np.random.default_rng(index.seed), random.Random(index.seed))
+            index = index.indices[0]
+        image = read_image(self.paths[index], self.channels)
+        if self.transform is not None:
+            image = self.transform(image=image)["image"]
+        return to_tensor(image), self.labels[index]
+
+
 def collate_domains(batch: list[tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
     """B items of one image per domain -> one (B, C, H, W) tensor per domain, as a tuple."""
     return tuple(torch.stack(images) for images in zip(*batch, strict=True))
@@ -234,6 +273,11 @@ class UnpairedDataModule(LightningDataModule):
         batch_size: Items per batch (one image of each domain per item).
         num_workers: Loader processes; None picks min(4, available CPU cores).
         seed: Seeds the epoch order (``seed + epoch``) and the augmentations.
+        attr_file: Multi-label data instead of domain folders: a CelebA-style attribute file whose ``domains``
+            columns become the labels (StarGAN's ``selected_attrs``); images are under ``root/images`` or ``root``.
+            Batches are then (images (B, C, H, W), labels (B, len(domains))).
+        val_count: With ``attr_file``: images held out for validation (official StarGAN: 2000, after a shuffle
+            with seed 1234).
     """
 
     def __init__(
@@ -251,6 +295,8 @@ class UnpairedDataModule(LightningDataModule):
         batch_size: int = 1,
         num_workers: int | None = None,
         seed: int = 0,
+        attr_file: Path | None = None,
+        val_count: int = 2000,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -271,8 +317,9 @@ class UnpairedDataModule(LightningDataModule):
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
         self.seed = seed
-        self.train_set: UnpairedDataset | None = None
-        self.val_set: UnpairedDataset | None = None
+        self.attr_file, self.val_count = (None if attr_file is None else Path(attr_file)), val_count
+        self.train_set: UnpairedDataset | AttributeImages | None = None
+        self.val_set: UnpairedDataset | AttributeImages | None = None
         self._val_resolved = False
         self._preview_set: UnpairedDataset | None = None
         self._resume_position: tuple[int, int] | None = None
@@ -304,12 +351,35 @@ class UnpairedDataModule(LightningDataModule):
 
     def setup(self, stage: str) -> None:
         """Find the images (once); decoding happens later, in the loader workers."""
+        if self.attr_file is not None:
+            if self.train_set is None:
+                self._setup_attributes()
+            return
         if stage == "fit" and self.train_set is None:
             self.train_set = self._dataset(self._folders("train"), self.train_transform)
         if stage in ("fit", "validate") and not self._val_resolved:
             folders = self._folders("test")
             self.val_set = None if folders is None else self._dataset(folders, self.eval_transform)
             self._val_resolved = True
+
+    def _setup_attributes(self) -> None:
+        if self.root is None:
+            raise ValueError("data.attr_file needs data.root, the folder of the images (or of images/)")
+        names, labels = read_attributes(self.attr_file, self.domains)
+        folder = self.root / "images" if (self.root / "images").is_dir() else self.root
+        order = list(range(len(names)))
+        random.Random(1234).shuffle(order)  # the official split: a fixed shuffle, the first images held out
+        val, train = order[: self.val_count], order[self.val_count :]
+        if not train:
+            raise ValueError(f"{self.attr_file} lists {len(names)} images, all held out by val_count={self.val_count}")
+        paths = [folder / name for name in names]
+
+        def subset(rows: list[int], transform: Transform) -> AttributeImages:
+            return AttributeImages([paths[i] for i in rows], labels[rows], transform, channels=self.channels)
+
+        self.train_set = subset(train, self.train_transform)
+        self.val_set = subset(val, self.eval_transform) if val else None
+        self._val_resolved = True
 
     def _folders(self, split: Literal["train", "test"]) -> list[Path] | None:
         """One folder per domain for ``split``, or None for a test split that isn't there (no validation)."""
@@ -344,8 +414,9 @@ class UnpairedDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
         trainer = self.trainer  # None outside a Trainer
+        sizes = [len(self.train_set)] if self.attr_file is not None else [len(f) for f in self.train_set.folders]
         sampler = UnpairedSampler(
-            [len(folder) for folder in self.train_set.folders],
+            sizes,
             seed=self.seed,
             num_replicas=trainer.world_size if trainer is not None else 1,
             rank=trainer.global_rank if trainer is not None else 0,
@@ -398,6 +469,9 @@ class UnpairedDataModule(LightningDataModule):
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.setup("validate")
+        if self.attr_file is not None:  # (images, labels), from validation or else training images
+            dataset = self.val_set if self.val_set is not None else self.train_set
+            return collate_domains([dataset[i * len(dataset) // n] for i in range(n)])
         if self.val_set is not None:
             dataset = self.val_set
         else:

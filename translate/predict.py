@@ -5,6 +5,7 @@
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -84,6 +85,59 @@ def _save(image: Tensor, path: Path) -> None:
     Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path, **options)
 
 
+Translator = Callable[[Tensor], list[Tensor]]  # padded batch -> the panels of each output, side by side
+
+
+def _translators(
+    model: LightningModule,
+    direction: str,
+    targets: Sequence[str] | None,
+    attrs: dict[str, float] | None,
+    grid: bool,
+) -> dict[str, Translator]:
+    """One translator per output sub-folder ("" for the output folder itself), checked against the model kind."""
+    name = type(model).__name__
+    if not hasattr(model, "changed"):  # a fixed-direction model (CycleGAN, TraVeLGAN)
+        if targets or attrs or grid:
+            raise ValueError(f"--target-domain, --attrs and --grid are for StarGAN checkpoints; this is {name}: "
+                             "use --direction")  # fmt: skip
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"--direction must be 'a2b' or 'b2a', got {direction!r}")
+        return {"": lambda images: [model(images, direction=direction)]}
+    domains = list(model.domains)
+    if not (targets or attrs or grid):
+        raise ValueError(f"{name} needs --target-domain NAME (repeatable, or all), --attrs or --grid; its domains "
+                         f"are {domains}")  # fmt: skip
+    if attrs and (targets or grid):
+        raise ValueError("--attrs sets one target; use it without --target-domain and --grid")
+    names = domains if not targets or list(targets) == ["all"] else list(targets)
+    unknown = [t for t in names if t not in domains]
+    if unknown:
+        raise ValueError(f"unknown --target-domain {unknown[0]!r}; this {name} knows {domains} (or all)")
+
+    def start(images: Tensor) -> Tensor:  # the input's own labels, as the model's classifier sees them
+        return model.estimate_labels(images)
+
+    def to(target: str) -> Translator:
+        return lambda images: [model(images, model.changed(start(images), target))]
+
+    if attrs:
+        unknown = [a for a in attrs if a not in domains]
+        if unknown:
+            raise ValueError(f"unknown attribute {unknown[0]!r} in --attrs; this {name} knows {domains}")
+
+        def with_attrs(images: Tensor) -> list[Tensor]:
+            labels = start(images)
+            for attr, value in attrs.items():
+                labels = model.changed(labels, attr, value)
+            return [model(images, labels)]
+
+        return {"": with_attrs}
+    if grid:  # one strip per input: the input, then every target
+        return {"": lambda images: [images, *(to(t)(images)[0] for t in names)]}
+    return {t: to(t) for t in names}
+
+
 @torch.inference_mode()
 def predict_folder(
     model: LightningModule,
@@ -91,6 +145,9 @@ def predict_folder(
     output_dir: str | Path,
     *,
     direction: str = "a2b",
+    targets: Sequence[str] | None = None,
+    attrs: dict[str, float] | None = None,
+    grid: bool = False,
     batch_size: int = 1,
     num_workers: int = 0,
     overwrite: bool = False,
@@ -98,23 +155,25 @@ def predict_folder(
 ) -> list[Path]:
     """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
 
-    Images keep their height and width: each is padded to what the generator needs and cropped back.
+    Images keep their height and width: each is padded to what the generator needs and cropped back. CycleGAN-like
+    models translate in ``direction``; StarGAN translates to each of ``targets`` (domain names, or ``["all"]``) into
+    ``output_dir/<target>/``, to ``attrs`` (attribute values, starting from the labels its classifier sees in the
+    input), or with ``grid`` into one strip per input holding the input and every target.
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
         raise ValueError(f"--output {output_dir} is inside --input {input_dir}; choose a folder outside it")
+    translators = _translators(model, direction, targets, attrs, grid)
     paths = find_images(input_dir)
-    outputs = [output_dir / path.relative_to(input_dir) for path in paths]
-    existing = [out for out in outputs if out.exists()]
+    outputs = {sub: [output_dir / sub / path.relative_to(input_dir) for path in paths] for sub in translators}
+    existing = [out for outs in outputs.values() for out in outs if out.exists()]
     if existing and not overwrite:
         raise FileExistsError(
-            f"{len(existing)} of {len(outputs)} outputs already exist (first: {existing[0]}); pass --overwrite "
+            f"{len(existing)} outputs already exist (first: {existing[0]}); pass --overwrite "
             "to replace them or choose another --output"
         )
-    if direction not in ("a2b", "b2a"):
-        raise ValueError(f"--direction must be 'a2b' or 'b2a', got {direction!r}")
     multiple, channels = model.size_multiple, model.hparams.channels  # the contract every model honours
     device = model.device
     loader = DataLoader(
@@ -123,11 +182,15 @@ def predict_folder(
         num_workers=num_workers,
         pin_memory=device.type == "cuda",
     )
-    with tqdm(total=len(paths), desc=f"translate {direction}", unit="img", disable=not progress) as bar:
+    with tqdm(total=len(paths), desc="translate", unit="img", disable=not progress) as bar:
         for images, heights, widths, indices in loader:
-            fakes = model(images.to(device, non_blocking=True), direction=direction)
-            for fake, height, width, index in zip(fakes, heights, widths, indices, strict=True):
-                _save(fake[:, :height, :width], outputs[index])
+            images = images.to(device, non_blocking=True)
+            for sub, translate in translators.items():
+                panels = translate(images)  # each (B, C, H', W')
+                for i, (height, width, index) in enumerate(zip(heights, widths, indices, strict=True)):
+                    strip = torch.cat([panel[i, :, :height, :width] for panel in panels], dim=-1)
+                    _save(strip, outputs[sub][index])
             bar.update(len(indices))
-    log.info("wrote %d images to %s", len(outputs), output_dir)
-    return outputs
+    written = [out for outs in outputs.values() for out in outs]
+    log.info("wrote %d images to %s", len(written), output_dir)
+    return written

@@ -1,6 +1,7 @@
 """The translation models, one LightningModule each."""
 
 from translate.models.cyclegan import CycleGAN
+from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CycleGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
+__all__ = ["CycleGAN", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]

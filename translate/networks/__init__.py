@@ -5,6 +5,7 @@ from translate.networks.discriminators import PatchDiscriminator, StridedDiscrim
 from translate.networks.generators import ResnetGenerator, UNetGenerator
 from translate.networks.layers import Norm, SelfAttention2d, init_weights
 from translate.networks.siamese import SiameseEncoder
+from translate.networks.stargan import StarGANDiscriminator, StarGANGenerator
 
 __all__ = [
     "Discriminator",
@@ -16,6 +17,8 @@ __all__ = [
     "ResnetGenerator",
     "SelfAttention2d",
     "SiameseEncoder",
+    "StarGANDiscriminator",
+    "StarGANGenerator",
     "StridedDiscriminator",
     "UNetGenerator",
     "init_weights",

@@ -12,16 +12,38 @@ from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.utils import parametrize
 
-Norm = Literal["instance", "batch", "none"]
+Norm = Literal["instance", "batch", "none", "instance_affine"]
 InitType = Literal["normal", "xavier", "kaiming", "orthogonal"]
+
+
+class TrackedInstanceNorm2d(nn.InstanceNorm2d):
+    """Instance norm with affine parameters and running statistics, as the official StarGAN (Choi et al. 2018).
+
+    The running statistics are kept (and updated in training) so the state_dict has the official keys, but every
+    image is normalised by its own statistics in eval mode too: the official code never switches its generator to
+    eval mode, so its published results, and its checkpoints, are instance statistics throughout.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__(channels, affine=True, track_running_stats=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        running_mean, running_var = (self.running_mean, self.running_var) if self.training else (None, None)
+        return nn.functional.instance_norm(
+            x, running_mean, running_var, self.weight, self.bias, use_input_stats=True, momentum=self.momentum,
+            eps=self.eps,
+        )  # fmt: skip
+
 
 # The one leaf map from a `Norm` string to a layer. Instance norm is the official CycleGAN one: no affine
 # parameters and no running statistics, so it adds no state_dict keys. "none" keeps an nn.Identity in place so that
-# the nn.Sequential indices (and hence the state_dict keys) are the same for every choice.
+# the nn.Sequential indices (and hence the state_dict keys) are the same for every choice. "instance_affine" is the
+# official StarGAN one (``TrackedInstanceNorm2d``).
 _NORMS: dict[str, Callable[[int], nn.Module]] = {
     "instance": partial(nn.InstanceNorm2d, affine=False, track_running_stats=False),
     "batch": partial(nn.BatchNorm2d, affine=True),
     "none": lambda channels: nn.Identity(),
+    "instance_affine": TrackedInstanceNorm2d,
 }
 
 

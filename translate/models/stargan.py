@@ -1,0 +1,236 @@
+"""StarGAN: one generator for many domains, conditioned on the target label (Choi et al. 2018, arXiv:1711.09020)."""
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+
+from translate import losses
+from translate.networks import DiscriminatorFactory, GeneratorFactory
+
+LabelMode = Literal["single", "multi"]
+OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))  # yunjey/stargan main.py, G and D
+
+
+class StarGAN(LightningModule):
+    """A generator ``gen(image ++ label)`` and a critic ``disc`` whose trunk also feeds a domain ``classifier``.
+
+    Labels are (B, num_domains) float vectors: one-hot for ``single`` (one folder per domain, softmax classification),
+    0/1 per attribute for ``multi`` (CelebA-style attribute file, sigmoid classification). One batch is one critic
+    step; the generator steps every ``n_critic`` batches (official: 5), so Lightning's ``max_steps`` counts both.
+
+    Args:
+        generator: Builds ``gen`` with ``channels + len(domains)`` input channels (the label broadcast over H x W).
+        discriminator: Builds ``disc``; the classifier is a conv over its whole feature map (official ``conv2``).
+        scheduler: Stepped once per batch (iteration), e.g. ``LinearDecayLR`` with its "epochs" meaning batches.
+        domains: Domain (single) or attribute (multi) names in label order; checked against the data.
+        image_size: Training side; fixes the classifier's kernel (official: 128 px -> 2x2).
+        exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
+        lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
+            (Eq. 4); lambda_gp of the WGAN-GP penalty (Eq. 8).
+    """
+
+    def __init__(
+        self,
+        generator: GeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        optimizer: OptimizerCallable = OFFICIAL_ADAM,
+        scheduler: LRSchedulerCallable | None = None,
+        *,
+        domains: Sequence[str],
+        channels: int = 3,
+        image_size: int = 128,
+        label_mode: LabelMode = "single",
+        exclusive_groups: Sequence[Sequence[str]] = (),
+        lambda_cls: float = 1.0,
+        lambda_rec: float = 10.0,
+        lambda_gp: float = 10.0,
+        n_critic: int = 5,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.domains = [str(d) for d in domains]
+        self._check_arguments(label_mode, exclusive_groups, n_critic)
+        self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
+        self.gen = generator(channels + len(self.domains), channels)
+        self.disc = discriminator(channels)
+        was_training = self.disc.training  # a dummy pass gives the feature-map side the classifier must cover
+        with torch.no_grad():
+            side = self.disc.eval().forward_features(torch.zeros(1, channels, image_size, image_size)).shape[-2:]
+        self.disc.train(was_training)
+        self.classifier = nn.Conv2d(self.disc.num_features, len(self.domains), tuple(side), bias=False)
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.directions = ()  # not a two-way model: FIDMonitor skips it
+
+    def _check_arguments(self, label_mode: str, groups: Sequence[Sequence[str]], n_critic: int) -> None:
+        if len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
+            raise ValueError(f"domains must be two or more distinct names, got {self.domains}")
+        if label_mode not in ("single", "multi"):
+            raise ValueError(f"unknown label_mode {label_mode!r}, expected 'single' or 'multi'")
+        unknown = [name for group in groups for name in group if name not in self.domains]
+        if unknown or (groups and label_mode == "single"):
+            raise ValueError(f"exclusive_groups need label_mode 'multi' and names from domains {self.domains}")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        """Translate (B, C, H, W) in [-1, 1] to labels ``target``: (B, num_domains), or (num_domains,) for all."""
+        target = target.to(x).expand(len(x), -1)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return self.gen(torch.cat([x, target], dim=1))
+
+    @property
+    def size_multiple(self) -> int:
+        return self.gen.size_multiple
+
+    def classify(self, x: Tensor) -> Tensor:
+        """Domain logits (B, num_domains) of images x."""
+        return self.classifier(self.disc.forward_features(x)).flatten(1)
+
+    def setup(self, stage: str) -> None:
+        data = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if data is not None and list(getattr(data, "domains", self.domains)) != self.domains:
+            raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
+        if data is not None and getattr(data, "channels", self.hparams.channels) != self.hparams.channels:
+            raise ValueError(f"model channels {self.hparams.channels} differ from data.channels {data.channels}")
+        crop = getattr(getattr(data, "hparams", {}), "get", lambda *_: None)("crop_size")
+        if crop is not None and crop != self.hparams.image_size:
+            raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={crop}: set both the same")
+
+    # labels -----------------------------------------------------------------------------------------------------
+
+    def unpack(self, batch: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+        """(images (N, C, H, W), labels (N, num_domains)) from a batch: one tensor per domain, or (images, labels)."""
+        if self.hparams.label_mode == "multi":
+            images, labels = batch
+            return images, labels.float()
+        if len(batch) != len(self.domains):
+            raise ValueError(f"batch has {len(batch)} domains, the model {len(self.domains)} ({self.domains})")
+        index = torch.cat([torch.full((len(images),), i, device=images.device) for i, images in enumerate(batch)])
+        return torch.cat(list(batch)), F.one_hot(index, len(self.domains)).float()
+
+    def random_targets(self, labels: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Target labels drawn per sample: a uniform domain, or fair coins with each exclusive group one-hot."""
+        n, k = labels.shape
+        draw = partial(torch.randint, generator=generator)
+        if self.hparams.label_mode == "single":
+            return F.one_hot(draw(k, (n,)), k).float().to(labels)
+        target = draw(2, (n, k)).float()
+        for group in self.groups:
+            target[:, group] = F.one_hot(draw(len(group), (n,)), len(group)).float()
+        return target.to(labels)
+
+    def changed(self, labels: Tensor, name: str, value: float | None = None) -> Tensor:
+        """``labels`` with domain ``name`` switched on: one-hot (single or exclusive group), else set to ``value`` or
+        flipped when None (the paper's figures)."""
+        if name not in self.domains:
+            raise ValueError(f"unknown domain {name!r}, expected one of {self.domains}")
+        i, out = self.domains.index(name), labels.clone()
+        group = next((g for g in self.groups if i in g), range(len(self.domains)) if self._single else None)
+        if group is not None and value != 0:
+            out[:, list(group)], out[:, i] = 0.0, 1.0
+        else:
+            out[:, i] = (1.0 - out[:, i]) if value is None else float(value)
+        return out
+
+    def estimate_labels(self, x: Tensor) -> Tensor:
+        """The classifier's labels for x (any size: resized to ``image_size`` for it): the argmax domain one-hot
+        (single) or attributes with logit > 0 (multi)."""
+        size = self.hparams.image_size
+        if x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        logits = self.classify(x)
+        if self._single:
+            return F.one_hot(logits.argmax(1), len(self.domains)).float()
+        return (logits > 0).float()
+
+    @property
+    def _single(self) -> bool:
+        return self.hparams.label_mode == "single"
+
+    # training ---------------------------------------------------------------------------------------------------
+
+    def _classification_loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        if self._single:
+            return F.cross_entropy(logits.float(), labels.argmax(1))
+        # official: summed over attributes, averaged over the batch
+        return F.binary_cross_entropy_with_logits(logits.float(), labels, reduction="sum") / len(labels)
+
+    def _accuracy(self, logits: Tensor, labels: Tensor) -> Tensor:
+        if self._single:
+            return (logits.argmax(1) == labels.argmax(1)).float().mean()
+        return ((logits > 0) == (labels > 0.5)).float().mean()
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        real, labels = self.unpack(batch)
+        target = self.random_targets(labels)
+        iteration = self.trainer.fit_loop.epoch_loop.total_batch_idx  # batches so far, kept across resumes
+        for scheduler in self.lr_schedulers() or []:
+            while scheduler.last_epoch < iteration:
+                scheduler.step()
+        opt_g, opt_d = self.optimizers()
+        with self.toggled_optimizer(opt_d):
+            loss_d = self._discriminator_losses(real, labels, target)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss_d)
+            opt_d.step()
+        if (iteration + 1) % self.hparams.n_critic == 0:
+            with self.toggled_optimizer(opt_g):  # the critic is frozen while G learns to fool it
+                loss_g = self._generator_losses(real, labels, target)
+                opt_g.zero_grad(set_to_none=True)
+                self.manual_backward(loss_g)
+                opt_g.step()
+
+    def _discriminator_losses(self, real: Tensor, labels: Tensor, target: Tensor) -> Tensor:
+        hp = self.hparams
+        with torch.no_grad():
+            fake = self(real, target)
+        h_real = self.disc.forward_features(real)
+        cls = self._classification_loss(self.classifier(h_real).flatten(1), labels)
+        adv = losses.discriminator_loss(self.disc.forward_head(h_real), self.disc(fake), "wgangp")
+        gp = losses.gradient_penalty(self.disc, real, fake)
+        total = adv + hp.lambda_cls * cls + hp.lambda_gp * gp
+        self.log_dict({"train/d/adv": adv, "train/d/cls": cls, "train/d/gp": gp})
+        self.log("train/d/total", total, prog_bar=True)
+        return total
+
+    def _generator_losses(self, real: Tensor, labels: Tensor, target: Tensor) -> Tensor:
+        hp = self.hparams
+        fake = self(real, target)
+        h_fake = self.disc.forward_features(fake)
+        adv = losses.generator_loss(self.disc.forward_head(h_fake), "wgangp")
+        cls = self._classification_loss(self.classifier(h_fake).flatten(1), target)
+        rec = losses.l1(self(fake, labels), real)
+        total = adv + hp.lambda_cls * cls + hp.lambda_rec * rec
+        self.log_dict({"train/g/adv": adv, "train/g/cls": cls, "train/g/rec": rec})
+        self.log("train/g/total", total, prog_bar=True)
+        return total
+
+    def validation_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        real, labels = self.unpack(batch)
+        target = self.random_targets(labels.cpu(), torch.Generator().manual_seed(batch_idx)).to(labels)
+        fake = self(real, target)
+        metrics = {
+            "val/acc_real": self._accuracy(self.classify(real), labels),  # D's classifier on real images
+            "val/acc_fake": self._accuracy(self.classify(fake), target),  # translations land in their target
+            "val/rec": losses.l1(self(fake, labels), real),
+        }
+        self.log_dict(metrics, sync_dist=True, batch_size=len(real))
+
+    @torch.no_grad()
+    def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
+        """Columns of a sample grid: the input, then its translation to every domain (attribute changed)."""
+        real, labels = self.unpack(batch)
+        return {"real": real, **{f"to_{name}": self(real, self.changed(labels, name)) for name in self.domains}}
+
+    def configure_optimizers(self):
+        opt_g = self.optimizer(self.gen.parameters())
+        opt_d = self.optimizer([*self.disc.parameters(), *self.classifier.parameters()])
+        if self.scheduler is None:
+            return [opt_g, opt_d]
+        return [opt_g, opt_d], [self.scheduler(opt_g), self.scheduler(opt_d)]
