@@ -20,6 +20,7 @@ commands:
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
   predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR
              (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
+  data       get a dataset:            translate data download horse2zebra [--root datasets]
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -112,6 +113,11 @@ def main(args: ArgsType = None) -> None:
         return
     if argv[0] == "predict":
         predict_command(argv[1:])
+        return
+    if argv[0] == "data":
+        from translate.download import data_command
+
+        data_command(argv[1:])
         return
     TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...

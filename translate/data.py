@@ -389,7 +389,10 @@ class UnpairedDataModule(LightningDataModule):
         if self.root is None:
             return None  # train_dirs without val_dirs
         if not self.root.is_dir():
-            raise FileNotFoundError(f"dataset root not found: {self.root}; {LAYOUTS}, datasets/make_fruit.py makes one")
+            raise FileNotFoundError(
+                f"dataset root not found: {self.root}; `translate data download {self.root.name}` gets a standard "
+                f"CycleGAN dataset, datasets/make_fruit.py makes a toy one ({LAYOUTS})"
+            )
         candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in self.domains}
         found = {d: next((p for p in paths if p.is_dir()), None) for d, paths in candidates.items()}
         missing = [d for d, path in found.items() if path is None]
