@@ -83,3 +83,29 @@ def test_travelgan_resume_is_bit_exact(variant, tiny_domains, tmp_path):
                 weights_only=False)  # fmt: skip
     for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(expected, actual), f"{name} differs after resume"
+
+
+def test_stargan_resume_is_bit_exact(tmp_path):
+    from tests.conftest import write_images
+    from tests.test_stargan import DOMAINS, data_module, tiny_stargan
+
+    root = tmp_path / "rgb"
+    for colour, domain in enumerate(DOMAINS):
+        write_images(root / "train" / domain, 4, colour=colour)
+
+    def build():
+        seed_everything(0)
+        return tiny_stargan(n_critic=2)  # G steps every second batch: the counter must survive the resume
+
+    reference = build()
+    _trainer(tmp_path / "reference", max_epochs=2, enable_checkpointing=False).fit(
+        reference, datamodule=data_module(root)
+    )
+    every = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=3, save_top_k=-1)
+    _trainer(tmp_path / "first", max_steps=3, callbacks=[every]).fit(build(), datamodule=data_module(root))
+    (ckpt,) = (tmp_path / "ckpt").glob("*.ckpt")
+    resumed = build()
+    trainer = _trainer(tmp_path / "second", max_epochs=2, enable_checkpointing=False)
+    trainer.fit(resumed, datamodule=data_module(root), ckpt_path=ckpt, weights_only=False)
+    for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(expected, actual), f"{name} differs after resume"

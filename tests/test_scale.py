@@ -71,3 +71,17 @@ def test_bf16_mixed_trains_the_travelgans(tiny_domains, tmp_path):
         trainer.fit(model, datamodule=data)
         terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
         assert terms and all(torch.isfinite(v) for v in terms.values()), (type(model).__name__, terms)
+
+
+def test_bf16_mixed_trains_stargan(tmp_path):
+    from tests.conftest import write_images
+    from tests.test_stargan import DOMAINS, data_module, tiny_stargan
+
+    for colour, domain in enumerate(DOMAINS):
+        write_images(tmp_path / "rgb" / "train" / domain, 4, colour=colour)
+    model = tiny_stargan()  # WGAN-GP: the penalty's double backward under bf16 autocast
+    trainer = Trainer(accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, limit_val_batches=0,
+                      enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
+    trainer.fit(model, datamodule=data_module(tmp_path / "rgb"))
+    terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+    assert len(terms) >= 4 and all(torch.isfinite(v) for v in terms.values()), terms
