@@ -4,12 +4,12 @@ from functools import partial
 
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule
 
 from tests.conftest import REPO, write_images
+from tests.test_models import fit, tiny_data
 from translate import losses
 from translate.cli import main
-from translate.data import UnpairedDataModule
 from translate.models import SiameseDiscTraVeLGAN, TraVeLGAN
 from translate.networks import SiameseEncoder, StridedDiscriminator, UNetGenerator
 
@@ -40,17 +40,6 @@ def tiny_siamese_disc(**kwargs) -> SiameseDiscTraVeLGAN:
         ),  # fmt: skip
         **kwargs,
     )
-
-
-def tiny_data(root, **kwargs) -> UnpairedDataModule:
-    return UnpairedDataModule(root, **{"load_size": 18, "crop_size": 16, "batch_size": 2, "num_workers": 0, **kwargs})
-
-
-def fit(model, data, tmp_path, **trainer_kwargs) -> Trainer:
-    options = dict(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
-    trainer = Trainer(default_root_dir=tmp_path, enable_model_summary=False, **{**options, **trainer_kwargs})
-    trainer.fit(model, datamodule=data)
-    return trainer
 
 
 # --- losses ---------------------------------------------------------------------------------------------------------
