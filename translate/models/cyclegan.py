@@ -7,9 +7,9 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from translate import losses
+from translate.models._ema import moving_average
 from translate.models._pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import LinearDecayLR
@@ -58,15 +58,7 @@ class CycleGAN(LightningModule):
         self.gen_ab, self.gen_ba = generator(channels, channels), generator(channels, channels)
         self.disc_a, self.disc_b = discriminator(channels), discriminator(channels)
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
-        if ema_decay is not None and not 0 < ema_decay < 1:
-            raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
-        self.ema_ab = self.ema_ba = None
-        if ema_decay is not None:  # buffers too, so batch-norm statistics follow the averaged weights
-            average = get_ema_multi_avg_fn(ema_decay)
-            self.ema_ab = AveragedModel(self.gen_ab, multi_avg_fn=average, use_buffers=True)
-            self.ema_ba = AveragedModel(self.gen_ba, multi_avg_fn=average, use_buffers=True)
-            self.ema_ab.requires_grad_(False)  # updated by averaging, never by gradients (and no DDP reduction)
-            self.ema_ba.requires_grad_(False)
+        self.ema_ab, self.ema_ba = moving_average(self.gen_ab, ema_decay), moving_average(self.gen_ba, ema_decay)
         self.optimizer, self.scheduler = optimizer, scheduler
 
     def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:

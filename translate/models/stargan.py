@@ -11,6 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
+from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 
 LabelMode = Literal["single", "multi"]
@@ -33,6 +34,8 @@ class StarGAN(LightningModule):
         exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
         lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
             (Eq. 4); lambda_gp of the WGAN-GP penalty (Eq. 8).
+        ema_decay: Keep an exponential moving average of the generator (e.g. 0.999; None: off), saved in checkpoints
+            and used by ``forward``, predict, validation and sample grids.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class StarGAN(LightningModule):
         lambda_rec: float = 10.0,
         lambda_gp: float = 10.0,
         n_critic: int = 5,
+        ema_decay: float | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -59,6 +63,7 @@ class StarGAN(LightningModule):
         self._check_arguments(label_mode, exclusive_groups, n_critic)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
         self.gen = generator(channels + len(self.domains), channels)
+        self.ema_gen = moving_average(self.gen, ema_decay)  # what forward (predict, grids) uses when kept
         self.disc = discriminator(channels)
         was_training = self.disc.training  # a dummy pass gives the feature-map side the classifier must cover
         with torch.no_grad():
@@ -79,10 +84,18 @@ class StarGAN(LightningModule):
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
 
-    def forward(self, x: Tensor, target: Tensor) -> Tensor:
-        """Translate (B, C, H, W) in [-1, 1] to labels ``target``: (B, num_domains), or (num_domains,) for all."""
+    def forward(self, x: Tensor, target: Tensor, *, use_ema: bool = True) -> Tensor:
+        """Translate (B, C, H, W) in [-1, 1] to labels ``target``: (B, num_domains), or (num_domains,) for all.
+
+        Uses the generator's moving average when the model keeps one, unless ``use_ema=False``.
+        """
+        generator = self.ema_gen if use_ema and self.ema_gen is not None else self.gen
+        return self._generate(generator, x, target)
+
+    @staticmethod
+    def _generate(generator: nn.Module, x: Tensor, target: Tensor) -> Tensor:
         target = target.to(x).expand(len(x), -1)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return self.gen(torch.cat([x, target], dim=1))
+        return generator(torch.cat([x, target], dim=1))
 
     @property
     def size_multiple(self) -> int:
@@ -185,11 +198,13 @@ class StarGAN(LightningModule):
                 opt_g.zero_grad(set_to_none=True)
                 self.manual_backward(loss_g)
                 opt_g.step()
+                if self.ema_gen is not None:
+                    self.ema_gen.update_parameters(self.gen)
 
     def _discriminator_losses(self, real: Tensor, labels: Tensor, target: Tensor) -> Tensor:
         hp = self.hparams
         with torch.no_grad():
-            fake = self(real, target)
+            fake = self._generate(self.gen, real, target)
         h_real = self.disc.forward_features(real)
         cls = self._classification_loss(self.classifier(h_real).flatten(1), labels)
         adv = losses.discriminator_loss(self.disc.forward_head(h_real), self.disc(fake), "wgangp")
@@ -201,11 +216,11 @@ class StarGAN(LightningModule):
 
     def _generator_losses(self, real: Tensor, labels: Tensor, target: Tensor) -> Tensor:
         hp = self.hparams
-        fake = self(real, target)
+        fake = self._generate(self.gen, real, target)
         h_fake = self.disc.forward_features(fake)
         adv = losses.generator_loss(self.disc.forward_head(h_fake), "wgangp")
         cls = self._classification_loss(self.classifier(h_fake).flatten(1), target)
-        rec = losses.l1(self(fake, labels), real)
+        rec = losses.l1(self._generate(self.gen, fake, labels), real)
         total = adv + hp.lambda_cls * cls + hp.lambda_rec * rec
         self.log_dict({"train/g/adv": adv, "train/g/cls": cls, "train/g/rec": rec})
         self.log("train/g/total", total, prog_bar=True)

@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
+from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 
 Direction = Literal["a2b", "b2a"]
@@ -35,6 +36,8 @@ class TraVeLGAN(LightningModule):
         gan_mode: Adversarial loss (official: non-saturating ``vanilla``); ``wgangp`` is not supported.
         lambda_travel: Weight of TraVeL + margin losses against the adversarial loss (official: 10, Eq. 5).
         margin: Siamese margin on the squared length of real transformation vectors (official: 10, Eq. 4).
+        ema_decay: Keep exponential moving averages of the generators (e.g. 0.999; None: off), saved in checkpoints
+            and used by ``forward``, predict and sample grids.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class TraVeLGAN(LightningModule):
         lambda_travel: float = 10.0,
         margin: float = 10.0,
         bidirectional: bool = True,
+        ema_decay: float | None = None,
     ):
         super().__init__()
         if gan_mode == "wgangp":
@@ -61,15 +65,21 @@ class TraVeLGAN(LightningModule):
         self.gen_ba = generator(channels, channels) if bidirectional else None
         self.disc_a = discriminator(channels) if bidirectional else None
         self.siamese = siamese(channels) if siamese is not None else None
+        self.ema_ab = moving_average(self.gen_ab, ema_decay)  # what forward (predict, grids) uses when kept
+        self.ema_ba = moving_average(self.gen_ba, ema_decay) if self.gen_ba is not None else None
         self.optimizer, self.optimizer_d, self.scheduler = optimizer, optimizer_d or optimizer, scheduler
 
-    def forward(self, x: Tensor, direction: Direction = "a2b") -> Tensor:
-        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``."""
+    def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:
+        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``.
+
+        Uses the generators' moving averages when the model keeps them, unless ``use_ema=False``.
+        """
         if direction not in ("a2b", "b2a"):
             raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
         if direction == "b2a" and self.gen_ba is None:
             raise ValueError("this model was trained with bidirectional=false: it only translates 'a2b'")
-        return self.gen_ab(x) if direction == "a2b" else self.gen_ba(x)
+        generator, average = (self.gen_ab, self.ema_ab) if direction == "a2b" else (self.gen_ba, self.ema_ba)
+        return average(x) if use_ema and average is not None else generator(x)
 
     @property
     def size_multiple(self) -> int:
@@ -102,6 +112,9 @@ class TraVeLGAN(LightningModule):
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
+            for average, generator in ((self.ema_ab, self.gen_ab), (self.ema_ba, self.gen_ba)):
+                if average is not None:
+                    average.update_parameters(generator)
         with self.toggled_optimizer(opt_d):
             loss_d = self._discriminator_losses(real_a, real_b, {name: fake.detach() for name, fake in fakes.items()})
             opt_d.zero_grad(set_to_none=True)
@@ -163,9 +176,9 @@ class TraVeLGAN(LightningModule):
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         """Columns of a sample grid, each (N, C, H, W) in [-1, 1]: real and translated, both ways if trained so."""
         real_a, real_b = batch
-        columns = {"real_a": real_a, "fake_b": self.gen_ab(real_a)}
+        columns = {"real_a": real_a, "fake_b": self(real_a, "a2b")}
         if self.gen_ba is not None:
-            columns |= {"real_b": real_b, "fake_a": self.gen_ba(real_b)}
+            columns |= {"real_b": real_b, "fake_a": self(real_b, "b2a")}
         return columns
 
     def configure_optimizers(self):
@@ -209,9 +222,11 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         bidirectional: bool = False,
         anchor: float = 0.0,
         realism_margin: float = 100.0,
+        ema_decay: float | None = None,
     ):
         super().__init__(generator, discriminator, None, optimizer, optimizer_d, scheduler, channels=channels,
-                         lambda_travel=lambda_travel, margin=margin, bidirectional=bidirectional)  # fmt: skip
+                         lambda_travel=lambda_travel, margin=margin, bidirectional=bidirectional,
+                         ema_decay=ema_decay)  # fmt: skip
         self.save_hyperparameters()  # again: only this class's arguments, so load_from_checkpoint can rebuild it
         self.register_buffer("anchor", torch.tensor(float(anchor)), persistent=False)
 
