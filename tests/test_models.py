@@ -140,3 +140,13 @@ def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_pat
 def test_ema_decay_is_checked():
     with pytest.raises(ValueError, match="ema_decay"):
         tiny_cyclegan(ema_decay=1.5)
+
+
+def test_package_re_exports_the_models_and_data_module():
+    import translate
+    import translate.models
+
+    assert translate.CycleGAN is CycleGAN and translate.StarGAN is translate.models.StarGAN
+    assert translate.UnpairedDataModule is UnpairedDataModule
+    with pytest.raises(AttributeError, match="no attribute 'Pix2Pix'"):
+        translate.Pix2Pix  # noqa: B018

@@ -1,3 +1,24 @@
-"""GAN image-to-image translation on PyTorch Lightning."""
+"""GAN image-to-image translation on PyTorch Lightning.
+
+``from translate import CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` works; the
+submodules are imported on first use, so ``import translate`` alone stays cheap.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "CycleGAN": "translate.models",
+    "StarGAN": "translate.models",
+    "TraVeLGAN": "translate.models",
+    "SiameseDiscTraVeLGAN": "translate.models",
+    "UnpairedDataModule": "translate.data",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'translate' has no attribute {name!r}")

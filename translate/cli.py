@@ -83,6 +83,11 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs arbitrary pickled objects (can run code: only for files you trust)",
+    )
     return parser
 
 
@@ -94,7 +99,7 @@ def predict_command(argv: list[str]) -> None:
     args = predict_parser().parse_args(argv)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
-        model = load_model(args.ckpt, device=device)
+        model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
         predict_folder(
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
             grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,

@@ -4,6 +4,8 @@
 """
 
 import logging
+import pickle
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,8 +25,12 @@ from translate.data import find_images, read_image, to_tensor
 log = logging.getLogger(__name__)
 
 
-def load_model(ckpt: str | Path, device: str | torch.device = "cpu") -> LightningModule:
-    """Rebuild the model that ``translate fit`` saved in ``ckpt`` (any of translate.models), in eval mode."""
+def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: bool = False) -> LightningModule:
+    """Rebuild the model that ``translate fit`` saved in ``ckpt`` (any of translate.models), in eval mode.
+
+    Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain data only, so a file crafted to run
+    code when unpickled is refused. ``trust=True`` lifts that for files from a source you trust.
+    """
     ckpt = Path(ckpt)
     if ckpt.is_dir():  # a run or checkpoint folder: take its last.ckpt
         found = sorted(ckpt.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
@@ -33,13 +39,21 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu") -> Lightnin
         ckpt = found[-1]
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
-    hparams = torch.load(ckpt, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    try:
+        hparams = torch.load(ckpt, map_location="cpu", weights_only=not trust).get("hyper_parameters", {})
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"checkpoint {ckpt} holds pickled Python objects beyond tensors and plain data, which could run code when "
+            "loaded; refused. Pass --trust-checkpoint only if you trust where it comes from"
+        ) from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile) as error:
+        raise ValueError(f"checkpoint {ckpt} is not a readable PyTorch checkpoint ({error})") from None
     if "_instantiator" not in hparams:
         raise ValueError(
             f"checkpoint {ckpt} does not record its model class (not written by `translate fit`); "
             "load it in Python with the model class, e.g. CycleGAN.load_from_checkpoint(path)"
         )
-    model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=True)
+    model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=not trust)
     return model.to(device).eval()
 
 
