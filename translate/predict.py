@@ -93,10 +93,18 @@ def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> lis
 
 
 def _save(image: Tensor, path: Path) -> None:
+    """Write atomically (temporary file, then rename): an interruption never leaves a half-written image."""
     pixels = to_uint8(image).permute(1, 2, 0).cpu().numpy()  # (H, W, C)
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path, **options)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
+            partial, format=Image.registered_extensions().get(path.suffix.lower()), **options
+        )
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 Translator = Callable[[Tensor], list[Tensor]]  # padded batch -> the panels of each output, side by side
