@@ -172,3 +172,15 @@ def test_target_domain_on_a_cyclegan_checkpoint_is_a_clear_error(tiny_domains, t
     with pytest.raises(SystemExit, match="for StarGAN checkpoints; this is CycleGAN: use --direction"):
         main(["predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
               "--target-domain", "A"])  # fmt: skip
+
+
+def test_export_command_writes_a_runnable_onnx_file(tiny_domains, tmp_path, capsys):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    main(["export", "--ckpt", str(ckpt), "--format", "onnx", "--output", str(tmp_path / "g.onnx")])
+    assert "wrote" in capsys.readouterr().out
+    session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {"image": np.zeros((1, 3, 20, 28), dtype=np.float32)})
+    assert out.shape == (1, 3, 20, 28)
+    with pytest.raises(SystemExit, match="direction must be one of"):
+        main(["export", "--ckpt", str(ckpt), "--output", str(tmp_path / "x.onnx"), "--direction", "ab"])

@@ -21,6 +21,7 @@ commands:
   predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR
              (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
   data       get a dataset:            translate data download horse2zebra [--root datasets]
+  export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -118,6 +119,11 @@ def main(args: ArgsType = None) -> None:
         return
     if argv[0] == "predict":
         predict_command(argv[1:])
+        return
+    if argv[0] == "export":
+        from translate.export import export_command
+
+        export_command(argv[1:])
         return
     if argv[0] == "data":
         from translate.download import data_command
