@@ -1,7 +1,7 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` works; the
-submodules are imported on first use, so ``import translate`` alone stays cheap.
+``from translate import CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
+``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
 """
 
 import importlib
@@ -14,6 +14,7 @@ _EXPORTS = {
     "TraVeLGAN": "translate.models",
     "SiameseDiscTraVeLGAN": "translate.models",
     "UnpairedDataModule": "translate.data",
+    "load": "translate.api",
 }
 __all__ = ["__version__", *_EXPORTS]
 

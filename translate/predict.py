@@ -73,11 +73,16 @@ class _ImageFiles(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:
         image = to_tensor(read_image(self.paths[index], self.channels))  # (C, H, W) in [-1, 1]
         height, width = image.shape[-2:]
-        pad_h, pad_w = (p - s for p, s in zip(_padded((height, width), self.multiple), (height, width), strict=True))
-        # reflection continues the image's texture across the border; it needs the pad smaller than the side
-        mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-        image = F.pad(image[None], (0, pad_w, 0, pad_h), mode=mode)[0]
-        return image, height, width, index
+        return pad_to_multiple(image[None], self.multiple)[0], height, width, index
+
+
+def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:
+    """Pad (B, C, H, W) at the bottom and right so that H and W are multiples of ``multiple``; crop back after."""
+    height, width = images.shape[-2:]
+    pad_h, pad_w = (p - s for p, s in zip(_padded((height, width), multiple), (height, width), strict=True))
+    # reflection continues the image's texture across the border; it needs the pad smaller than the side
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return F.pad(images, (0, pad_w, 0, pad_h), mode=mode) if pad_h or pad_w else images
 
 
 def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> list[list[int]]:

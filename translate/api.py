@@ -1,0 +1,66 @@
+"""``translate.load(path)``: a trained model as a callable for notebooks and services.
+
+>>> to_orange = translate.load("runs/apple2orange")             # doctest: +SKIP
+>>> orange = to_orange(Image.open("apple.jpg"))                   # doctest: +SKIP
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from translate.callbacks import to_uint8
+from translate.data import to_tensor
+from translate.export import Translator
+from translate.predict import load_model, pad_to_multiple
+
+
+class LoadedTranslator:
+    """Translates a PIL image, a (H, W, C) uint8 array or a (B, C, H, W) tensor in [-1, 1] of any size.
+
+    Inputs are padded to the generator's size multiple and cropped back; PIL and numpy inputs come back as the same
+    type (uint8), tensors as tensors in [-1, 1]. Direction (CycleGAN, TraVeLGAN) or target domain (StarGAN) is fixed at
+    load time; the EMA generator is used when the model keeps one.
+    """
+
+    def __init__(self, model, *, direction: str = "a2b", target_domain: str | None = None):
+        self.model = model
+        self.translator = Translator(model, direction=direction, target_domain=target_domain).eval()
+        self.device = model.device
+        self.channels, self.multiple = model.hparams.channels, model.size_multiple
+
+    @torch.inference_mode()
+    def __call__(self, image: Image.Image | np.ndarray | Tensor) -> Image.Image | np.ndarray | Tensor:
+        if isinstance(image, Tensor):
+            return self._translate(image.to(self.device)).to(image.device)
+        if isinstance(image, Image.Image):
+            array = np.asarray(image.convert("L" if self.channels == 1 else "RGB"))
+            out = self(array)
+            return Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out)
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8 or image.ndim not in (2, 3):
+                raise ValueError(f"expected a (H, W) or (H, W, C) uint8 array, got {image.dtype} {image.shape}")
+            batch = to_tensor(image)[None]  # (1, C, H, W) in [-1, 1]
+            if batch.shape[1] != self.channels:
+                raise ValueError(f"the model translates {self.channels}-channel images, got {batch.shape[1]}")
+            return to_uint8(self._translate(batch.to(self.device))[0]).permute(1, 2, 0).cpu().numpy()
+        raise TypeError(f"expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
+
+    def _translate(self, images: Tensor) -> Tensor:
+        height, width = images.shape[-2:]
+        return self.translator(pad_to_multiple(images, self.multiple))[..., :height, :width]
+
+
+def load(
+    path: str | Path,
+    *,
+    direction: str = "a2b",
+    target_domain: str | None = None,
+    device: str | torch.device | None = None,
+    trust: bool = False,
+) -> LoadedTranslator:
+    """Load a checkpoint written by ``translate fit`` (or its run folder) as a callable translator."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return LoadedTranslator(load_model(path, device, trust=trust), direction=direction, target_domain=target_domain)
