@@ -14,7 +14,8 @@ from torch import Tensor
 from translate.callbacks import to_uint8
 from translate.data import to_tensor
 from translate.export import Translator
-from translate.predict import load_model, pad_to_multiple
+from translate.predict import load_model
+from translate.tiling import pad_to_multiple
 
 
 class LoadedTranslator:

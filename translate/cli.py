@@ -84,6 +84,8 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    parser.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
+    parser.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",
@@ -104,6 +106,7 @@ def predict_command(argv: list[str]) -> None:
         predict_folder(
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
             grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,
+            tile=args.tile, tile_overlap=args.tile_overlap,
         )  # fmt: skip
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from PIL import Image
 from torch import Tensor
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
 from translate.data import find_images, read_image, to_tensor
+from translate.tiling import pad_to_multiple, padded_size, translate_tiled
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,6 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     return model.to(device).eval()
 
 
-def _padded(size: tuple[int, int], multiple: int) -> tuple[int, int]:
-    return tuple(-(-s // multiple) * multiple for s in size)
-
-
 class _ImageFiles(Dataset):
     """Decodes one image per item into (C, H, W) in [-1, 1], reflect-padded to the generator's size multiple."""
 
@@ -76,15 +72,6 @@ class _ImageFiles(Dataset):
         return pad_to_multiple(image[None], self.multiple)[0], height, width, index
 
 
-def pad_to_multiple(images: Tensor, multiple: int) -> Tensor:
-    """Pad (B, C, H, W) at the bottom and right so that H and W are multiples of ``multiple``; crop back after."""
-    height, width = images.shape[-2:]
-    pad_h, pad_w = (p - s for p, s in zip(_padded((height, width), multiple), (height, width), strict=True))
-    # reflection continues the image's texture across the border; it needs the pad smaller than the side
-    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-    return F.pad(images, (0, pad_w, 0, pad_h), mode=mode) if pad_h or pad_w else images
-
-
 def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> list[list[int]]:
     """Group images whose padded sizes match, so batches stack without resizing (instance norm sees each whole)."""
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -93,7 +80,7 @@ def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> lis
             width, height = image.size
             if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees swaps the sides
                 width, height = height, width
-        groups[_padded((height, width), multiple)].append(index)
+        groups[padded_size((height, width), multiple)].append(index)
     return [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
 
 
@@ -178,6 +165,8 @@ def predict_folder(
     batch_size: int = 1,
     num_workers: int = 0,
     overwrite: bool = False,
+    tile: int | None = None,
+    tile_overlap: int = 64,
     progress: bool = True,
 ) -> list[Path]:
     """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
@@ -186,6 +175,8 @@ def predict_folder(
     models translate in ``direction``; StarGAN translates to each of ``targets`` (domain names, or ``["all"]``) into
     ``output_dir/<target>/``, to ``attrs`` (attribute values, starting from the labels its classifier sees in the
     input), or with ``grid`` into one strip per input holding the input and every target.
+    With ``tile``, each image is translated in tiles of at most ``tile`` x ``tile`` pixels overlapping by
+    ``tile_overlap`` and blended, so memory depends on the tile size only (for photos larger than memory allows).
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if batch_size < 1:
@@ -213,7 +204,11 @@ def predict_folder(
         for images, heights, widths, indices in loader:
             images = images.to(device, non_blocking=True)
             for sub, translate in translators.items():
-                panels = translate(images)  # each (B, C, H', W')
+                panels = (
+                    translate(images)
+                    if tile is None
+                    else translate_tiled(translate, images, tile=tile, overlap=tile_overlap, multiple=multiple)
+                )
                 for i, (height, width, index) in enumerate(zip(heights, widths, indices, strict=True)):
                     strip = torch.cat([panel[i, :, :height, :width] for panel in panels], dim=-1)
                     _save(strip, outputs[sub][index])
