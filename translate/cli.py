@@ -22,6 +22,7 @@ commands:
              (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
+  import     official CycleGAN weights: translate import --g-ab latest_net_G_A.pth --output imported.ckpt
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -122,6 +123,11 @@ def main(args: ArgsType = None) -> None:
         return
     if argv[0] == "predict":
         predict_command(argv[1:])
+        return
+    if argv[0] == "import":
+        from translate.official import import_command
+
+        import_command(argv[1:])
         return
     if argv[0] == "export":
         from translate.export import export_command
