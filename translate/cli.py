@@ -1,6 +1,7 @@
 """``translate fit|validate|test --config ...`` (LightningCLI) and ``translate predict --ckpt ... --input ...``."""
 
 import argparse
+import importlib
 import sys
 
 from lightning.pytorch.cli import ArgsType, LightningCLI
@@ -113,6 +114,14 @@ def predict_command(argv: list[str]) -> None:
         sys.exit(f"translate predict: error: {error}")
 
 
+COMMANDS = {  # imported on use, so `translate data ...` does not pay for what `translate predict` needs
+    "predict": "translate.cli:predict_command",
+    "data": "translate.download:data_command",
+    "export": "translate.export:export_command",
+    "import": "translate.official:import_command",
+}
+
+
 def main(args: ArgsType = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
@@ -121,23 +130,9 @@ def main(args: ArgsType = None) -> None:
     if argv[0] in ("-V", "--version"):
         print(f"translate {__version__}")
         return
-    if argv[0] == "predict":
-        predict_command(argv[1:])
-        return
-    if argv[0] == "import":
-        from translate.official import import_command
-
-        import_command(argv[1:])
-        return
-    if argv[0] == "export":
-        from translate.export import export_command
-
-        export_command(argv[1:])
-        return
-    if argv[0] == "data":
-        from translate.download import data_command
-
-        data_command(argv[1:])
+    if argv[0] in COMMANDS:  # our own argparse commands; LightningCLI runs fit, validate and test
+        module, function = COMMANDS[argv[0]].split(":")
+        getattr(importlib.import_module(module), function)(argv[1:])
         return
     TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
