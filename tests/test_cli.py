@@ -100,19 +100,35 @@ def test_fit_checkpoint_predict_round_trip(tiny_domains, tmp_path):
     assert np.abs(result - expected.permute(1, 2, 0).numpy()).max() <= 1
 
 
-def test_predict_refuses_to_overwrite_and_to_write_into_the_input(tiny_domains, tmp_path, capsys):
+def test_predict_never_overwrites_resumes_and_stays_out_of_the_input(tiny_domains, tmp_path, caplog):
+    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    write_images(inputs, 3)
+    args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(outputs), "--num-workers", "0"]
+    main(args)
+    (outputs / "img_001.png").unlink()  # as if the run had been interrupted before this one
+    (outputs / "img_000.png").write_bytes(b"the user's own file")
+    main(args)  # resumes: translates only the missing image, leaves existing files alone
+    assert "skipping 2 of 3 images already translated" in caplog.text
+    assert (outputs / "img_000.png").read_bytes() == b"the user's own file"
+    assert (outputs / "img_001.png").stat().st_size > 100
+    main([*args, "--overwrite"])
+    assert (outputs / "img_000.png").read_bytes() != b"the user's own file"
+    with pytest.raises(SystemExit, match="inside --input"):
+        main([*args[:-4], "--output", str(inputs / "translated")])
+
+
+def test_predict_reports_bad_files_and_translates_the_rest(tiny_domains, tmp_path):
     ckpt = _train_tiny(tiny_domains, tmp_path / "run")
     inputs, outputs = tmp_path / "in", tmp_path / "out"
     write_images(inputs, 2)
-    args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--num-workers", "0"]
-    main([*args, "--output", str(outputs)])
-    first = (outputs / "img_000.png").read_bytes()
-    with pytest.raises(SystemExit, match="already exist.*--overwrite"):
-        main([*args, "--output", str(outputs)])
-    assert (outputs / "img_000.png").read_bytes() == first
-    main([*args, "--output", str(outputs), "--overwrite"])
-    with pytest.raises(SystemExit, match="inside --input"):
-        main([*args, "--output", str(inputs / "translated")])
+    (inputs / "broken.png").write_bytes((inputs / "img_000.png").read_bytes()[:60])  # truncated: header only
+    (inputs / "garbage.jpg").write_bytes(b"not an image at all")
+    for workers in ("0", "1"):
+        with pytest.raises(SystemExit, match=r"2 of 4 images could not be translated .*the other 2 were written"):
+            main(["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(outputs / workers),
+                  "--num-workers", workers, "--batch-size", "4"])  # fmt: skip
+        assert sorted(p.name for p in (outputs / workers).iterdir()) == ["img_000.png", "img_001.png"]
 
 
 def test_predict_errors_name_the_missing_path(tmp_path):

@@ -85,7 +85,9 @@ def predict_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
     parser.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
-    parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="translate again images whose outputs exist (default: skip them)"
+    )
     parser.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
     parser.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
     parser.add_argument(

@@ -58,30 +58,49 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
 
 
 class _ImageFiles(Dataset):
-    """Decodes one image per item into (C, H, W) in [-1, 1], reflect-padded to the generator's size multiple."""
+    """Decodes one image per item into (C, H, W) in [-1, 1], reflect-padded to the generator's size multiple.
 
-    def __init__(self, paths: list[Path], channels: int, multiple: int):
-        self.paths, self.channels, self.multiple = paths, channels, multiple
+    A file that fails to decode gives a blank image of its batch's size and the error text, so one bad file neither
+    stops the loader workers nor the batch it is in.
+    """
+
+    def __init__(self, paths: list[Path], channels: int, multiple: int, sizes: dict[int, tuple[int, int]]):
+        self.paths, self.channels, self.multiple, self.sizes = paths, channels, multiple, sizes
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int, int, int]:
-        image = to_tensor(read_image(self.paths[index], self.channels))  # (C, H, W) in [-1, 1]
+    def __getitem__(self, index: int) -> tuple[Tensor, int, int, int, str]:
+        try:
+            image = to_tensor(read_image(self.paths[index], self.channels))  # (C, H, W) in [-1, 1]
+        except Exception as error:  # noqa: BLE001 (any decoder failure is reported per file, not raised)
+            return torch.zeros(self.channels, *self.sizes[index]), 0, 0, index, f"{type(error).__name__}: {error}"
         height, width = image.shape[-2:]
-        return pad_to_multiple(image[None], self.multiple)[0], height, width, index
+        return pad_to_multiple(image[None], self.multiple)[0], height, width, index, ""
 
 
-def _same_size_batches(paths: list[Path], batch_size: int, multiple: int) -> list[list[int]]:
-    """Group images whose padded sizes match, so batches stack without resizing (instance norm sees each whole)."""
+def _same_size_batches(
+    paths: list[Path], todo: list[int], batch_size: int, multiple: int, failures: dict[Path, str]
+) -> tuple[list[list[int]], dict[int, tuple[int, int]]]:
+    """Group images whose padded sizes match, so batches stack without resizing (instance norm sees each whole).
+
+    Returns the batches and each image's padded size; files whose header cannot be read go to ``failures``.
+    """
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for index, path in enumerate(paths):
-        with Image.open(path) as image:  # reads the header only
-            width, height = image.size
-            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees swaps the sides
-                width, height = height, width
-        groups[padded_size((height, width), multiple)].append(index)
-    return [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
+    sizes = {}
+    for index in todo:
+        try:
+            with Image.open(paths[index]) as image:  # reads the header only
+                width, height = image.size
+                if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees swaps the sides
+                    width, height = height, width
+        except Exception as error:  # noqa: BLE001 (reported per file)
+            failures[paths[index]] = f"{type(error).__name__}: {error}"
+            continue
+        sizes[index] = padded_size((height, width), multiple)
+        groups[sizes[index]].append(index)
+    batches = [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
+    return batches, sizes
 
 
 def _save(image: Tensor, path: Path) -> None:
@@ -186,22 +205,25 @@ def predict_folder(
     translators = _translators(model, direction, targets, attrs, grid)
     paths = find_images(input_dir)
     outputs = {sub: [output_dir / sub / path.relative_to(input_dir) for path in paths] for sub in translators}
-    existing = [out for outs in outputs.values() for out in outs if out.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"{len(existing)} outputs already exist (first: {existing[0]}); pass --overwrite "
-            "to replace them or choose another --output"
-        )
+    # Outputs are written atomically, so an existing one is complete: a re-run skips it (resuming an interrupted
+    # run) and only --overwrite translates it again.
+    todo = [i for i in range(len(paths)) if overwrite or not all(outs[i].exists() for outs in outputs.values())]
+    if len(todo) < len(paths):
+        log.warning("skipping %d of %d images already translated in %s (--overwrite redoes them)",
+                    len(paths) - len(todo), len(paths), output_dir)  # fmt: skip
     multiple, channels = model.size_multiple, model.hparams.channels  # the contract every model honours
     device = model.device
+    failures: dict[Path, str] = {}
+    batches, sizes = _same_size_batches(paths, todo, batch_size, multiple, failures)
     loader = DataLoader(
-        _ImageFiles(paths, channels, multiple),
-        batch_sampler=_same_size_batches(paths, batch_size, multiple),
+        _ImageFiles(paths, channels, multiple, sizes),
+        batch_sampler=batches,
         num_workers=num_workers,
         pin_memory=device.type == "cuda",
     )
-    with tqdm(total=len(paths), desc="translate", unit="img", disable=not progress) as bar:
-        for images, heights, widths, indices in loader:
+    with tqdm(total=len(todo), desc="translate", unit="img", disable=not progress) as bar:
+        bar.update(len(failures))
+        for images, heights, widths, indices, errors in loader:
             images = images.to(device, non_blocking=True)
             for sub, translate in translators.items():
                 panels = (
@@ -209,10 +231,21 @@ def predict_folder(
                     if tile is None
                     else translate_tiled(translate, images, tile=tile, overlap=tile_overlap, multiple=multiple)
                 )
-                for i, (height, width, index) in enumerate(zip(heights, widths, indices, strict=True)):
+                for i, (height, width, index, error) in enumerate(zip(heights, widths, indices, errors, strict=True)):
+                    if error:
+                        failures[paths[index]] = error
+                        continue
                     strip = torch.cat([panel[i, :, :height, :width] for panel in panels], dim=-1)
                     _save(strip, outputs[sub][index])
             bar.update(len(indices))
-    written = [out for outs in outputs.values() for out in outs]
+    written = [outs[i] for outs in outputs.values() for i in todo if paths[i] not in failures]
     log.info("wrote %d images to %s", len(written), output_dir)
+    if failures:
+        for path, error in failures.items():
+            log.error("could not translate %s: %s", path, error)
+        first, error = next(iter(failures.items()))
+        raise ValueError(
+            f"{len(failures)} of {len(paths)} images could not be translated (first: {first}: {error}); the other "
+            f"{len(written)} were written to {output_dir}"
+        )
     return written
