@@ -340,3 +340,19 @@ def test_make_fruit_is_deterministic_and_refuses_to_overwrite(tmp_path, capsys):
     dm = UnpairedDataModule(tmp_path / "two", load_size=16, crop_size=16, num_workers=0)
     dm.setup("fit")
     assert len(dm.train_set) == 3 and len(dm.val_set) == 1
+
+
+def test_undecodable_images_are_skipped_with_a_warning_or_fail_on_request(tiny_domains):
+    bad = tiny_domains / "trainA" / "img_002.png"
+    bad.write_bytes(bad.read_bytes()[:50])  # truncated after the header
+    (tiny_domains / "trainA" / "notes.txt").write_text("not an image, ignored by extension")
+    dm = UnpairedDataModule(tiny_domains, load_size=16, crop_size=16, batch_size=6, num_workers=0)
+    dm.setup("fit")
+    with pytest.warns(UserWarning, match=r"skipping .*img_002.png: cannot decode it"):
+        real_a, _ = next(iter(dm.train_dataloader()))
+    assert real_a.shape == (6, 3, 16, 16) and torch.isfinite(real_a).all()  # the next image took its place
+    strict = UnpairedDataModule(tiny_domains, load_size=16, crop_size=16, batch_size=6, num_workers=0,
+                                bad_images="fail")  # fmt: skip
+    strict.setup("fit")
+    with pytest.raises(ValueError, match=r"cannot decode .*img_002.png .*bad_images: skip"):
+        next(iter(strict.train_dataloader()))

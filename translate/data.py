@@ -5,6 +5,7 @@ Layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, 
 
 import os
 import random
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -95,23 +96,56 @@ def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Com
     return train, A.Compose([A.Resize(crop_size, crop_size, **resize)])
 
 
-class DomainFolder(Dataset):
-    """The images of one domain folder: decoded, transformed, as (C, H, W) float32 tensors in [-1, 1]."""
+BadImages = Literal["skip", "fail"]
 
-    def __init__(self, folder: Path, transform: Transform | None = None, *, channels: Literal[1, 3] = 3):
+
+class DomainFolder(Dataset):
+    """The images of one domain folder: decoded, transformed, as (C, H, W) float32 tensors in [-1, 1].
+
+    A file that cannot be decoded (truncated, not really an image) is skipped with one warning naming it, and the
+    next image takes its place (deterministically, so resumes stay exact); ``bad_images="fail"`` raises instead.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        transform: Transform | None = None,
+        *,
+        channels: Literal[1, 3] = 3,
+        bad_images: BadImages = "skip",
+    ):
+        if bad_images not in ("skip", "fail"):
+            raise ValueError(f"bad_images must be 'skip' or 'fail', got {bad_images!r}")
         self.folder = Path(folder)
         self.paths = find_images(self.folder)
         self.transform = transform
         self.channels = channels
+        self.bad_images = bad_images
+        self.skipped: set[Path] = set()  # in this process (each loader worker keeps its own)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> Tensor:
-        image = read_image(self.paths[index], self.channels)  # (H, W, C) uint8
-        if self.transform is not None:
-            image = self.transform(image=image)["image"]
-        return to_tensor(image)
+        for offset in range(len(self.paths)):
+            path = self.paths[(index + offset) % len(self.paths)]
+            try:
+                image = read_image(path, self.channels)  # (H, W, C) uint8
+            except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
+                self._bad(path, error)
+                continue
+            if self.transform is not None:
+                image = self.transform(image=image)["image"]
+            return to_tensor(image)
+        raise ValueError(f"no image under {self.folder} can be decoded; check the files or point data.root elsewhere")
+
+    def _bad(self, path: Path, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        if self.bad_images == "fail":
+            raise ValueError(f"cannot decode {path} ({reason}); remove it, or set data.bad_images: skip") from None
+        if path not in self.skipped:
+            self.skipped.add(path)
+            warnings.warn(f"skipping {path}: cannot decode it ({reason})", stacklevel=2)
 
 
 class UnpairedDataset(Dataset):
@@ -278,6 +312,8 @@ class UnpairedDataModule(LightningDataModule):
             Batches are then (images (B, C, H, W), labels (B, len(domains))).
         val_count: With ``attr_file``: images held out for validation (official StarGAN: 2000, after a shuffle
             with seed 1234).
+        bad_images: ``skip`` files that cannot be decoded (one warning each, the next image takes their place) or
+            ``fail`` on the first one.
     """
 
     def __init__(
@@ -297,6 +333,7 @@ class UnpairedDataModule(LightningDataModule):
         seed: int = 0,
         attr_file: Path | None = None,
         val_count: int = 2000,
+        bad_images: BadImages = "skip",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -316,7 +353,7 @@ class UnpairedDataModule(LightningDataModule):
         self.num_workers = min(4, _available_cpus()) if num_workers is None else num_workers
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
-        self.seed = seed
+        self.seed, self.bad_images = seed, bad_images
         self.attr_file, self.val_count = (None if attr_file is None else Path(attr_file)), val_count
         self.train_set: UnpairedDataset | AttributeImages | None = None
         self.val_set: UnpairedDataset | AttributeImages | None = None
@@ -408,7 +445,9 @@ class UnpairedDataModule(LightningDataModule):
 
     def _dataset(self, folders: list[Path], transform: Transform) -> UnpairedDataset:
         try:
-            return UnpairedDataset([DomainFolder(f, transform, channels=self.channels) for f in folders])
+            return UnpairedDataset(
+                [DomainFolder(f, transform, channels=self.channels, bad_images=self.bad_images) for f in folders]
+            )
         except ValueError as error:  # an empty folder: say how to fix it
             raise ValueError(
                 f"{error}; put the domain's images there or point data.root elsewhere ({LAYOUTS})"
