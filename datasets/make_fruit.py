@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,8 +109,8 @@ def window(cx: float, cy: float, r: float, size: int, *, top, bottom, left, righ
     return span(cy - top * r, cy + bottom * r), span(cx - left * r, cx + right * r)
 
 
-def draw(rng: np.random.Generator, fruit: str, size: int) -> np.ndarray:
-    """One image: background, shadows, then the fruits back to front; (size, size, 3) uint8."""
+def draw(rng: np.random.Generator, painter: Callable[..., None], size: int) -> np.ndarray:
+    """One image: background, shadows, then the fruits back to front, each by ``painter``; (size, size, 3) uint8."""
     side = size * SUPERSAMPLE
     y, x = (np.mgrid[0:side, 0:side] + 0.5) / SUPERSAMPLE  # pixel centres in output-pixel units
     canvas = background(rng, y, size)
@@ -124,7 +125,7 @@ def draw(rng: np.random.Generator, fruit: str, size: int) -> np.ndarray:
         add_shadow(canvas[box], y[box], x[box], cx, cy, r)
     for cx, cy, r in fruits:
         box = window(cx, cy, r, size, top=1.7, bottom=1.15, left=1.2, right=1.2)
-        (apple if fruit == "apple" else orange)(rng, canvas[box], y[box], x[box], cx, cy, r)
+        painter(rng, canvas[box], y[box], x[box], cx, cy, r)
     small = canvas.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean(axis=(1, 3))
     return np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
 
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             for i in range(count):
                 # Each image has its own stream: changing --train or --test leaves the other images unchanged.
                 rng = np.random.default_rng([args.seed, split_index, domain_index, i])
-                Image.fromarray(draw(rng, fruit, args.size)).save(folder / f"{fruit}_{i:04d}.png")
+                painter = apple if fruit == "apple" else orange
+                Image.fromarray(draw(rng, painter, args.size)).save(folder / f"{fruit}_{i:04d}.png")
     stamp.write_text(recipe)
     total = 2 * (args.train + args.test)
     print(

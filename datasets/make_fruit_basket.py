@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import make_fruit  # noqa: E402  (the apple and orange painters)
+import make_fruit  # noqa: E402  (the apple and orange painters, and draw)
 
 FRUITS = ("apple", "orange", "lime")
 
@@ -31,12 +31,7 @@ def lime(rng: np.random.Generator, canvas: np.ndarray, y: np.ndarray, x: np.ndar
 
 def draw(rng: np.random.Generator, fruit: str, size: int) -> np.ndarray:
     painter = {"apple": make_fruit.apple, "orange": make_fruit.orange, "lime": lime}[fruit]
-    original = make_fruit.apple
-    make_fruit.apple = painter  # make_fruit.draw paints "apple" with make_fruit.apple, anything else as orange
-    try:
-        return make_fruit.draw(rng, "apple", size)
-    finally:
-        make_fruit.apple = original
+    return make_fruit.draw(rng, painter, size)
 
 
 def main(argv: list[str] | None = None) -> None:
