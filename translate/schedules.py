@@ -1,7 +1,7 @@
 """Learning-rate schedules shared by the models."""
 
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 
 class LinearDecayLR(LambdaLR):
@@ -20,3 +20,15 @@ class LinearDecayLR(LambdaLR):
 
     def _factor(self, epoch: int) -> float:
         return max(0.0, 1.0 - max(0, epoch + 1 - self.constant_epochs) / (self.decay_epochs + 1))
+
+
+def catch_up(schedulers: LRScheduler | list[LRScheduler] | None, count: int) -> None:
+    """Step ``schedulers`` (what ``LightningModule.lr_schedulers()`` returns) until each has taken ``count`` steps.
+
+    With manual optimisation the models step their schedules themselves. Catching up to a counter the trainer keeps
+    (the epoch, or the batch for StarGAN) before each batch, rather than stepping at epoch ends, stays right after a
+    resume from a checkpoint saved between the last batch and the end of an epoch.
+    """
+    for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
+        while scheduler.last_epoch < count:
+            scheduler.step()

@@ -12,7 +12,7 @@ from translate import losses
 from translate.models._ema import moving_average
 from translate.models._pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
-from translate.schedules import LinearDecayLR
+from translate.schedules import LinearDecayLR, catch_up
 
 Direction = Literal["a2b", "b2a"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))  # Sec. 4 of the paper
@@ -140,11 +140,7 @@ class CycleGAN(LightningModule):
         return loss_a + loss_b
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        # Manual optimisation leaves stepping to us. Catching up to the epoch number before each batch, rather than
-        # stepping at epoch ends, stays right after a resume from a checkpoint saved after an epoch's last batch.
-        for scheduler in self.lr_schedulers():
-            while scheduler.last_epoch < self.current_epoch:
-                scheduler.step()
+        catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch

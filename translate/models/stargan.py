@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from translate import losses
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.schedules import catch_up
 
 LabelMode = Literal["single", "multi"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))  # yunjey/stargan main.py, G and D
@@ -111,7 +112,7 @@ class StarGAN(LightningModule):
             raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
         if data is not None and getattr(data, "channels", self.hparams.channels) != self.hparams.channels:
             raise ValueError(f"model channels {self.hparams.channels} differ from data.channels {data.channels}")
-        crop = getattr(getattr(data, "hparams", {}), "get", lambda *_: None)("crop_size")
+        crop = getattr(data, "hparams", {}).get("crop_size")
         if crop is not None and crop != self.hparams.image_size:
             raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={crop}: set both the same")
 
@@ -183,9 +184,7 @@ class StarGAN(LightningModule):
         real, labels = self.unpack(batch)
         target = self.random_targets(labels)
         iteration = self.trainer.fit_loop.epoch_loop.total_batch_idx  # batches so far, kept across resumes
-        for scheduler in self.lr_schedulers() or []:
-            while scheduler.last_epoch < iteration:
-                scheduler.step()
+        catch_up(self.lr_schedulers(), iteration)  # StarGAN's schedules count batches
         opt_g, opt_d = self.optimizers()
         with self.toggled_optimizer(opt_d):
             loss_d = self._discriminator_losses(real, labels, target)

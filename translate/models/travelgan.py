@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from translate import losses
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.schedules import catch_up
 
 Direction = Literal["a2b", "b2a"]
 SiameseFactory = Callable[[int], nn.Module]  # channels -> network mapping (B, C, H, W) to (B, embed_dim)
@@ -167,10 +168,7 @@ class TraVeLGAN(LightningModule):
         return ("a2b", "b2a") if self.gen_ba is not None else ("a2b",)
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        schedulers = self.lr_schedulers() or []  # catch up to the epoch, so a resumed run stays on schedule
-        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
-            while scheduler.last_epoch < self.current_epoch:
-                scheduler.step()
+        catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     @torch.no_grad()
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
