@@ -190,3 +190,8 @@ def test_fit_checkpoint_predict_round_trip(config, tiny_domains, tmp_path):
     main(["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(tmp_path / "out"),
           "--num-workers", "0"])  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
+
+
+def test_channel_mismatch_names_both_options(tiny_domains, tmp_path):
+    with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
+        fit(tiny_travelgan(channels=1), tiny_data(tiny_domains), tmp_path)

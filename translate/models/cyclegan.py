@@ -9,6 +9,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
+from translate.models._checks import attached_data, check_channels
 from translate.models._ema import moving_average
 from translate.models._pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -83,12 +84,7 @@ class CycleGAN(LightningModule):
         return self.gen_ab.size_multiple
 
     def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        data_channels = getattr(datamodule, "channels", self.hparams.channels)
-        if data_channels != self.hparams.channels:
-            raise ValueError(
-                f"model.init_args.channels={self.hparams.channels} but data.channels={data_channels}: set both the same"
-            )
+        check_channels(self, attached_data(self))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch

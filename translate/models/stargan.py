@@ -11,6 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
+from translate.models._checks import attached_data, check_channels
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -107,11 +108,10 @@ class StarGAN(LightningModule):
         return self.classifier(self.disc.forward_features(x)).flatten(1)
 
     def setup(self, stage: str) -> None:
-        data = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data = attached_data(self)
         if data is not None and list(getattr(data, "domains", self.domains)) != self.domains:
             raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
-        if data is not None and getattr(data, "channels", self.hparams.channels) != self.hparams.channels:
-            raise ValueError(f"model channels {self.hparams.channels} differ from data.channels {data.channels}")
+        check_channels(self, data)
         crop = getattr(data, "hparams", {}).get("crop_size")
         if crop is not None and crop != self.hparams.image_size:
             raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={crop}: set both the same")

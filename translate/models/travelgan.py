@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
+from translate.models._checks import attached_data, check_channels
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -88,9 +89,8 @@ class TraVeLGAN(LightningModule):
         return self.gen_ab.size_multiple
 
     def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if getattr(datamodule, "channels", self.hparams.channels) != self.hparams.channels:
-            raise ValueError(f"model.init_args.channels={self.hparams.channels} but data.channels differs: set both")
+        datamodule = attached_data(self)
+        check_channels(self, datamodule)
         if stage == "fit" and getattr(datamodule, "batch_size", 2) < 2:
             raise ValueError("TraVeLGAN compares pairs of images within a batch: set data.batch_size >= 2")
 
