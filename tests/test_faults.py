@@ -28,6 +28,33 @@ class _SignalAt(Callback):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_saves_last_checkpoint_and_resume_is_exact(signum, tiny_domains, tmp_path):
+    # A shell starts background jobs (CI may run us as one) with Ctrl+C ignored, which SaveOnInterrupt respects:
+    # give this test the interactive default so that the SIGINT case means the same everywhere.
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _signal_run(signum, tiny_domains, tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def test_ignored_ctrl_c_stays_ignored(tiny_domains, tmp_path):
+    outer = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seen = []
+
+        class _Look(Callback):
+            def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+                seen.append(signal.getsignal(signal.SIGINT))
+
+        trainer = _trainer(tmp_path / "run", max_epochs=1, callbacks=[SaveOnInterrupt(), _Look()])
+        trainer.fit(_model(), datamodule=_data(tiny_domains))
+        assert seen and all(handler is signal.SIG_IGN for handler in seen)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def _signal_run(signum, tiny_domains, tmp_path):
     reference = _model()
     _trainer(tmp_path / "ref", max_epochs=2, enable_checkpointing=False).fit(reference, datamodule=_data(tiny_domains))
 

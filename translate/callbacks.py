@@ -118,6 +118,8 @@ class SaveOnInterrupt(Callback):
         # Not on_fit_start: Lightning snapshots every handler after it and restores that snapshot at teardown.
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be installed from the main thread
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return  # started with Ctrl+C ignored (nohup, a background job): keep it that way
 
         def first_ctrl_c(signum, frame) -> None:
             rank_zero_info("\nCtrl+C: finishing this batch and saving last.ckpt (press Ctrl+C again to stop now)")
