@@ -17,7 +17,8 @@ from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
 
 LabelMode = Literal["single", "multi"]
-OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))  # yunjey/stargan main.py, G and D
+# yunjey/stargan main.py, G and D; fused: see translate/models/cyclegan.py.
+OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999), fused=True)
 
 
 class StarGAN(LightningModule):
