@@ -1,22 +1,36 @@
-"""``translate import``: the official CycleGAN generators (junyanz/pytorch-CycleGAN-and-pix2pix) as a checkpoint.
+"""``translate import``: official pretrained generators as a regular checkpoint for ``translate predict``,
+``translate export`` and ``translate.load``.
 
-Our ResnetGenerator and UNetGenerator have the official state_dict keys, so official ``latest_net_G_A.pth`` /
-``<name>.pth`` files load 1:1; files saved by 2018-era PyTorch carry InstanceNorm running statistics that the
-official code itself drops before loading, and so do we. The result is a regular checkpoint for ``translate
-predict``, ``translate export`` and ``translate.load``.
+CycleGAN (junyanz/pytorch-CycleGAN-and-pix2pix): our ResnetGenerator and UNetGenerator have the official state_dict
+keys, so ``latest_net_G_A.pth`` / ``<name>.pth`` files load 1:1; files saved by 2018-era PyTorch carry InstanceNorm
+running statistics that the official code itself drops before loading, and so do we.
+
+StarGAN (yunjey/stargan): ``NNNNNN-G.ckpt`` is a plain state_dict of the official ``Generator`` and
+``NNNNNN-D.ckpt`` of the ``Discriminator``; our StarGANGenerator / StarGANDiscriminator have the same keys
+(``main.N``, ``conv1``), and the official ``conv2`` domain classifier is our model's ``classifier``. The sizes
+(``c_dim``, widths, blocks, layers, image size) are read from the tensors' shapes.
 """
 
 import argparse
 import logging
+import re
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 import lightning
 import torch
+from lightning.pytorch import LightningModule
 
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator, UNetGenerator
+from translate.models import CycleGAN, StarGAN
+from translate.networks import (
+    PatchDiscriminator,
+    ResnetGenerator,
+    StarGANDiscriminator,
+    StarGANGenerator,
+    UNetGenerator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +44,21 @@ _GENERATORS = {
 _LEGACY_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def _official_state(path: Path, expected: dict) -> dict:
+def _read_state_dict(path: Path, what: str = "generator") -> dict:
+    """A plain state_dict (tensors by name) from ``path``, without a ``module.`` prefix (saved from DataParallel)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"generator file not found: {path}") from None
-    state = {k.removeprefix("module."): v for k, v in state.items()}  # saved from DataParallel
+        raise FileNotFoundError(f"{what} file not found: {path}") from None
+    except Exception as error:  # noqa: BLE001 (truncated, not PyTorch, or pickled objects beyond tensors)
+        raise ValueError(f"{path} is not a readable PyTorch state dict ({type(error).__name__}: {error})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} is not a plain state dict of tensors (an official {what} file)")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _official_state(path: Path, expected: dict) -> dict:
+    state = _read_state_dict(path)
     state = {k: v for k, v in state.items() if k in expected or not k.endswith(_LEGACY_NORM_KEYS)}
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -75,6 +98,11 @@ def import_cyclegan(
         "discriminator": {"class_path": "translate.networks.PatchDiscriminator", "init_args": {"norm": norm}},
         "channels": channels,
     }
+    return _save_checkpoint(model, hparams, output)
+
+
+def _save_checkpoint(model: LightningModule, hparams: dict, output: str | Path) -> Path:
+    """A checkpoint as `translate fit` writes it, so ``load_model`` rebuilds the same networks from ``hparams``."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "hyper_parameters": hparams, "epoch": 0, "global_step": 0,
@@ -82,19 +110,184 @@ def import_cyclegan(
     return output
 
 
+# StarGAN ---------------------------------------------------------------------------------------------------------
+
+# yunjey/stargan main.py --selected_attrs, the attributes of its pretrained CelebA models; solver.create_labels keeps
+# exactly one hair colour on.
+CELEBA_DOMAINS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
+CELEBA_GROUPS = (("Black_Hair", "Blond_Hair", "Brown_Hair"),)
+_RESIDUAL_BLOCK = re.compile(r"main\.(\d+)\.main\.0\.weight")
+_STEP_FILE = re.compile(r"(\d+)-G\.ckpt")  # NNNNNN-G.ckpt, saved next to NNNNNN-D.ckpt
+
+
+def is_stargan_generator(state: dict) -> bool:
+    """Whether ``state`` has the official StarGAN generator's layout: a 7x7 first conv and ``main.N.main`` blocks."""
+    first = state.get("main.0.weight")
+    return first is not None and first.ndim == 4 and first.shape[-1] == 7 and any(map(_RESIDUAL_BLOCK.match, state))
+
+
+def is_stargan_generator_file(path: str | Path) -> bool:
+    """Whether ``path`` holds an official StarGAN generator state_dict (what ``translate predict --ckpt`` accepts)."""
+    try:
+        return is_stargan_generator(_read_state_dict(Path(path)))
+    except ValueError:
+        return False
+
+
+def _stargan_sizes(g_state: dict, d_state: dict | None, path: Path, d_path: Path | None) -> dict:
+    """Network sizes read from the tensors: c_dim from the first conv's input channels (image + label)."""
+    convs = sorted(int(k.split(".")[1]) for k in g_state if re.fullmatch(r"main\.\d+\.weight", k))
+    channels = g_state[f"main.{convs[-1]}.weight"].shape[0]  # the last 7x7 conv's output: the image channels
+    sizes = {
+        "channels": channels,
+        "c_dim": g_state["main.0.weight"].shape[1] - channels,
+        "g_base": g_state["main.0.weight"].shape[0],
+        "g_blocks": len({m.group(1) for m in map(_RESIDUAL_BLOCK.match, g_state) if m}),
+        "image_size": 128,  # official default; only the classifier (from D) depends on it
+    }
+    if sizes["c_dim"] < 2:
+        raise ValueError(f"{path}: the first conv takes {channels + sizes['c_dim']} channels, so no domain labels")
+    if d_state is not None:
+        if "conv2.weight" not in d_state or "main.0.weight" not in d_state:
+            raise ValueError(f"{d_path} is not an official StarGAN discriminator (no main.0.weight / conv2.weight)")
+        layers = len([k for k in d_state if re.fullmatch(r"main\.\d+\.weight", k)])
+        classifier = d_state["conv2.weight"]  # (c_dim, features, side, side): side = image_size / 2**layers
+        if classifier.shape[0] != sizes["c_dim"]:
+            raise ValueError(f"{d_path} classifies {classifier.shape[0]} domains, {path} takes {sizes['c_dim']}")
+        sizes |= {"d_base": d_state["main.0.weight"].shape[0], "d_layers": layers}
+        sizes["image_size"] = classifier.shape[-1] * 2**layers
+    return sizes
+
+
+def _fill_missing_norm_counters(state: dict, expected: dict) -> dict:
+    """Files from PyTorch < 0.4.1 lack InstanceNorm's ``num_batches_tracked``, which no output depends on."""
+    missing = {k: torch.tensor(0) for k in expected if k.endswith("num_batches_tracked") and k not in state}
+    return state | missing
+
+
+def _load_strict(module: torch.nn.Module, state: dict, path: Path) -> None:
+    state = _fill_missing_norm_counters(state, module.state_dict())
+    expected = module.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    shapes = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or shapes:
+        raise ValueError(f"{path} is not an official StarGAN network: missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}, other shapes {shapes[:3]}")  # fmt: skip
+    module.load_state_dict(state)
+
+
+def stargan_from_official(
+    generator: str | Path,
+    *,
+    discriminator: str | Path | None = None,
+    domains: list[str] | None = None,
+    label_mode: Literal["single", "multi"] | None = None,
+    exclusive_groups: list[list[str]] | None = None,
+) -> tuple[StarGAN, dict]:
+    """A StarGAN holding the official weights, and the hyperparameters that rebuild it from a checkpoint.
+
+    ``discriminator`` defaults to the ``NNNNNN-D.ckpt`` next to ``NNNNNN-G.ckpt`` when there is one; it gives predict
+    the input's own attributes (the official ``conv2``). Without it the classifier is zero, so every input is taken
+    to have all attributes off (multi-label) or the first domain (single). ``domains`` default to the official CelebA
+    selection for c_dim 5 (multi-label, hair colour exclusive); other c_dim need them named.
+    """
+    generator = Path(generator)
+    g_state = _read_state_dict(generator, "StarGAN generator")
+    if not is_stargan_generator(g_state):
+        raise ValueError(f"{generator} is not an official StarGAN generator (expected keys main.0.weight with a 7x7 "
+                         "kernel and residual blocks main.N.main.*)")  # fmt: skip
+    step = _STEP_FILE.fullmatch(generator.name)
+    if discriminator is None and step and (generator.parent / f"{step.group(1)}-D.ckpt").is_file():
+        discriminator = generator.parent / f"{step.group(1)}-D.ckpt"
+    d_state = None if discriminator is None else _read_state_dict(Path(discriminator), "StarGAN discriminator")
+    sizes = _stargan_sizes(g_state, d_state, generator, discriminator)
+    if domains is None:
+        if sizes["c_dim"] != len(CELEBA_DOMAINS):
+            raise ValueError(f"{generator} translates between {sizes['c_dim']} domains; name them in label order "
+                             "with translate import --domains A B ... (and --label-mode)")  # fmt: skip
+        domains, label_mode = list(CELEBA_DOMAINS), label_mode or "multi"
+        exclusive_groups = [list(g) for g in CELEBA_GROUPS] if exclusive_groups is None else exclusive_groups
+    if len(domains) != sizes["c_dim"]:
+        raise ValueError(f"--domains names {len(domains)} domains but {generator} takes {sizes['c_dim']} labels")
+    generator_args = {"base_channels": sizes["g_base"], "num_blocks": sizes["g_blocks"]}
+    # without the official D, a small stand-in: its classifier is zeroed below
+    discriminator_args = {"base_channels": sizes.get("d_base", 4), "num_layers": sizes.get("d_layers", 2)}
+    model_args = {"domains": list(domains), "channels": sizes["channels"], "image_size": sizes["image_size"],
+                  "label_mode": label_mode or "single", "exclusive_groups": exclusive_groups or []}  # fmt: skip
+    model = StarGAN(
+        partial(StarGANGenerator, **generator_args), partial(StarGANDiscriminator, **discriminator_args), **model_args
+    )
+    _load_strict(model.gen, g_state, generator)
+    if d_state is None:
+        example = ",".join(f"{d}=0" for d in domains)
+        log.warning("no StarGAN discriminator file (NNNNNN-D.ckpt): the input's own attributes are unknown and taken "
+                    "as all off; give every attribute in --attrs (e.g. %s)", example)  # fmt: skip
+        torch.nn.init.zeros_(model.classifier.weight)
+    else:
+        _load_strict(model.disc, {k: v for k, v in d_state.items() if k != "conv2.weight"}, Path(discriminator))
+        model.classifier.weight.data.copy_(d_state["conv2.weight"])
+    hparams = {
+        "_class_path": "translate.models.StarGAN",
+        "_instantiator": "lightning.pytorch.cli.instantiate_module",
+        "generator": {"class_path": "translate.networks.StarGANGenerator", "init_args": generator_args},
+        "discriminator": {"class_path": "translate.networks.StarGANDiscriminator", "init_args": discriminator_args},
+        **model_args,
+    }
+    return model.eval(), hparams
+
+
+def import_stargan(generator: str | Path, output: str | Path, **kwargs) -> Path:
+    """Write a StarGAN checkpoint holding the official generator (and discriminator); see ``stargan_from_official``."""
+    model, hparams = stargan_from_official(generator, **kwargs)
+    return _save_checkpoint(model, hparams, output)
+
+
 def import_command(argv: list[str]) -> None:
-    """``translate import --g-ab latest_net_G_A.pth [--g-ba latest_net_G_B.pth] --netG NAME --output CKPT``."""
-    parser = argparse.ArgumentParser(prog="translate import", description="Official CycleGAN generators -> checkpoint.")
-    parser.add_argument("--g-ab", "--g_ab", required=True, help="official A->B generator (latest_net_G_A.pth, X.pth)")
-    parser.add_argument("--g-ba", "--g_ba", help="official B->A generator (latest_net_G_B.pth), optional")
-    parser.add_argument("--netG", default="resnet_9blocks", choices=list(_GENERATORS), help="official architecture")
-    parser.add_argument("--norm", default="instance", choices=["instance", "batch"], help="official --norm")
-    parser.add_argument("--channels", type=int, default=3, choices=[1, 3], help="official --input_nc")
+    """``translate import --g-ab latest_net_G_A.pth [--g-ba ...] --netG NAME --output CKPT`` (CycleGAN) or
+    ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
+    parser = argparse.ArgumentParser(prog="translate import", description="Official pretrained networks -> checkpoint.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--g-ab", "--g_ab", help="CycleGAN: official A->B generator (latest_net_G_A.pth, X.pth)")
+    source.add_argument("--stargan", metavar="G_CKPT", help="StarGAN: official generator (200000-G.ckpt)")
+    parser.add_argument("--g-ba", "--g_ba", help="CycleGAN: official B->A generator (latest_net_G_B.pth), optional")
+    parser.add_argument("--netG", default="resnet_9blocks", choices=list(_GENERATORS), help="CycleGAN architecture")
+    parser.add_argument("--norm", default="instance", choices=["instance", "batch"], help="CycleGAN --norm")
+    parser.add_argument("--channels", type=int, default=3, choices=[1, 3], help="CycleGAN --input_nc")
+    parser.add_argument(
+        "--stargan-d",
+        "--stargan_d",
+        metavar="D_CKPT",
+        help="StarGAN: official discriminator (default: NNNNNN-D.ckpt next to the generator)",
+    )
+    parser.add_argument(
+        "--domains",
+        nargs="+",
+        metavar="NAME",
+        help="StarGAN: domain names in label order (default for c_dim 5: the official CelebA "
+        f"{' '.join(CELEBA_DOMAINS)})",
+    )
+    parser.add_argument(
+        "--label-mode",
+        "--label_mode",
+        choices=["single", "multi"],
+        help="StarGAN with --domains: single (one-hot, RaFD-like; default) or multi (attributes)",
+    )
+    parser.add_argument(
+        "--exclusive",
+        nargs="+",
+        action="append",
+        metavar="NAME",
+        help="StarGAN multi-label: a group of which exactly one is on (repeatable)",
+    )
     parser.add_argument("--output", required=True, help="checkpoint to write")
     args = parser.parse_args(argv)
     try:
-        path = import_cyclegan(args.g_ab, args.output, g_ba=args.g_ba, netG=args.netG, norm=args.norm,
-                               channels=args.channels)  # fmt: skip
+        if args.stargan:
+            path = import_stargan(args.stargan, args.output, discriminator=args.stargan_d, domains=args.domains,
+                                  label_mode=args.label_mode, exclusive_groups=args.exclusive)  # fmt: skip
+        else:
+            path = import_cyclegan(args.g_ab, args.output, g_ba=args.g_ba, netG=args.netG, norm=args.norm,
+                                   channels=args.channels)  # fmt: skip
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"translate import: error: {error}")
     print(f"wrote {path}: translate predict --ckpt {path} --input DIR --output DIR")

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
 from translate.data import find_images, read_image, to_tensor
+from translate.official import is_stargan_generator_file, stargan_from_official
 from translate.tiling import pad_to_multiple, padded_size, translate_tiled
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
         ) from None
     except (EOFError, RuntimeError, zipfile.BadZipFile) as error:
         raise ValueError(f"checkpoint {ckpt} is not a readable PyTorch checkpoint ({error})") from None
+    if "_instantiator" not in hparams and is_stargan_generator_file(ckpt):  # yunjey/stargan's NNNNNN-G.ckpt
+        return stargan_from_official(ckpt)[0].to(device).eval()
     if "_instantiator" not in hparams:
         raise ValueError(
             f"checkpoint {ckpt} does not record its model class (not written by `translate fit`); "
