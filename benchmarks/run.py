@@ -1,7 +1,14 @@
 """Benchmarks: training step time, predict throughput, data-loading throughput, peak memory and FLOP/s.
 
-    python -m benchmarks.run                       # CycleGAN, official networks, 128 and 256 px
-    python -m benchmarks.run --sizes 128 --steps 3 --json out.json
+    python -m benchmarks.run                                  # every model at its official configuration
+    python -m benchmarks.run --models cyclegan --sizes 128 --steps 3 --json out.json
+    python -m benchmarks.run --tiny --no-spawn ...            # quick-start networks in one process (smoke test)
+
+Each model is built from its shipped config (CycleGAN configs/apple2orange.yaml, StarGAN configs/stargan_celeba.yaml,
+TraVeLGAN configs/travelgan.yaml; with ``--tiny`` the quick-start configs), trained through Lightning's real loop on
+generated images. CycleGAN runs at every ``--sizes`` x ``--batches``; StarGAN and TraVeLGAN at their configs' crop
+and batch sizes (official: 128 px, batch 16) unless ``--tiny``. A StarGAN "step" is one batch averaged over a whole
+critic cycle (``n_critic`` batches, one of which also trains G), as the official code reports an iteration.
 
 Each case runs in its own process (spawned), so its peak RSS is its own. Warm-up steps are excluded and medians of
 ``--steps`` measurements are reported. Benchmark on a quiet machine: another job on the same cores slows runs 2-10x.
@@ -10,17 +17,28 @@ Each case runs in its own process (spawned), so its peak RSS is its own. Warm-up
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
+import queue as queue_module
 import resource
 import statistics
+import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = {  # model -> (official configuration, quick-start size for --tiny)
+    "cyclegan": ("apple2orange.yaml", "quickstart.yaml"),
+    "stargan": ("stargan_celeba.yaml", "stargan_quickstart.yaml"),
+    "travelgan": ("travelgan.yaml", "travelgan_quickstart.yaml"),
+}
 
 
 def _loader_workers_fork() -> None:
@@ -46,85 +64,140 @@ def matmul_ceiling(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
-def _write_images(folder: Path, count: int, size: int, seed: int = 0) -> None:
+def _write_images(folder: Path, count: int, size: int | tuple[int, int], seed: int = 0) -> list[str]:
+    width, height = (size, size) if isinstance(size, int) else size
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    names = []
     for i in range(count):
-        Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(folder / f"{i:05d}.jpg", quality=90)
+        names.append(f"{i:05d}.jpg")
+        pixels = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / names[-1], quality=90)
+    return names
 
 
-def _cyclegan():
-    from translate.models import CycleGAN
-    from translate.networks import PatchDiscriminator, ResnetGenerator
+class FlopCount(TorchDispatchMode):
+    """Counts the FLOPs of every op that torch's flop registry knows (convolutions, matmuls), forward and backward.
 
-    return CycleGAN(partial(ResnetGenerator, num_blocks=9), partial(PatchDiscriminator, num_layers=3))
+    Not torch's FlopCounterMode: its per-module tracking hooks fail inside WGAN-GP's ``autograd.grad``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        count = flop_registry.get(func._overloadpacket)
+        if count is not None:
+            self.total += count(*args, **kwargs, out_val=out)
+        return out
 
 
-def _train_case(size: int, batch: int, steps: int, warmup: int, threads: int | None, queue) -> None:
-    _loader_workers_fork()
-    from lightning.pytorch import Callback, Trainer
-    from torch.utils.flop_counter import FlopCounterMode
-
+def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
+    """(model, datamodule) from the model's shipped config, its data under ``root``, with CLI-style overrides."""
+    from translate.cli import TranslateCLI
     from translate.data import UnpairedDataModule
 
-    if threads:
-        torch.set_num_threads(threads)
+    config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
+    args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]
+    argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees this script's own options too
+    try:
+        cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+                           run=False, args=args, save_config_callback=None)  # fmt: skip
+    finally:
+        sys.argv = argv
+    return cli.model, cli.datamodule
+
+
+def _write_dataset(data, root: Path, count: int) -> None:
+    """Random images where ``data`` looks for them: domain folders, or a CelebA-style attribute file."""
+    if data.attr_file is not None:  # multi-label StarGAN: 178x218 like aligned CelebA, random +1/-1 attributes
+        names = _write_images(root / "images", count, (178, 218))
+        rng = np.random.default_rng(0)
+        rows = [f"{name} " + " ".join(str(v) for v in rng.choice([-1, 1], len(data.domains))) for name in names]
+        (root / "list_attr.txt").write_text("\n".join([str(count), " ".join(data.domains), *rows]) + "\n")
+        data.attr_file = root / "list_attr.txt"
+        data.val_count = 0
+        return
+    for i, domain in enumerate(data.domains):
+        _write_images(root / "train" / domain, count, data.hparams.load_size, seed=i)
+
+
+def _train_case(model_name: str, size: int | None, batch: int | None, steps: int, warmup: int, tiny: bool, queue):
+    _loader_workers_fork()
+    from lightning.pytorch import Callback, Trainer
+
     root = Path(tempfile.mkdtemp())
-    for domain in "AB":
-        _write_images(root / f"train{domain}", batch * (steps + warmup), int(size * 286 / 256), seed=ord(domain))
+    overrides = ["--data.num_workers=1"]
+    if size is not None:
+        overrides += [f"--data.crop_size={size}", f"--data.load_size={int(size * 286 / 256)}"]
+        if model_name == "stargan":
+            overrides += [f"--model.init_args.image_size={size}", "--data.train_transform=null"]
+    if batch is not None:
+        overrides.append(f"--data.batch_size={batch}")
+    model, data = build(model_name, tiny, root, overrides)
+    size, batch = data.hparams.crop_size, data.batch_size
+    # images per batch: StarGAN's folder layout gives every domain batch_size images; the others count pairs
+    images = batch * len(data.domains) if model_name == "stargan" and data.attr_file is None else batch
+    cycle = getattr(model.hparams, "n_critic", 1)  # StarGAN trains G once every n_critic batches
+    batches = (warmup + steps + 1) * cycle  # the last cycle is counted for FLOPs, not timed
+    _write_dataset(data, root, batch * batches)
 
     class Timer(Callback):
         def __init__(self):
-            self.times, self.start = [], 0.0
+            self.times, self.start, self.counter = [], 0.0, FlopCount()
 
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if batch_idx == (warmup + steps) * cycle:
+                self.counter.__enter__()
             self.start = time.perf_counter()
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             self.times.append(time.perf_counter() - self.start)
+            if batch_idx == batches - 1:
+                self.counter.__exit__(None, None, None)
 
-    model, timer = _cyclegan(), Timer()
-    data = UnpairedDataModule(root, load_size=int(size * 286 / 256), crop_size=size, batch_size=batch, num_workers=1)
-    trainer = Trainer(accelerator="auto", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])  # fmt: skip
+    timer = Timer()
+    trainer = Trainer(accelerator="auto", devices=1, max_epochs=1, limit_train_batches=batches, logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                      limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer])  # fmt: skip
     trainer.fit(model, datamodule=data)
-    step = statistics.median(timer.times[warmup:])
-    x = torch.randn(batch, 3, size, size, device=model.device)
-    with FlopCounterMode(display=False) as counter:  # one step's arithmetic: 2 G fwd/bwd chains + 2 D, as trained
-        fake_b, fake_a = model.gen_ab(x), model.gen_ba(x)
-        loss = (model.gen_ba(fake_b) + model.gen_ab(fake_a) + model.gen_ab(x) + model.gen_ba(x)).mean()
-        loss = loss + model.disc_b(fake_b).mean() + model.disc_a(fake_a).mean()
-        loss.backward()
-        (model.disc_a(x).mean() + model.disc_a(fake_a.detach()).mean()).backward()
-        (model.disc_b(x).mean() + model.disc_b(fake_b.detach()).mean()).backward()
-    flops = counter.get_total_flops()
-    result = {"case": f"train {size}px batch {batch}", "seconds_per_step": step, "images_per_sec": batch / step,
-              "gflop_per_step": flops / 1e9, "gflops": flops / step / 1e9, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+    timed = timer.times[warmup * cycle : (warmup + steps) * cycle]
+    step = statistics.median(sum(timed[i : i + cycle]) / cycle for i in range(0, len(timed), cycle))
+    flops = timer.counter.total / cycle
+    result = {"case": f"{model_name} train {size}px batch {batch}", "seconds_per_step": step,
+              "images_per_sec": images / step, "gflop_per_step": flops / 1e9, "gflops": flops / step / 1e9,
+              "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
     if torch.cuda.is_available():
         result["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     queue.put(result)
 
 
-def _predict_case(size: int, count: int, batch: int, threads: int | None, queue) -> None:
+def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bool, queue) -> None:
     _loader_workers_fork()
     from translate.predict import predict_folder
 
-    if threads:
-        torch.set_num_threads(threads)
     root = Path(tempfile.mkdtemp())
+    model, _ = build(model_name, tiny, root, [])
+    model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     _write_images(root / "in", count, size)
-    model = _cyclegan().eval()
-    if torch.cuda.is_available():
-        model = model.cuda()
-    predict_folder(model, root / "in", root / "warm", batch_size=batch, progress=False)  # warm-up pass
+    _write_images(root / "warm", 1, size)
+    targets = [model.domains[0]] if model_name == "stargan" else None
+    options = {"targets": targets, "batch_size": 1, "num_workers": 1, "progress": False}
+    predict_folder(model, root / "warm", root / "warm_out", **options)  # warm-up: first-call allocations
     times = []
-    for repeat in range(3):
+    for repeat in range(repeats):
         start = time.perf_counter()
-        predict_folder(model, root / "in", root / f"out{repeat}", batch_size=batch, num_workers=1, progress=False)
+        predict_folder(model, root / "in", root / f"out{repeat}", **options)
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
-    queue.put({"case": f"predict {size}px batch {batch}", "images_per_sec": count / seconds,
-               "seconds_per_image": seconds / count, "peak_rss_mb": _peak_rss_mb()})  # fmt: skip
+    result = {"case": f"{model_name} predict {size}px batch 1", "images_per_sec": count / seconds,
+              "seconds_per_image": seconds / count, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+    if torch.cuda.is_available():
+        result["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    queue.put(result)
 
 
 def _data_case(size: int, count: int, workers: int, queue) -> None:
@@ -147,7 +220,11 @@ def _data_case(size: int, count: int, workers: int, queue) -> None:
                "peak_rss_mb": _peak_rss_mb()})  # fmt: skip
 
 
-def _run(target, *args) -> dict:
+def _run(spawn: bool, target, *args) -> dict:
+    if not spawn:  # in this process (smoke tests): quicker, but peak RSS is the process's so far
+        queue = queue_module.SimpleQueue()
+        target(*args, queue)
+        return queue.get()
     context = mp.get_context("spawn")  # a fresh process per case: its own peak RSS, no state from earlier cases
     queue = context.Queue()
     process = context.Process(target=target, args=(*args, queue))
@@ -157,42 +234,57 @@ def _run(target, *args) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="CycleGAN crop sizes")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4], help="CycleGAN batch sizes")
     parser.add_argument("--steps", type=int, default=5, help="measured training steps per case (after warm-up)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--predict-images", type=int, default=16)
+    parser.add_argument("--predict-images", type=int, default=16, help="images at 256 px (fewer for larger ones)")
     parser.add_argument("--predict-sizes", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument("--predict-repeats", type=int, default=3)
+    parser.add_argument("--data-sizes", type=int, nargs="*", default=[128, 256], help="data pipeline alone")
+    parser.add_argument("--tiny", action="store_true", help="quick-start networks, all models at --sizes/--batches")
+    parser.add_argument("--no-spawn", dest="spawn", action="store_false", help="run every case in this process")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
     args = parser.parse_args(argv)
 
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in every spawned case
+        torch.set_num_threads(args.threads)
     machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": mp.cpu_count(),
                "torch": torch.__version__, "threads": args.threads or torch.get_num_threads(),
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}  # fmt: skip
     ceiling = matmul_ceiling()
-    rows = [_run(_data_case, size, 64, workers) for size in args.sizes for workers in (0, 2)]
-    rows += [_run(_train_case, size, batch, args.steps, args.warmup, args.threads)
-             for size in args.sizes for batch in args.batches]  # fmt: skip
-    rows += [_run(_predict_case, size, args.predict_images, 1, args.threads) for size in args.predict_sizes]
+    run = lambda target, *case: _run(args.spawn, target, *case)  # noqa: E731
+    rows = [run(_data_case, size, 64, workers) for size in args.data_sizes for workers in (0, 2)]
+    for name in args.models:
+        if name == "cyclegan" or args.tiny:
+            plan = [(size, batch) for size in args.sizes for batch in args.batches]
+        else:
+            plan = [(None, None)]  # the config's own (official) crop and batch size
+        rows += [run(_train_case, name, size, batch, args.steps, args.warmup, args.tiny) for size, batch in plan]
+        for size in args.predict_sizes:
+            count = max(2, round(args.predict_images * (256 / size) ** 2))  # about the same pixels per size
+            rows.append(run(_predict_case, name, size, count, args.predict_repeats, args.tiny))
     for row in rows:
         if "gflops" in row:
             row["fraction_of_matmul_ceiling"] = row["gflops"] / ceiling
     print(f"machine: {machine}\nfp32 matmul ceiling: {ceiling:.1f} GFLOP/s")
-    print(f"{'case':<28}{'s/step':>9}{'img/s':>9}{'GFLOP/s':>9}{'of peak':>9}{'RSS MB':>9}")
+    print(f"{'case':<38}{'s/step':>9}{'img/s':>9}{'GFLOP/s':>9}{'of peak':>9}{'RSS MB':>9}")
+    nan = float("nan")
     for row in rows:
-        step, flops = row.get("seconds_per_step"), row.get("gflops")
-        nan = float("nan")
-        share = row.get("fraction_of_matmul_ceiling", nan)
+        step, flops, share = row.get("seconds_per_step"), row.get("gflops"), row.get("fraction_of_matmul_ceiling")
         print(
-            f"{row['case']:<28}{step or nan:>9.3f}{row['images_per_sec']:>9.2f}{flops or nan:>9.1f}{share:>9.0%}"
-            f"{row['peak_rss_mb']:>9.0f}"
+            f"{row['case']:<38}{step or nan:>9.3f}{row['images_per_sec']:>9.2f}{flops or nan:>9.1f}"
+            f"{share or nan:>9.0%}{row['peak_rss_mb']:>9.0f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "matmul_gflops": ceiling, "results": rows}, indent=2))
     print(f"wrote {args.json}")
+    return rows
 
 
 if __name__ == "__main__":
