@@ -288,6 +288,7 @@ data:
   domains: [A, B]
   num_workers: 0
   batch_size: 2
+  crop_size: 12
   train_transform:
     class_path: albumentations.Compose
     init_args:

@@ -54,7 +54,7 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
         image = ImageOps.exif_transpose(image)
         if image.mode in ("I", "F") or image.mode.startswith("I;16"):
             image = _to_8bit(image)
-        pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        pixels = np.array(image.convert("L" if channels == 1 else "RGB"))  # a writable copy, as torch wants
     return pixels[..., None] if channels == 1 else pixels
 
 
@@ -99,11 +99,28 @@ def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Com
 BadImages = Literal["skip", "fail"]
 
 
+class UndecodableImageError(ValueError):
+    """A training image that cannot be decoded, with ``data.bad_images: fail``.
+
+    torch's DataLoader re-raises a worker's exception in the main process as ``type(error)(worker traceback text)``;
+    keeping only our own last line there gives one clear message naming the file, not a traceback from deep in a
+    worker.
+    """
+
+    def __init__(self, message: str):
+        if "Original Traceback" in message:  # rebuilt by the DataLoader: its last line is "module.Class: ours"
+            message = message.rstrip().rsplit("\n", 1)[-1].split(": ", 1)[-1]
+        super().__init__(message)
+
+
 class DomainFolder(Dataset):
     """The images of one domain folder: decoded, transformed, as (C, H, W) float32 tensors in [-1, 1].
 
-    A file that cannot be decoded (truncated, not really an image) is skipped with one warning naming it, and the
-    next image takes its place (deterministically, so resumes stay exact); ``bad_images="fail"`` raises instead.
+    Files whose header cannot be read (not an image, empty, random bytes) are left out when the folder is opened,
+    with one warning naming each and one summary count; a file that fails later, while decoding (truncated), is
+    skipped with one warning and the next image takes its place (deterministically, so resumes stay exact).
+    ``bad_images="fail"`` raises instead. Images smaller than ``min_size`` on a side are resized up to it (one
+    warning per folder naming them), so crops always fit.
     """
 
     def __init__(
@@ -113,15 +130,50 @@ class DomainFolder(Dataset):
         *,
         channels: Literal[1, 3] = 3,
         bad_images: BadImages = "skip",
+        min_size: int = 1,
     ):
         if bad_images not in ("skip", "fail"):
             raise ValueError(f"bad_images must be 'skip' or 'fail', got {bad_images!r}")
         self.folder = Path(folder)
-        self.paths = find_images(self.folder)
         self.transform = transform
         self.channels = channels
         self.bad_images = bad_images
+        self.min_size = min_size
         self.skipped: set[Path] = set()  # in this process (each loader worker keeps its own)
+        self.paths = self._readable(find_images(self.folder))
+
+    def _readable(self, paths: list[Path]) -> list[Path]:
+        """The paths whose image header can be read (about 0.03 ms a file); warns about the rest and small images."""
+        readable, small = [], []
+        for path in paths:
+            try:
+                with Image.open(path) as image:  # reads the header only
+                    width, height = image.size
+            except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
+                self._bad(path, error)
+                continue
+            readable.append(path)
+            if min(width, height) < self.min_size:
+                small.append(f"{path.name} ({width}x{height})")
+        if not readable:
+            raise ValueError(
+                f"none of the {len(paths)} image files under {self.folder} can be decoded (first: {paths[0]}); "
+                "replace them"
+            )
+        if len(readable) < len(paths):
+            warnings.warn(
+                f"skipped {len(paths) - len(readable)} of {len(paths)} images under {self.folder}: they cannot be "
+                "decoded (each is named above)",
+                stacklevel=3,
+            )
+        if small:
+            names = ", ".join(small[:5]) + (", ..." if len(small) > 5 else "")
+            warnings.warn(
+                f"{len(small)} of {len(readable)} images under {self.folder} are smaller than crop_size "
+                f"{self.min_size} and are resized up (blurry): {names}",
+                stacklevel=3,
+            )
+        return readable
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -134,15 +186,26 @@ class DomainFolder(Dataset):
             except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
                 self._bad(path, error)
                 continue
+            image = self._at_least_min_size(image)
             if self.transform is not None:
                 image = self.transform(image=image)["image"]
             return to_tensor(image)
         raise ValueError(f"no image under {self.folder} can be decoded; check the files or point data.root elsewhere")
 
+    def _at_least_min_size(self, image: np.ndarray) -> np.ndarray:
+        """Resize up (keeping the aspect ratio) so that the shorter side is ``min_size``: a crop must fit."""
+        height, width = image.shape[:2]
+        if min(height, width) >= self.min_size:
+            return image
+        scale = self.min_size / min(height, width)
+        size = (max(self.min_size, round(width * scale)), max(self.min_size, round(height * scale)))
+        resized = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+        return resized[..., None] if resized.ndim == 2 else resized  # OpenCV drops a single channel axis
+
     def _bad(self, path: Path, error: Exception) -> None:
         reason = f"{type(error).__name__}: {error}"
         if self.bad_images == "fail":
-            raise ValueError(f"cannot decode {path} ({reason}); remove it, or set data.bad_images: skip") from None
+            raise UndecodableImageError(f"cannot decode {path} ({reason}); remove it, or set data.bad_images: skip")
         if path not in self.skipped:
             self.skipped.add(path)
             warnings.warn(f"skipping {path}: cannot decode it ({reason})", stacklevel=2)
@@ -312,8 +375,9 @@ class UnpairedDataModule(LightningDataModule):
             Batches are then (images (B, C, H, W), labels (B, len(domains))).
         val_count: With ``attr_file``: images held out for validation (official StarGAN: 2000, after a shuffle
             with seed 1234).
-        bad_images: ``skip`` files that cannot be decoded (one warning each, the next image takes their place) or
-            ``fail`` on the first one.
+        bad_images: ``skip`` files that cannot be decoded (one warning each and a count per folder; the next image
+            takes their place) or ``fail`` on the first one. Images smaller than ``crop_size`` are resized up to it,
+            with a warning naming them.
     """
 
     def __init__(
@@ -349,7 +413,7 @@ class UnpairedDataModule(LightningDataModule):
         default_train, default_eval = default_transforms(load_size, crop_size)
         self.train_transform = default_train if train_transform is None else train_transform
         self.eval_transform = default_eval if eval_transform is None else eval_transform
-        self.batch_size = batch_size
+        self.batch_size, self.crop_size = batch_size, crop_size
         self.num_workers = min(4, _available_cpus()) if num_workers is None else num_workers
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
@@ -446,8 +510,15 @@ class UnpairedDataModule(LightningDataModule):
     def _dataset(self, folders: list[Path], transform: Transform) -> UnpairedDataset:
         try:
             return UnpairedDataset(
-                [DomainFolder(f, transform, channels=self.channels, bad_images=self.bad_images) for f in folders]
+                [
+                    DomainFolder(
+                        f, transform, channels=self.channels, bad_images=self.bad_images, min_size=self.crop_size
+                    )
+                    for f in folders
+                ]
             )
+        except UndecodableImageError:
+            raise
         except ValueError as error:  # an empty folder: say how to fix it
             raise ValueError(
                 f"{error}; put the domain's images there or point data.root elsewhere ({LAYOUTS})"
