@@ -19,11 +19,12 @@ commands:
   fit        train a model:             translate fit --config configs/quickstart.yaml
   validate   run the validation loop:  translate validate --config CONFIG --ckpt_path CKPT
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
-  predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR
+  predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR  (or --onnx FILE)
              (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
-  import     official CycleGAN weights: translate import --g-ab latest_net_G_A.pth --output imported.ckpt
+  import     official weights:         translate import --g-ab latest_net_G_A.pth --output imported.ckpt
+             (StarGAN: translate import --stargan 200000-G.ckpt --output imported.ckpt)
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -54,12 +55,18 @@ def predict_parser() -> argparse.ArgumentParser:
         prog="translate predict",
         description="Translate every image under --input into --output, keeping relative paths, names and sizes.",
     )
-    parser.add_argument(
-        "--ckpt", required=True, help="checkpoint written by `translate fit` (or a folder: its last.ckpt)"
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        "--ckpt",
+        help="checkpoint written by `translate fit` or `translate import` (or a folder: its last.ckpt), or an "
+        "official StarGAN NNNNNN-G.ckpt",
     )
+    model.add_argument("--onnx", help="ONNX file written by `translate export`, run by onnxruntime")
     parser.add_argument("--input", required=True, help="folder of images (searched recursively)")
     parser.add_argument("--output", required=True, help="folder to write to (created; must not be inside --input)")
-    parser.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="CycleGAN direction (default a2b)")
+    parser.add_argument(
+        "--direction", choices=["a2b", "b2a"], help="CycleGAN direction (default a2b; --onnx: exported)"
+    )
     parser.add_argument(
         "--target-domain",
         "--target_domain",
@@ -101,12 +108,16 @@ def predict_parser() -> argparse.ArgumentParser:
 def predict_command(argv: list[str]) -> None:
     import torch
 
+    from translate.export import OnnxTranslator
     from translate.predict import load_model, predict_folder
 
     args = predict_parser().parse_args(argv)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     try:
-        model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
+        if args.onnx:
+            model = OnnxTranslator(args.onnx, device)
+        else:
+            model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
         predict_folder(
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
             grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,

@@ -9,6 +9,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Literal
 
 import torch
@@ -74,11 +75,79 @@ def export(
                 dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                               "translated": {0: "batch", 2: "height", 3: "width"}},
             )  # fmt: skip
+            _write_metadata(output, model, translator, direction, target_domain)
         elif format == "torchscript":
             torch.jit.trace(translator, example, check_trace=False).save(str(output))
         else:
             raise ValueError(f"unknown format {format!r}, expected 'onnx' or 'torchscript'")
     return output
+
+
+def _write_metadata(path: Path, model: LightningModule, translator: Translator, direction: str, target: str | None):
+    """Record what ``translate predict --onnx`` needs to use the file like the checkpoint: the size multiple to pad
+    to, the image channels, and the translation it holds."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    metadata = {
+        "translate.size_multiple": str(model.size_multiple),
+        "translate.channels": str(model.hparams.channels),
+        "translate.direction": "" if translator.label is not None else direction,
+        "translate.target_domain": target or "",
+    }
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(path))
+
+
+class OnnxTranslator:
+    """An ONNX file written by ``export``, run by onnxruntime, as ``predict_folder``'s model: it pads to
+    ``size_multiple`` and translates ``hparams.channels``-channel images like the checkpoint it came from, in the one
+    direction (or to the one target domain) it was exported for."""
+
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu"):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ValueError("--onnx needs onnxruntime: pip install 'translate[export]'") from None
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"ONNX file {self.path} does not exist; `translate export` writes one")
+        providers = ["CPUExecutionProvider"]
+        if str(device).startswith("cuda") and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.session = onnxruntime.InferenceSession(str(self.path), providers=providers)
+        except Exception as error:  # noqa: BLE001 (onnxruntime raises its own types for unreadable files)
+            raise ValueError(f"{self.path} is not a readable ONNX file ({error})") from None
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if "translate.size_multiple" not in metadata:
+            raise ValueError(f"{self.path} was not written by `translate export` (no translate.* metadata); export "
+                             "the checkpoint with translate export --format onnx")  # fmt: skip
+        self.size_multiple = int(metadata["translate.size_multiple"])
+        self.hparams = SimpleNamespace(channels=int(metadata["translate.channels"]))
+        self.direction = metadata["translate.direction"] or None
+        self.target_domain = metadata["translate.target_domain"] or None
+        self.device = torch.device("cpu")  # onnxruntime takes and returns host arrays, whatever its provider
+
+    def __call__(self, images: Tensor) -> Tensor:
+        (translated,) = self.session.run(None, {"image": images.float().cpu().numpy()})
+        return torch.from_numpy(translated)  # (B, C, H, W) in [-1, 1]
+
+    def translators(self, direction: str | None, targets, attrs, grid: bool) -> dict:
+        """``predict_folder``'s output sub-folders: the file's one translation, where the checkpoint would put it."""
+        exported = f"{self.path} holds one translation ({self.target_domain or self.direction})"
+        if attrs or grid:
+            raise ValueError(f"--attrs and --grid need the StarGAN checkpoint (--ckpt); {exported}")
+        if self.target_domain is not None:  # StarGAN: OUTPUT/<target>/, as predict --target-domain writes
+            if direction is not None or (targets and list(targets) != [self.target_domain]):
+                raise ValueError(f"{exported}; export each target with translate export --target-domain NAME")
+            return {self.target_domain: lambda images: [self(images)]}
+        if targets:
+            raise ValueError(f"--target-domain is for StarGAN; {exported}")
+        if direction not in (None, self.direction):
+            raise ValueError(f"{exported}, not {direction}; export it with translate export --direction {direction}")
+        return {"": lambda images: [self(images)]}
 
 
 def export_command(argv: list[str]) -> None:

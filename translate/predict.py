@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
 from translate.data import find_images, read_image, to_tensor
+from translate.export import OnnxTranslator
 from translate.official import is_stargan_generator_file, stargan_from_official
 from translate.tiling import pad_to_multiple, padded_size, translate_tiled
 
@@ -125,15 +126,18 @@ Translator = Callable[[Tensor], list[Tensor]]  # padded batch -> the panels of e
 
 
 def _translators(
-    model: LightningModule,
-    direction: str,
+    model: LightningModule | OnnxTranslator,
+    direction: str | None,
     targets: Sequence[str] | None,
     attrs: dict[str, float] | None,
     grid: bool,
 ) -> dict[str, Translator]:
     """One translator per output sub-folder ("" for the output folder itself), checked against the model kind."""
     name = type(model).__name__
+    if isinstance(model, OnnxTranslator):  # an exported file: its one direction or target
+        return model.translators(direction, targets, attrs, grid)
     if not hasattr(model, "changed"):  # a fixed-direction model (CycleGAN, TraVeLGAN)
+        direction = direction or "a2b"
         if targets or attrs or grid:
             raise ValueError(f"--target-domain, --attrs and --grid are for StarGAN checkpoints; this is {name}: "
                              "use --direction")  # fmt: skip
@@ -176,11 +180,11 @@ def _translators(
 
 @torch.inference_mode()
 def predict_folder(
-    model: LightningModule,
+    model: LightningModule | OnnxTranslator,
     input_dir: str | Path,
     output_dir: str | Path,
     *,
-    direction: str = "a2b",
+    direction: str | None = None,
     targets: Sequence[str] | None = None,
     attrs: dict[str, float] | None = None,
     grid: bool = False,
@@ -194,11 +198,13 @@ def predict_folder(
     """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
 
     Images keep their height and width: each is padded to what the generator needs and cropped back. CycleGAN-like
-    models translate in ``direction``; StarGAN translates to each of ``targets`` (domain names, or ``["all"]``) into
-    ``output_dir/<target>/``, to ``attrs`` (attribute values, starting from the labels its classifier sees in the
-    input), or with ``grid`` into one strip per input holding the input and every target.
+    models translate in ``direction`` (default a2b); StarGAN translates to each of ``targets`` (domain names, or
+    ``["all"]``) into ``output_dir/<target>/``, to ``attrs`` (attribute values, starting from the labels its
+    classifier sees in the input), or with ``grid`` into one strip per input holding the input and every target.
     With ``tile``, each image is translated in tiles of at most ``tile`` x ``tile`` pixels overlapping by
     ``tile_overlap`` and blended, so memory depends on the tile size only (for photos larger than memory allows).
+    ``model`` may also be an ``OnnxTranslator`` (``translate predict --onnx``): the file's one translation, through
+    onnxruntime, written where the checkpoint would write it.
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if batch_size < 1:

@@ -1,0 +1,89 @@
+"""``translate predict --onnx``: an exported file translates a folder like the checkpoint (same names, skip/overwrite,
+per-file errors, tiles) through onnxruntime."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import write_images
+from tests.test_models import tiny_cyclegan
+from tests.test_stargan import tiny_stargan
+from translate.cli import main
+from translate.export import OnnxTranslator, export
+from translate.predict import predict_folder
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """Images of several sizes (not multiples of 4), one in a sub-folder, and one file that does not decode."""
+    root = tmp_path / "photos"
+    write_images(root, 2, size=(30, 22))
+    write_images(root / "sub", 1, size=(36, 36), colour=1)
+    (root / "broken.png").write_bytes(b"not a png")
+    return root
+
+
+def _pixels(folder):
+    return {p.relative_to(folder): np.asarray(Image.open(p), dtype=np.int16) for p in sorted(folder.rglob("*.png"))}
+
+
+def _same_images(onnx_dir, torch_dir):
+    onnx_images, torch_images = _pixels(onnx_dir), _pixels(torch_dir)
+    assert onnx_images.keys() == torch_images.keys() and len(onnx_images) == 3
+    for name, image in onnx_images.items():
+        assert np.abs(image - torch_images[name]).max() <= 1, name  # within 1/255 per pixel
+
+
+@pytest.mark.parametrize("tile", [None, 16])
+def test_onnx_predict_matches_pytorch_predict(photos, tmp_path, tile):
+    torch.manual_seed(0)
+    model = tiny_cyclegan().eval()
+    path = export(model, tmp_path / "b2a.onnx", direction="b2a")
+    options = {"tile": tile, "tile_overlap": 4, "progress": False}
+    with pytest.raises(ValueError, match="1 of 4 images could not be translated"):
+        predict_folder(model, photos, tmp_path / "torch", direction="b2a", **options)
+    with pytest.raises(ValueError, match="1 of 4 images could not be translated"):
+        predict_folder(OnnxTranslator(path), photos, tmp_path / "onnx", **options)
+    _same_images(tmp_path / "onnx", tmp_path / "torch")
+
+
+def test_onnx_predict_cli_skips_overwrites_and_names_mistakes(photos, tmp_path):
+    torch.manual_seed(0)
+    path = export(tiny_cyclegan(), tmp_path / "a2b.onnx", direction="a2b")
+    out = tmp_path / "out"
+    args = ["predict", "--onnx", str(path), "--input", str(photos), "--output", str(out), "--num-workers", "0"]
+    with pytest.raises(SystemExit, match="broken.png"):  # reported, exit code 1, the others written
+        main(args)
+    written = out / "sub" / "img_000.png"
+    assert written.is_file() and (out / "img_001.png").is_file()
+    written.write_bytes(b"stale")
+    with pytest.raises(SystemExit):
+        main(args)
+    assert written.read_bytes() == b"stale"  # existing outputs are skipped ...
+    with pytest.raises(SystemExit):
+        main([*args, "--overwrite"])
+    assert Image.open(written).size == (36, 36)  # ... unless --overwrite
+    for extra, message in [(["--direction", "b2a"], "holds one translation \\(a2b\\), not b2a"),
+                           (["--attrs", "red=1"], "--attrs and --grid need the StarGAN checkpoint"),
+                           (["--target-domain", "red"], "--target-domain is for StarGAN")]:  # fmt: skip
+        with pytest.raises(SystemExit, match=message):
+            main([*args, *extra])
+    torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8),), str(tmp_path / "plain.onnx"), dynamo=False)
+    with pytest.raises(SystemExit, match="not written by `translate export`"):
+        main([*args[:2], str(tmp_path / "plain.onnx"), *args[3:]])
+
+
+def test_onnx_stargan_writes_where_the_checkpoint_would(photos, tmp_path):
+    torch.manual_seed(0)
+    model = tiny_stargan().eval()  # single-label: the exported one-hot target is what predict uses too
+    path = export(model, tmp_path / "to_green.onnx", target_domain="green")
+    with pytest.raises(ValueError):
+        predict_folder(model, photos, tmp_path / "torch", targets=["green"], progress=False)
+    with pytest.raises(ValueError):
+        predict_folder(OnnxTranslator(path), photos, tmp_path / "onnx", progress=False)
+    _same_images(tmp_path / "onnx" / "green", tmp_path / "torch" / "green")
+    with pytest.raises(ValueError, match="export each target"):
+        predict_folder(OnnxTranslator(path), photos, tmp_path / "onnx", targets=["red"])
