@@ -2,6 +2,7 @@
 checkpoints, bad configs and unwritable outputs each end in one clear message. Every test makes its bad input."""
 
 import warnings
+from functools import partial
 from pathlib import Path
 
 import albumentations as A
@@ -9,9 +10,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from lightning.pytorch import Trainer
 from PIL import Image
 
+from tests.conftest import REPO, write_images
+from translate.cli import main
 from translate.data import DomainFolder, UndecodableImageError, UnpairedDataModule, read_image
+from translate.models import CycleGAN
+from translate.networks import PatchDiscriminator, ResnetGenerator
 
 
 def _module(root: Path, **kwargs) -> UnpairedDataModule:
@@ -158,3 +164,108 @@ def test_images_smaller_than_the_crop_are_resized_up_with_a_warning(tiny_domains
     assert domain[domain.paths.index(thumb)].shape == (3, 16, 16)
     real_a, _ = next(iter(dm.train_dataloader()))
     assert real_a.shape == (7, 3, 16, 16)
+
+
+# --- configs and checkpoints --------------------------------------------------------------------------------------
+
+QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
+DEBUG = ["--config", str(REPO / "configs" / "debug.yaml")]
+STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG,
+           "--config", str(REPO / "configs" / "debug_stargan.yaml")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "option, named",
+    [
+        ("--model.init_args.lambda_cycl=3", "Option 'lambda_cycl' is not accepted"),  # unknown key
+        ("--model.init_args.lambda_cycle=abc", "Expected a <class 'float'>. Got value: abc"),  # wrong type
+        ("--data.batch_size=two", 'Parser key "data.batch_size"'),
+        ("--data.bad_images=maybe", 'Parser key "data.bad_images"'),
+        ("--model=NO_NETWORKS", "the following arguments are required: generator, discriminator"),  # missing
+    ],
+)
+def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, tmp_path):
+    config = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]  # never a long run
+    if option == "--model=NO_NETWORKS":  # a config of its own: on top of another, init_args would be inherited
+        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {root: nowhere}\n")
+        config, option = ["--config", str(tmp_path / "bare.yaml")], f"--trainer.default_root_dir={tmp_path}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *config, option])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+
+
+def _fit(tmp_path: Path, root: Path, *config: str) -> Path:
+    """Two optimizer steps of a tiny model from ``config``; returns its last.ckpt."""
+    main(["fit", *config, f"--data.root={root}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=2",
+          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
+          "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
+          "--trainer.callbacks.save_last=true"])  # fmt: skip
+    return next(tmp_path.rglob("last.ckpt"))
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """Checkpoints of a tiny CycleGAN (base_channels 4) and a tiny StarGAN, written by `translate fit`."""
+    root = tmp_path_factory.mktemp("data")
+    for domain, colour in (("A", 0), ("B", 1)):
+        write_images(root / f"train{domain}", 4, size=(32, 32), colour=colour)
+    return {
+        "cyclegan": _fit(tmp_path_factory.mktemp("cyclegan"), root, "--config", QUICKSTART, *DEBUG),
+        "stargan": _fit(tmp_path_factory.mktemp("stargan"), root, *STARGAN),
+        "data": root,
+    }
+
+
+def _tiny_cyclegan(base_channels: int) -> CycleGAN:
+    return CycleGAN(
+        partial(ResnetGenerator, base_channels=base_channels, num_blocks=1),
+        partial(PatchDiscriminator, base_channels=4, num_layers=2),
+    )
+
+
+def _resume(model, ckpt: Path, data: Path, tmp_path: Path) -> str:
+    trainer = Trainer(default_root_dir=tmp_path, max_steps=4, accelerator="cpu", logger=False,
+                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)  # fmt: skip
+    datamodule = UnpairedDataModule(data, load_size=32, crop_size=32, batch_size=2, num_workers=0)
+    with pytest.raises(ValueError) as caught:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 1500, "one line, not a state_dict dump"
+    return message
+
+
+def test_resuming_from_another_architecture_names_both(checkpoints, tmp_path):
+    message = _resume(_tiny_cyclegan(8), checkpoints["cyclegan"], checkpoints["data"], tmp_path)
+    assert message.startswith("the checkpoint holds a CycleGAN that does not fit this CycleGAN")
+    assert "generator.init_args.base_channels: checkpoint 4, config 8" in message
+    assert "gen_ab.model.1.weight is (4, 3, 7, 7) there, (8, 3, 7, 7) here" in message
+
+
+def test_resuming_from_another_model_names_both(checkpoints, tmp_path):
+    message = _resume(_tiny_cyclegan(4), checkpoints["stargan"], checkpoints["data"], tmp_path)
+    assert message.startswith("the checkpoint holds a StarGAN that does not fit this CycleGAN")
+    assert "generator.class_path: checkpoint StarGANGenerator, config ResnetGenerator" in message
+
+
+def test_loading_another_architecture_in_python_names_both(checkpoints):
+    with pytest.raises(ValueError, match="base_channels: checkpoint 4, config 8"):
+        _tiny_cyclegan(8).on_load_checkpoint(torch.load(checkpoints["cyclegan"], weights_only=True))
+    _tiny_cyclegan(4).on_load_checkpoint(torch.load(checkpoints["cyclegan"], weights_only=True))  # fits: no error
+
+
+@pytest.mark.parametrize(
+    "kind, flags, expected",
+    [
+        ("cyclegan", ["--target-domain", "B"], "--attrs and --grid are for StarGAN checkpoints; this is CycleGAN"),
+        ("stargan", ["--target-domain", "zebra"], r"unknown --target-domain 'zebra'; this StarGAN knows \['A', 'B'\]"),
+        ("stargan", ["--direction", "b2a"], r"StarGAN needs --target-domain NAME"),
+    ],
+)  # fmt: skip
+def test_predict_flags_for_another_model_name_it(checkpoints, tmp_path, kind, flags, expected):
+    args = ["predict", "--ckpt", str(checkpoints[kind]), "--input", str(checkpoints["data"] / "trainA"),
+            "--output", str(tmp_path / "out"), "--device", "cpu", "--num-workers", "0", *flags]  # fmt: skip
+    with pytest.raises(SystemExit, match=expected):
+        main(args)
+    assert not (tmp_path / "out").exists()

@@ -1,4 +1,8 @@
-"""Checks every model runs in ``setup()`` against the data it is given."""
+"""Checks every model runs in ``setup()`` against the data it is given, and against a checkpoint it loads."""
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
 
 from lightning.pytorch import LightningDataModule, LightningModule
 
@@ -15,3 +19,48 @@ def check_channels(model: LightningModule, data: LightningDataModule | None) -> 
         raise ValueError(
             f"model.init_args.channels={model.hparams.channels} but data.channels={data_channels}: set both the same"
         )
+
+
+def check_checkpoint_fits(model: LightningModule, checkpoint: dict[str, Any]) -> None:
+    """Raise one clear error when ``checkpoint`` holds another model class or other network shapes than ``model``.
+
+    Called from the models' ``on_load_checkpoint``, which Lightning runs before ``load_state_dict``: instead of its
+    list of every mismatched tensor, the error names both classes and the hyper-parameters that differ.
+    """
+    saved, own = checkpoint.get("state_dict", {}), model.state_dict()
+    unexpected = [key for key in saved if key not in own]
+    missing = [key for key in own if key not in saved]
+    resized = [key for key in own if key in saved and tuple(saved[key].shape) != tuple(own[key].shape)]
+    if not (unexpected or missing or resized):
+        return
+    hparams = checkpoint.get("hyper_parameters", {})
+    saved_class = str(hparams.get("_class_path", "model of unrecorded class")).rsplit(".", 1)[-1]
+    theirs, ours = _flat(hparams), _flat(dict(model.hparams))
+    differences = [
+        f"{key}: checkpoint {theirs.get(key, '-')}, config {ours.get(key, '-')}"
+        for key in sorted(set(theirs) | set(ours))
+        if theirs.get(key, "-") != ours.get(key, "-") and not key.startswith("_instantiator")
+    ]
+    if resized:
+        first = f"{resized[0]} is {tuple(saved[resized[0]].shape)} there, {tuple(own[resized[0]].shape)} here"
+    else:
+        first = f"{(unexpected or missing)[0]} is {'only in the checkpoint' if unexpected else 'missing there'}"
+    raise ValueError(
+        f"the checkpoint holds a {saved_class} that does not fit this {type(model).__name__} "
+        f"({'; '.join(differences[:8]) or 'no hyper-parameter differs'}; first tensor: {first}); use the config the "
+        "checkpoint was trained with, or start without --ckpt_path"
+    )
+
+
+def _flat(hparams: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested hyper-parameters (class_path/init_args dicts, partials) -> {"generator.init_args.base_channels": "16"}."""
+    flat = {}
+    for key, value in hparams.items():
+        if isinstance(value, partial):  # models built in Python: partial(ResnetGenerator, base_channels=16)
+            value = {"class_path": getattr(value.func, "__name__", str(value.func)), "init_args": value.keywords}
+        if isinstance(value, Mapping):
+            flat.update(_flat(dict(value), f"{prefix}{key}."))
+        else:
+            text = getattr(value, "__name__", None) or str(value)
+            flat[f"{prefix}{key}"] = text.rsplit(".", 1)[-1] if key.endswith("class_path") else text  # as in configs
+    return flat

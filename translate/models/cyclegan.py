@@ -9,7 +9,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels
+from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
 from translate.models._ema import moving_average
 from translate.models._pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -163,6 +163,7 @@ class CycleGAN(LightningModule):
         checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
         if "image_pools" in checkpoint:  # resume continues with the same history of fakes
             self.pool_a.load_state_dict(checkpoint["image_pools"]["a"])
             self.pool_b.load_state_dict(checkpoint["image_pools"]["b"])

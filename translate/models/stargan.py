@@ -11,7 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels
+from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -107,6 +107,9 @@ class StarGAN(LightningModule):
     def classify(self, x: Tensor) -> Tensor:
         """Domain logits (B, num_domains) of images x."""
         return self.classifier(self.disc.forward_features(x)).flatten(1)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
         data = attached_data(self)

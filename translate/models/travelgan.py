@@ -13,7 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels
+from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -88,6 +88,9 @@ class TraVeLGAN(LightningModule):
     def size_multiple(self) -> int:
         """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
         return self.gen_ab.size_multiple
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
         datamodule = attached_data(self)
