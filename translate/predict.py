@@ -57,7 +57,10 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
             f"checkpoint {ckpt} does not record its model class (not written by `translate fit`); "
             "load it in Python with the model class, e.g. CycleGAN.load_from_checkpoint(path)"
         )
-    model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=not trust)
+    try:
+        model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=not trust)
+    except ValueError as error:  # e.g. weights that do not fit the recorded architecture (models/_checks.py)
+        raise ValueError(f"checkpoint {ckpt}: {error}") from None
     return model.to(device).eval()
 
 
@@ -245,7 +248,13 @@ def predict_folder(
                         failures[paths[index]] = error
                         continue
                     strip = torch.cat([panel[i, :, :height, :width] for panel in panels], dim=-1)
-                    _save(strip, outputs[sub][index])
+                    try:
+                        _save(strip, outputs[sub][index])
+                    except OSError as error:  # read-only or full disk: every further write would fail the same way
+                        raise ValueError(
+                            f"cannot write {outputs[sub][index]} ({error.strerror or error}); make {output_dir} "
+                            "writable (or free space) and run again: what was written is kept and skipped"
+                        ) from error
             bar.update(len(indices))
     written = [outs[i] for outs in outputs.values() for i in todo if paths[i] not in failures]
     log.info("wrote %d images to %s", len(written), output_dir)
