@@ -307,6 +307,16 @@ def test_same_stem_other_format_outputs_stay_distinct_and_existing_ones_are_kept
     assert Image.open(out / "img_000.png").size == (20, 12)
 
 
+def test_predict_reports_an_image_too_small_for_the_generator_and_translates_the_rest(model, tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    write_images(photos, 1, size=(20, 12))
+    Image.new("RGB", (1, 5)).save(photos / "speck.png")  # found by tests/test_fuzz.py: a crash deep in the network
+    with pytest.raises(ValueError, match=r"1 of 2 images could not be translated \(first: .*speck.png: 1x5 is too "
+                                         r"small; resize it to at least 8x8\); the other 1 were written"):  # fmt: skip
+        predict_folder(model, photos, out, progress=False)
+    assert [p.name for p in out.iterdir()] == ["img_000.png"]
+
+
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])
 def test_unwritable_prediction_folder_is_one_clear_error(model, tmp_path, monkeypatch, code):
     # We run as root, where chmod does not stop writes: make the write fail the way the OS would.

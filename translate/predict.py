@@ -104,6 +104,10 @@ def _same_size_batches(
         except Exception as error:  # noqa: BLE001 (reported per file)
             failures[paths[index]] = f"{type(error).__name__}: {error}"
             continue
+        smallest = 2 * multiple  # below it the bottleneck is 1 pixel: reflect padding and instance norm fail
+        if min(height, width) < smallest:
+            failures[paths[index]] = f"{width}x{height} is too small; resize it to at least {smallest}x{smallest}"
+            continue
         sizes[index] = padded_size((height, width), multiple)
         groups[sizes[index]].append(index)
     batches = [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
