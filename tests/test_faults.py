@@ -12,6 +12,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from tests.test_resume import _data, _model, _trainer
 from translate.callbacks import SaveOnInterrupt, StopOnNonFinite
+from translate.checkpoint_io import AtomicCheckpointIO
 
 
 class _SignalAt(Callback):
@@ -96,24 +97,38 @@ def test_non_finite_loss_stops_with_the_term_and_step(tiny_domains, tmp_path):
     assert all(torch.isfinite(tensor).all() for tensor in saved["state_dict"].values())
 
 
-def test_failed_checkpoint_write_keeps_the_previous_file(tiny_domains, tmp_path, monkeypatch):
-    from fsspec.implementations.local import LocalFileOpener
+def test_disk_full_mid_write_keeps_the_previous_checkpoint(tiny_domains, tmp_path, monkeypatch):
+    import translate.checkpoint_io
 
     model = _model()
-    trainer = _trainer(tmp_path, max_steps=2, enable_checkpointing=False)
+    trainer = _trainer(tmp_path, max_steps=2, enable_checkpointing=False, plugins=[AtomicCheckpointIO()])
     trainer.fit(model, datamodule=_data(tiny_domains))
     path = tmp_path / "last.ckpt"
     trainer.save_checkpoint(path)
     before = path.read_bytes()
 
-    def disk_full(self, data):
+    def half_then_disk_full(obj, file):  # the disk fills up after part of the file was written
+        file.write(before[: len(before) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(LocalFileOpener, "write", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(translate.checkpoint_io.torch, "save", half_then_disk_full)
+    with pytest.raises(OSError, match=rf"could not write checkpoint {path} \(No space left on device\); the previous"):
         trainer.save_checkpoint(path)
     assert path.read_bytes() == before
-    assert not [p for p in tmp_path.iterdir() if p.name != "last.ckpt" and p.is_file()], "temporary file left behind"
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["last.ckpt"], "temporary file left behind"
+
+
+def test_checkpoints_are_renamed_into_place_from_their_own_folder(tiny_domains, tmp_path, monkeypatch):
+    # Not staged in the system temp folder, whose move onto another disk is a copy that truncates the old file first.
+    renames = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: renames.append((src, dst)) or real_replace(src, dst))
+    trainer = _trainer(tmp_path, max_steps=2, enable_checkpointing=False, plugins=[AtomicCheckpointIO()])
+    trainer.fit(_model(), datamodule=_data(tiny_domains))
+    trainer.save_checkpoint(tmp_path / "ckpt" / "last.ckpt")
+    ((source, target),) = renames
+    assert os.path.dirname(source) == str(tmp_path / "ckpt") and target == tmp_path / "ckpt" / "last.ckpt"
+    assert torch.load(target, weights_only=False)["global_step"] == 2  # our own file (hparams hold partials)
 
 
 def test_stop_on_non_finite_rejects_bad_interval():

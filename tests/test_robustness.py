@@ -332,25 +332,17 @@ def test_unwritable_prediction_folder_is_one_clear_error(model, tmp_path, monkey
     assert not [p for p in out.rglob("*") if p.is_file()], "no partial file left"
 
 
-# fsspec, under Lightning's atomic save, writes the checkpoint to a temporary file in the system temp folder and then
-# moves it into place; the move is where a read-only or forbidden checkpoint folder fails.
-NO_PERMISSION_SWALLOWED = pytest.mark.xfail(
-    strict=True,
-    reason="fsspec's LocalFileOpener.commit ignores a PermissionError when the target file exists: the old "
-    "last.ckpt stays, but the failed save is silent (needs a CheckpointIO of our own)",
-)
-
-
-@pytest.mark.parametrize(
-    "code", [errno.EROFS, pytest.param(errno.EACCES, marks=NO_PERMISSION_SWALLOWED)], ids=["read-only", "no-permission"]
-)
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])
+@pytest.mark.parametrize("stage", ["create", "rename"])
 def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint(checkpoints, tmp_path, monkeypatch,
-                                                                                 code):  # fmt: skip
-    import fsspec.implementations.local
+                                                                                 code, stage):  # fmt: skip
+    import translate.checkpoint_io
+    from translate.checkpoint_io import AtomicCheckpointIO
 
     model = _tiny_cyclegan(4)
     trainer = Trainer(default_root_dir=tmp_path, max_steps=2, accelerator="cpu", logger=False,
-                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)  # fmt: skip
+                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                      plugins=[AtomicCheckpointIO()])  # fmt: skip
     datamodule = UnpairedDataModule(checkpoints["data"], load_size=32, crop_size=32, batch_size=2, num_workers=0)
     trainer.fit(model, datamodule=datamodule)
     folder = tmp_path / "checkpoints"
@@ -358,10 +350,15 @@ def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint
     trainer.save_checkpoint(folder / "last.ckpt")
     before = (folder / "last.ckpt").read_bytes()
 
-    def refuse(source, target):  # as open(target, "wb") fails on a read-only mount or a folder we may not write
-        raise OSError(code, os.strerror(code), target)
+    def refuse(*args, **kwargs):  # as the OS refuses a new file or a rename in a read-only or forbidden folder
+        raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(fsspec.implementations.local.shutil, "move", refuse)
-    with pytest.raises(OSError, match=rf"{os.strerror(code)}: '{folder}/last.ckpt'"):
+    # We run as root, where chmod does not stop writes: fail the call the way the OS would.
+    if stage == "create":
+        monkeypatch.setattr(translate.checkpoint_io.tempfile, "mkstemp", refuse)
+    else:
+        monkeypatch.setattr(translate.checkpoint_io.os, "replace", refuse)
+    with pytest.raises(OSError, match=rf"could not write checkpoint {folder}/last.ckpt \({os.strerror(code)}\)"):
         trainer.save_checkpoint(folder / "last.ckpt")
     assert (folder / "last.ckpt").read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["last.ckpt"], "temporary file left behind"
