@@ -3,13 +3,17 @@
 import argparse
 import importlib
 import sys
+from typing import Any
 
+from lightning.pytorch import Trainer
 from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.pytorch.utilities import rank_zero_info
 
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
 from translate import __version__
 from translate.data import UnpairedDataModule
+from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 USAGE = f"""translate {__version__}: GAN image-to-image translation on PyTorch Lightning
 
@@ -32,11 +36,23 @@ full resolved configuration.
 
 
 class TranslateCLI(LightningCLI):
-    """LightningCLI without its own ``predict``: ours takes a checkpoint and folders instead of a config."""
+    """LightningCLI without its own ``predict`` (ours takes a checkpoint and folders instead of a config), and with
+    ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning translate.strategies.StepSyncDDPStrategy:
+    Lightning's plain DDP stops on a GAN's unused parameters."""
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
         return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        strategy = kwargs.get("strategy", self._get(self.config_init, "trainer", default={}).get("strategy"))
+        if isinstance(strategy, str) and strategy in PLAIN_DDP_NAMES:
+            rank_zero_info(
+                f"strategy {strategy!r}: translate.strategies.StepSyncDDPStrategy (gradients averaged at each "
+                "optimizer step, no unused-parameter search; see docs/training.md)"
+            )
+            kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
+        return super().instantiate_trainer(**kwargs)
 
 
 def parse_attrs(text: str) -> dict[str, float]:
