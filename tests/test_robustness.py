@@ -311,10 +311,12 @@ def test_predict_reports_an_image_too_small_for_the_generator_and_translates_the
     photos, out = tmp_path / "photos", tmp_path / "out"
     write_images(photos, 1, size=(20, 12))
     Image.new("RGB", (1, 5)).save(photos / "speck.png")  # found by tests/test_fuzz.py: a crash deep in the network
-    with pytest.raises(ValueError, match=r"1 of 2 images could not be translated \(first: .*speck.png: 1x5 is too "
-                                         r"small; resize it to at least 8x8\); the other 1 were written"):  # fmt: skip
+    Image.new("RGB", (5, 5)).save(photos / "edge.png")  # just above the ResNet's size multiple (4): translates
+    with pytest.raises(ValueError, match=r"1 of 3 images could not be translated \(first: .*speck.png: 1x5 is too "
+                                         r"small; resize it to at least 5x5\); the other 2 were written"):  # fmt: skip
         predict_folder(model, photos, out, progress=False)
-    assert [p.name for p in out.iterdir()] == ["img_000.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["edge.png", "img_000.png"]
+    assert Image.open(out / "edge.png").size == (5, 5)
 
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])

@@ -104,7 +104,9 @@ def _same_size_batches(
         except Exception as error:  # noqa: BLE001 (reported per file)
             failures[paths[index]] = f"{type(error).__name__}: {error}"
             continue
-        smallest = 2 * multiple  # below it the bottleneck is 1 pixel: reflect padding and instance norm fail
+        # A side of at most `multiple` pads to `multiple`, leaving a 1-pixel bottleneck where reflect padding and
+        # instance norm fail; one pixel more pads to twice it.
+        smallest = multiple + 1
         if min(height, width) < smallest:
             failures[paths[index]] = f"{width}x{height} is too small; resize it to at least {smallest}x{smallest}"
             continue
