@@ -364,3 +364,52 @@ def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint
         trainer.save_checkpoint(folder / "last.ckpt")
     assert (folder / "last.ckpt").read_bytes() == before
     assert [p.name for p in folder.iterdir()] == ["last.ckpt"], "temporary file left behind"
+
+
+def _fit_resume(tmp_path: Path, ckpt: Path, data: Path, *config: str) -> None:
+    main(["fit", *config, f"--data.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
+          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0", f"--ckpt_path={ckpt}"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        (["--config", QUICKSTART, *DEBUG, "--model.init_args.generator.init_args.base_channels=8"],
+         "generator.init_args.base_channels: checkpoint 4, config 8"),
+        (STARGAN, "holds a CycleGAN, the config a StarGAN"),
+    ],
+    ids=["other-architecture", "other-model"],
+)  # fmt: skip
+def test_fit_resume_with_a_checkpoint_that_does_not_fit_the_config_names_both(checkpoints, tmp_path, capsys, config,
+                                                                              named):  # fmt: skip
+    # Lightning's CLI would silently train the checkpoint's model instead of the configured one.
+    with pytest.raises(SystemExit) as exit_info:
+        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], *config)
+    assert named in str(exit_info.value.code) and str(checkpoints["cyclegan"]) in str(exit_info.value.code)
+    assert not list(tmp_path.rglob("*.ckpt")), "nothing was trained"
+
+
+def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(checkpoints, tmp_path):
+    with pytest.warns(UserWarning, match=r"the checkpoint's values are used where the config differs "
+                                         r"\(lambda_cycle: checkpoint 10.0, config 3.0\)"):  # fmt: skip
+        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], "--config", QUICKSTART, *DEBUG,
+                    "--model.init_args.lambda_cycle=3.0")  # fmt: skip
+
+
+def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
+    from translate.checkpoint_io import AtomicCheckpointIO
+    from translate.cli import TranslateCLI
+
+    args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
+    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+                       run=False, args=args)  # fmt: skip
+    assert type(cli.trainer.strategy.checkpoint_io) is AtomicCheckpointIO
+
+
+def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", QUICKSTART, *DEBUG, f"--data.root={tmp_path / 'nowhere'}",
+              f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+    message = str(exit_info.value.code)
+    assert message.startswith("translate fit: error: ") and str(tmp_path / "nowhere") in message
+    assert "\n" not in message and "Traceback" not in capsys.readouterr().err

@@ -108,7 +108,7 @@ class SaveOnInterrupt(Callback):
 
     Lightning turns SIGTERM into ``SIGTERMException`` after the current batch; a first Ctrl+C is routed the same way
     (a second one stops at once). ``translate fit ... --ckpt_path <that last.ckpt>`` then continues bit-exact.
-    Lightning writes checkpoints atomically (temporary file, then rename), so a kill mid-write keeps the previous one.
+    ``translate fit`` writes checkpoints atomically (translate.checkpoint_io): a kill mid-write keeps the previous one.
     """
 
     def __init__(self):

@@ -2,18 +2,24 @@
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import ArgsType, LightningCLI
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
 from translate import __version__
+from translate.checkpoint_io import AtomicCheckpointIO
 from translate.data import UnpairedDataModule
 from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
+
+PACKAGE = Path(__file__).resolve().parent
 
 USAGE = f"""translate {__version__}: GAN image-to-image translation on PyTorch Lightning
 
@@ -52,7 +58,63 @@ class TranslateCLI(LightningCLI):
                 "optimizer step, no unused-parameter search; see docs/training.md)"
             )
             kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        return trainer
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
+        # with an edited config would silently train something else than the config says. Networks, channels and
+        # domains that differ are an error; other differences (loss weights, ...) are named, and the checkpoint's
+        # values are used, as Lightning does.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if ckpt_path and Path(ckpt_path).is_file():
+            report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
+        super()._parse_ckpt_path()
+
+
+ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "domains", "label_mode", "image_size",
+                     "bidirectional", "ema_decay")  # fmt: skip
+
+
+def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand: str) -> None:
+    """Exit with one line when ``ckpt_path`` holds another model or other networks than ``model_config``; warn about
+    other differing hyper-parameters."""
+    import torch
+
+    from translate.models._checks import _flat
+
+    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    saved_class = hparams.get("_class_path")
+    if model_config is None or saved_class is None:
+        return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
+    config = model_config.as_dict() if hasattr(model_config, "as_dict") else dict(model_config)
+
+    def short(flat: dict[str, str]) -> dict[str, str]:  # "translate.networks.generators.X" and "X" are one class
+        return {k: v.rsplit(".", 1)[-1] if k.endswith("class_path") else v for k, v in flat.items()}
+
+    def lists(value: Any) -> Any:  # YAML gives lists where Python defaults are tuples: (0.5, 0.999) == [0.5, 0.999]
+        if isinstance(value, dict):
+            return {k: lists(v) for k, v in value.items()}
+        return [lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+    theirs = short(_flat(lists({k: v for k, v in hparams.items() if not k.startswith("_")})))
+    ours = short(_flat(lists(config.get("init_args") or {})))
+    saved_name, own_name = saved_class.rsplit(".", 1)[-1], str(config.get("class_path")).rsplit(".", 1)[-1]
+    differing = [k for k in sorted(set(theirs) & set(ours)) if theirs[k] != ours[k]]
+    listed = "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in differing[:8])
+    if saved_name != own_name:
+        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name}, the config a {own_name}; use the "
+                 "config the checkpoint was trained with, or start without --ckpt_path")  # fmt: skip
+    architecture = [k for k in differing if k.startswith(ARCHITECTURE_KEYS)]
+    if architecture:
+        shown = "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in architecture[:8])
+        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name} with other networks than the "
+                 f"config ({shown}); use the config it was trained with, or start without --ckpt_path")  # fmt: skip
+    if differing:
+        rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed})")
 
 
 def parse_attrs(text: str) -> dict[str, float]:
@@ -163,13 +225,26 @@ def main(args: ArgsType = None) -> None:
         module, function = COMMANDS[argv[0]].split(":")
         getattr(importlib.import_module(module), function)(argv[1:])
         return
-    TranslateCLI(
-        model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
-        datamodule_class=UnpairedDataModule,
-        auto_configure_optimizers=False,  # models bring their own optimizers and schedules
-        save_config_kwargs={"overwrite": True},
-        args=None if args is None else argv,  # None: LightningCLI reads sys.argv itself (no warning)
-    )
+    try:
+        TranslateCLI(
+            model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
+            datamodule_class=UnpairedDataModule,
+            auto_configure_optimizers=False,  # models bring their own optimizers and schedules
+            save_config_kwargs={"overwrite": True},
+            args=None if args is None else argv,  # None: LightningCLI reads sys.argv itself (no warning)
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, OSError) as error:
+        if not _raised_by_translate(error) or os.environ.get("TRANSLATE_DEBUG"):
+            raise  # someone else's error (a bug to report): keep the whole traceback
+        sys.exit(f"translate {argv[0]}: error: {error}  (TRANSLATE_DEBUG=1 shows the traceback)")
+
+
+def _raised_by_translate(error: BaseException) -> bool:
+    """Whether the innermost frame that raised ``error`` is this package's code: our messages are complete."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is not None and Path(traceback.tb_frame.f_code.co_filename).is_relative_to(PACKAGE)
 
 
 if __name__ == "__main__":
