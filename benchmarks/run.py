@@ -125,7 +125,9 @@ def _write_dataset(data, root: Path, count: int) -> None:
         _write_images(root / "train" / domain, count, data.hparams.load_size, seed=i)
 
 
-def _train_case(model_name: str, size: int | None, batch: int | None, steps: int, warmup: int, tiny: bool, queue):
+def _train_case(
+    model_name: str, size: int | None, batch: int | None, steps: int, warmup: int, tiny: bool, precision: str, queue
+):
     _loader_workers_fork()
     from lightning.pytorch import Callback, Trainer
 
@@ -160,14 +162,14 @@ def _train_case(model_name: str, size: int | None, batch: int | None, steps: int
                 self.counter.__exit__(None, None, None)
 
     timer = Timer()
-    trainer = Trainer(accelerator="auto", devices=1, max_epochs=1, limit_train_batches=batches, logger=False,
-                      enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    trainer = Trainer(accelerator="auto", devices=1, max_epochs=1, precision=precision, limit_train_batches=batches,
+                      logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                       limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer])  # fmt: skip
     trainer.fit(model, datamodule=data)
     timed = timer.times[warmup * cycle : (warmup + steps) * cycle]
     step = statistics.median(sum(timed[i : i + cycle]) / cycle for i in range(0, len(timed), cycle))
     flops = timer.counter.total / cycle
-    result = {"case": f"{model_name} train {size}px batch {batch}", "seconds_per_step": step,
+    result = {"case": f"{model_name} train {size}px batch {batch}{SUFFIX[precision]}", "seconds_per_step": step,
               "images_per_sec": images / step, "gflop_per_step": flops / 1e9, "gflops": flops / step / 1e9,
               "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
     if torch.cuda.is_available():
@@ -175,7 +177,7 @@ def _train_case(model_name: str, size: int | None, batch: int | None, steps: int
     queue.put(result)
 
 
-def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bool, queue) -> None:
+def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bool, precision: str, queue) -> None:
     _loader_workers_fork()
     from translate.predict import predict_folder
 
@@ -185,7 +187,8 @@ def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bo
     _write_images(root / "in", count, size)
     _write_images(root / "warm", 1, size)
     targets = [model.domains[0]] if model_name == "stargan" else None
-    options = {"targets": targets, "batch_size": 1, "num_workers": 1, "progress": False}
+    options = {"targets": targets, "batch_size": 1, "num_workers": 1, "progress": False,
+               "precision": {"32-true": "32", "bf16-mixed": "bf16", "16-mixed": "16"}[precision]}  # fmt: skip
     predict_folder(model, root / "warm", root / "warm_out", **options)  # warm-up: first-call allocations
     times = []
     for repeat in range(repeats):
@@ -193,11 +196,14 @@ def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bo
         predict_folder(model, root / "in", root / f"out{repeat}", **options)
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
-    result = {"case": f"{model_name} predict {size}px batch 1", "images_per_sec": count / seconds,
+    result = {"case": f"{model_name} predict {size}px batch 1{SUFFIX[precision]}", "images_per_sec": count / seconds,
               "seconds_per_image": seconds / count, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
     if torch.cuda.is_available():
         result["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     queue.put(result)
+
+
+SUFFIX = {"32-true": "", "bf16-mixed": " bf16", "16-mixed": " fp16"}
 
 
 def _data_case(size: int, count: int, workers: int, queue) -> None:
@@ -246,6 +252,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--predict-sizes", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--predict-repeats", type=int, default=3)
     parser.add_argument("--data-sizes", type=int, nargs="*", default=[128, 256], help="data pipeline alone")
+    parser.add_argument("--precision", choices=list(SUFFIX), default="32-true", help="training and predict precision")
     parser.add_argument("--tiny", action="store_true", help="quick-start networks, all models at --sizes/--batches")
     parser.add_argument("--no-spawn", dest="spawn", action="store_false", help="run every case in this process")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results.json"))
@@ -265,10 +272,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             plan = [(size, batch) for size in args.sizes for batch in args.batches]
         else:
             plan = [(None, None)]  # the config's own (official) crop and batch size
-        rows += [run(_train_case, name, size, batch, args.steps, args.warmup, args.tiny) for size, batch in plan]
+        rows += [
+            run(_train_case, name, size, batch, args.steps, args.warmup, args.tiny, args.precision)
+            for size, batch in plan
+        ]
         for size in args.predict_sizes:
             count = max(2, round(args.predict_images * (256 / size) ** 2))  # about the same pixels per size
-            rows.append(run(_predict_case, name, size, count, args.predict_repeats, args.tiny))
+            rows.append(run(_predict_case, name, size, count, args.predict_repeats, args.tiny, args.precision))
     for row in rows:
         if "gflops" in row:
             row["fraction_of_matmul_ceiling"] = row["gflops"] / ceiling

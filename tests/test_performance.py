@@ -60,3 +60,32 @@ def test_benchmark_script_measures_training_and_predict(tmp_path):
     assert train["gflop_per_step"] > 0.01 and 0 < train["seconds_per_step"] < 10
     assert all(row["images_per_sec"] > 0 and row["peak_rss_mb"] > 0 for row in rows)
     assert json.loads(out.read_text())["results"] == rows
+
+
+def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from tests.conftest import write_images
+    from translate.predict import predict_folder
+
+    model = _cyclegan(None).eval()
+    write_images(tmp_path / "in", 2, size=(24, 20))
+    outputs = {}
+    for precision in ("32", "bf16"):
+        predict_folder(model, tmp_path / "in", tmp_path / precision, precision=precision, progress=False)
+        outputs[precision] = np.stack(
+            [np.asarray(Image.open(p), dtype=np.int16) for p in sorted((tmp_path / precision).iterdir())]
+        )
+    difference = np.abs(outputs["32"] - outputs["bf16"])
+    assert outputs["bf16"].shape == (2, 20, 24, 3)
+    assert 0 < difference.mean() < 2 and difference.max() <= 16  # really bf16 (not identical), still the same image
+
+
+def test_predict_rejects_an_unknown_precision(tmp_path):
+    import pytest
+
+    from translate.predict import predict_folder
+
+    with pytest.raises(ValueError, match="--precision must be one of 32, bf16, 16, got 'fp8'"):
+        predict_folder(_cyclegan(None), tmp_path, tmp_path / "out", precision="fp8", progress=False)

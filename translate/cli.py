@@ -173,6 +173,12 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--overwrite", action="store_true", help="translate again images whose outputs exist (default: skip them)"
     )
+    parser.add_argument(
+        "--precision",
+        choices=["32", "bf16", "16"],
+        default="32",
+        help="run the network in mixed precision: 16 or bf16 on a GPU, bf16 on a CPU with native bf16 (default 32)",
+    )
     parser.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
     parser.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
     parser.add_argument(
@@ -199,7 +205,7 @@ def predict_command(argv: list[str]) -> None:
         predict_folder(
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
             grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,
-            tile=args.tile, tile_overlap=args.tile_overlap,
+            tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
         )  # fmt: skip
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

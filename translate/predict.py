@@ -187,6 +187,9 @@ def _translators(
     return {t: to(t) for t in names}
 
 
+AUTOCAST_DTYPES = {"32": torch.float32, "bf16": torch.bfloat16, "16": torch.float16}
+
+
 @torch.inference_mode()
 def predict_folder(
     model: LightningModule | OnnxTranslator,
@@ -202,6 +205,7 @@ def predict_folder(
     overwrite: bool = False,
     tile: int | None = None,
     tile_overlap: int = 64,
+    precision: str = "32",
     progress: bool = True,
 ) -> list[Path]:
     """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
@@ -212,12 +216,16 @@ def predict_folder(
     classifier sees in the input), or with ``grid`` into one strip per input holding the input and every target.
     With ``tile``, each image is translated in tiles of at most ``tile`` x ``tile`` pixels overlapping by
     ``tile_overlap`` and blended, so memory depends on the tile size only (for photos larger than memory allows).
+    ``precision`` ``bf16`` or ``16`` runs the network under autocast (GPUs; ``bf16`` also CPUs with native bf16,
+    docs/benchmarks.md); outputs differ from ``32`` by about one grey level.
     ``model`` may also be an ``OnnxTranslator`` (``translate predict --onnx``): the file's one translation, through
     onnxruntime, written where the checkpoint would write it.
     """
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"--precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
     if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
         raise ValueError(f"--output {output_dir} is inside --input {input_dir}; choose a folder outside it")
     translators = _translators(model, direction, targets, attrs, grid)
@@ -244,11 +252,13 @@ def predict_folder(
         for images, heights, widths, indices, errors in loader:
             images = images.to(device, non_blocking=True)
             for sub, translate in translators.items():
-                panels = (
-                    translate(images)
-                    if tile is None
-                    else translate_tiled(translate, images, tile=tile, overlap=tile_overlap, multiple=multiple)
-                )
+                with torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision], enabled=precision != "32"):
+                    panels = (
+                        translate(images)
+                        if tile is None
+                        else translate_tiled(translate, images, tile=tile, overlap=tile_overlap, multiple=multiple)
+                    )
+                panels = [panel.float() for panel in panels]
                 for i, (height, width, index, error) in enumerate(zip(heights, widths, indices, errors, strict=True)):
                     if error:
                         failures[paths[index]] = error
