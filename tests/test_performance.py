@@ -3,6 +3,7 @@
 import json
 from functools import partial
 
+import pytest
 import torch
 from lightning.pytorch import seed_everything
 
@@ -83,8 +84,6 @@ def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
 
 
 def test_predict_rejects_an_unknown_precision(tmp_path):
-    import pytest
-
     from translate.predict import predict_folder
 
     with pytest.raises(ValueError, match="--precision must be one of 32, bf16, 16, got 'fp8'"):
