@@ -86,7 +86,8 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
 
     from translate.models._checks import _flat
 
-    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    # mmap: only the small hyper-parameters are read here; the tensors are read once, when the run resumes
+    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters", {})
     saved_class = hparams.get("_class_path")
     if model_config is None or saved_class is None:
         return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
@@ -104,17 +105,20 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
     ours = short(_flat(lists(config.get("init_args") or {})))
     saved_name, own_name = saved_class.rsplit(".", 1)[-1], str(config.get("class_path")).rsplit(".", 1)[-1]
     differing = [k for k in sorted(set(theirs) & set(ours)) if theirs[k] != ours[k]]
-    listed = "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in differing[:8])
+
+    def listed(keys: list[str]) -> str:
+        return "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in keys[:8])
+
     if saved_name != own_name:
         sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name}, the config a {own_name}; use the "
                  "config the checkpoint was trained with, or start without --ckpt_path")  # fmt: skip
     architecture = [k for k in differing if k.startswith(ARCHITECTURE_KEYS)]
     if architecture:
-        shown = "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in architecture[:8])
         sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name} with other networks than the "
-                 f"config ({shown}); use the config it was trained with, or start without --ckpt_path")  # fmt: skip
+                 f"config ({listed(architecture)}); use the config it was trained with, or start without "
+                 "--ckpt_path")  # fmt: skip
     if differing:
-        rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed})")
+        rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed(differing)})")
 
 
 def parse_attrs(text: str) -> dict[str, float]:
