@@ -97,8 +97,8 @@ class FlopCount(TorchDispatchMode):
 
 def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
     """(model, datamodule) from the model's shipped config, its data under ``root``, with CLI-style overrides."""
-    from translate.cli import TranslateCLI
     from translate.data import UnpairedDataModule
+    from translate.training_cli import TranslateCLI
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
     args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]

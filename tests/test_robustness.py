@@ -398,7 +398,7 @@ def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(chec
 
 def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
     from translate.checkpoint_io import AtomicCheckpointIO
-    from translate.cli import TranslateCLI
+    from translate.training_cli import TranslateCLI
 
     args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
     cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,

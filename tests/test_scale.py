@@ -228,7 +228,7 @@ def test_buffers_are_rank_zeros_after_a_broadcast(ddp_runs):
     ids=["ddp", "ddp_spawn", "find_unused", "class_path"],
 )
 def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path, monkeypatch):
-    from translate.cli import TranslateCLI
+    from translate.training_cli import TranslateCLI
 
     monkeypatch.setattr("sys.argv", ["translate"])  # pytest's own arguments are not the CLI's
 

@@ -1,25 +1,13 @@
-"""``translate fit|validate|test --config ...`` (LightningCLI) and ``translate predict --ckpt ... --input ...``."""
+"""The ``translate`` command: a table of subcommands, each imported on use, and ``translate predict``'s options.
+
+``fit``, ``validate`` and ``test`` are LightningCLI (translate.training_cli); the others are argparse commands.
+"""
 
 import argparse
 import importlib
-import os
 import sys
-from pathlib import Path
-from typing import Any
 
-from lightning.pytorch import Trainer
-from lightning.pytorch.cli import ArgsType, LightningCLI
-from lightning.pytorch.plugins.io import TorchCheckpointIO
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
-
-import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
-import translate.networks  # noqa: F401
 from translate import __version__
-from translate.checkpoint_io import AtomicCheckpointIO
-from translate.data import UnpairedDataModule
-from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
-
-PACKAGE = Path(__file__).resolve().parent
 
 USAGE = f"""translate {__version__}: GAN image-to-image translation on PyTorch Lightning
 
@@ -39,86 +27,6 @@ commands:
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
 """
-
-
-class TranslateCLI(LightningCLI):
-    """LightningCLI without its own ``predict`` (ours takes a checkpoint and folders instead of a config), and with
-    ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning translate.strategies.StepSyncDDPStrategy:
-    Lightning's plain DDP stops on a GAN's unused parameters."""
-
-    @staticmethod
-    def subcommands() -> dict[str, set[str]]:
-        return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
-
-    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        strategy = kwargs.get("strategy", self._get(self.config_init, "trainer", default={}).get("strategy"))
-        if isinstance(strategy, str) and strategy in PLAIN_DDP_NAMES:
-            rank_zero_info(
-                f"strategy {strategy!r}: translate.strategies.StepSyncDDPStrategy (gradients averaged at each "
-                "optimizer step, no unused-parameter search; see docs/training.md)"
-            )
-            kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
-        trainer = super().instantiate_trainer(**kwargs)
-        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
-            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
-        return trainer
-
-    def _parse_ckpt_path(self) -> None:
-        # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
-        # with an edited config would silently train something else than the config says. Networks, channels and
-        # domains that differ are an error; other differences (loss weights, ...) are named, and the checkpoint's
-        # values are used, as Lightning does.
-        subcommand = self.config.get("subcommand")
-        ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
-        if ckpt_path and Path(ckpt_path).is_file():
-            report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
-        super()._parse_ckpt_path()
-
-
-ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "domains", "label_mode", "image_size",
-                     "bidirectional", "ema_decay")  # fmt: skip
-
-
-def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand: str) -> None:
-    """Exit with one line when ``ckpt_path`` holds another model or other networks than ``model_config``; warn about
-    other differing hyper-parameters."""
-    import torch
-
-    from translate.models._checks import _flat
-
-    # mmap: only the small hyper-parameters are read here; the tensors are read once, when the run resumes
-    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters", {})
-    saved_class = hparams.get("_class_path")
-    if model_config is None or saved_class is None:
-        return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
-    config = model_config.as_dict() if hasattr(model_config, "as_dict") else dict(model_config)
-
-    def short(flat: dict[str, str]) -> dict[str, str]:  # "translate.networks.generators.X" and "X" are one class
-        return {k: v.rsplit(".", 1)[-1] if k.endswith("class_path") else v for k, v in flat.items()}
-
-    def lists(value: Any) -> Any:  # YAML gives lists where Python defaults are tuples: (0.5, 0.999) == [0.5, 0.999]
-        if isinstance(value, dict):
-            return {k: lists(v) for k, v in value.items()}
-        return [lists(v) for v in value] if isinstance(value, (list, tuple)) else value
-
-    theirs = short(_flat(lists({k: v for k, v in hparams.items() if not k.startswith("_")})))
-    ours = short(_flat(lists(config.get("init_args") or {})))
-    saved_name, own_name = saved_class.rsplit(".", 1)[-1], str(config.get("class_path")).rsplit(".", 1)[-1]
-    differing = [k for k in sorted(set(theirs) & set(ours)) if theirs[k] != ours[k]]
-
-    def listed(keys: list[str]) -> str:
-        return "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in keys[:8])
-
-    if saved_name != own_name:
-        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name}, the config a {own_name}; use the "
-                 "config the checkpoint was trained with, or start without --ckpt_path")  # fmt: skip
-    architecture = [k for k in differing if k.startswith(ARCHITECTURE_KEYS)]
-    if architecture:
-        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name} with other networks than the "
-                 f"config ({listed(architecture)}); use the config it was trained with, or start without "
-                 "--ckpt_path")  # fmt: skip
-    if differing:
-        rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed(differing)})")
 
 
 def parse_attrs(text: str) -> dict[str, float]:
@@ -193,14 +101,37 @@ def predict_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def predict_command(argv: list[str]) -> None:
+def resolve_device(name: str) -> str:
+    """``--device`` checked here, so that a typo or a missing GPU is one line, not a CUDA traceback mid-run."""
     import torch
 
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        sys.exit(f"translate predict: error: --device {name!r} is not a device; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            sys.exit(f"translate predict: error: --device {name}: no CUDA GPU is visible here; use --device cpu")
+        if device.index is not None and device.index >= count:
+            sys.exit(
+                f"translate predict: error: --device {name}: only {count} GPU(s) visible (cuda:0 to cuda:{count - 1})"
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        sys.exit(f"translate predict: error: --device {name}: MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        sys.exit(f"translate predict: error: --device {name!r}: use auto, cpu, cuda or cuda:N")
+    return name
+
+
+def predict_command(argv: list[str]) -> None:
     from translate.export import OnnxTranslator
     from translate.predict import load_model, predict_folder
 
     args = predict_parser().parse_args(argv)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    device = resolve_device(args.device)
     try:
         if args.onnx:
             model = OnnxTranslator(args.onnx, device)
@@ -215,7 +146,10 @@ def predict_command(argv: list[str]) -> None:
         sys.exit(f"translate predict: error: {error}")
 
 
-COMMANDS = {  # imported on use, so `translate data ...` does not pay for what `translate predict` needs
+COMMANDS = {  # imported on use: `translate --help` or `translate data ...` never load what training needs
+    "fit": "translate.training_cli:training_command",
+    "validate": "translate.training_cli:training_command",
+    "test": "translate.training_cli:training_command",
     "predict": "translate.cli:predict_command",
     "data": "translate.download:data_command",
     "export": "translate.export:export_command",
@@ -223,7 +157,7 @@ COMMANDS = {  # imported on use, so `translate data ...` does not pay for what `
 }
 
 
-def main(args: ArgsType = None) -> None:
+def main(args: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="")
@@ -231,30 +165,12 @@ def main(args: ArgsType = None) -> None:
     if argv[0] in ("-V", "--version"):
         print(f"translate {__version__}")
         return
-    if argv[0] in COMMANDS:  # our own argparse commands; LightningCLI runs fit, validate and test
+    if argv[0] in COMMANDS:
         module, function = COMMANDS[argv[0]].split(":")
-        getattr(importlib.import_module(module), function)(argv[1:])
+        command = getattr(importlib.import_module(module), function)
+        command(argv if module == "translate.training_cli" else argv[1:])  # LightningCLI parses the subcommand
         return
-    try:
-        TranslateCLI(
-            model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
-            datamodule_class=UnpairedDataModule,
-            auto_configure_optimizers=False,  # models bring their own optimizers and schedules
-            save_config_kwargs={"overwrite": True},
-            args=None if args is None else argv,  # None: LightningCLI reads sys.argv itself (no warning)
-        )
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, OSError) as error:
-        if not _raised_by_translate(error) or os.environ.get("TRANSLATE_DEBUG"):
-            raise  # someone else's error (a bug to report): keep the whole traceback
-        sys.exit(f"translate {argv[0]}: error: {error}  (TRANSLATE_DEBUG=1 shows the traceback)")
-
-
-def _raised_by_translate(error: BaseException) -> bool:
-    """Whether the innermost frame that raised ``error`` is this package's code: our messages are complete."""
-    traceback = error.__traceback__
-    while traceback is not None and traceback.tb_next is not None:
-        traceback = traceback.tb_next
-    return traceback is not None and Path(traceback.tb_frame.f_code.co_filename).is_relative_to(PACKAGE)
+    sys.exit(f"translate: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)} (`translate --help`)")
 
 
 if __name__ == "__main__":

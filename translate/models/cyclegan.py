@@ -141,10 +141,17 @@ class CycleGAN(LightningModule):
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_cycle_errors(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_cycle_errors(batch, "test")
+
+    def _log_cycle_errors(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         real_a, real_b = batch
         fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
         cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
-        self.log_dict({"val/cycle_a": cycle_a, "val/cycle_b": cycle_b, "val/cycle": cycle_a + cycle_b}, sync_dist=True)
+        metrics = {"cycle_a": cycle_a, "cycle_b": cycle_b, "cycle": cycle_a + cycle_b}
+        self.log_dict({f"{stage}/{name}": value for name, value in metrics.items()}, sync_dist=True)
 
     @torch.no_grad()
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:

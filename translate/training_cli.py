@@ -1,0 +1,172 @@
+"""``translate fit|validate|test``: LightningCLI with translate's strategy, checkpoint writer and resume check.
+
+Kept apart from translate.cli so that ``translate --help``, ``translate data`` and ``translate predict`` do not
+import Lightning's CLI stack.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import DefaultHelpFormatter
+from lightning.pytorch import Trainer
+from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
+import translate.networks  # noqa: F401
+from translate.checkpoint_io import AtomicCheckpointIO
+from translate.data import UnpairedDataModule
+from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
+
+PACKAGE = Path(__file__).resolve().parent
+
+MODELS_HELP = """\
+models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN (model.class_path); `--model.help CycleGAN` lists a
+model's options, `--config C --model.init_args.generator.help ResnetGenerator` a network's. `--print_config` prints
+the whole resolved configuration. Docs: docs/models.md, docs/training.md."""
+
+SUBCOMMAND_HELP = {
+    "fit": {
+        "description": "Train a model from a config file; any value can be overridden on the command line.",
+        "epilog": """\
+examples:
+  translate fit --config configs/quickstart.yaml
+  translate fit --config configs/apple2orange.yaml --data.batch_size 4 --trainer.precision bf16-mixed
+  translate fit --config configs/apple2orange.yaml --ckpt_path runs/apple2orange/translate/RUN/checkpoints/last.ckpt
+
+One batch is one generator and one discriminator update; --trainer.max_steps counts optimizer steps (two per batch
+for CycleGAN and TraVeLGAN, 1 + 1/n_critic for StarGAN), so the shipped configs limit training by epochs.
+"""
+        + MODELS_HELP,
+    },
+    "validate": {
+        "description": "Run the validation loop (the test folders) of a checkpoint and print its metrics.",
+        "epilog": "example:\n  translate validate --config configs/quickstart.yaml --ckpt_path runs/quickstart\n\n"
+        + MODELS_HELP,
+    },
+    "test": {
+        "description": "Run the test loop (the test folders, metrics logged as test/...) of a checkpoint.",
+        "epilog": "example:\n  translate test --config configs/quickstart.yaml --ckpt_path runs/quickstart\n\n"
+        + MODELS_HELP,
+    },
+}
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """jsonargparse's formatter, but the description and epilog keep their line breaks (examples stay readable)."""
+
+
+class TranslateCLI(LightningCLI):
+    """LightningCLI without its own ``predict`` (ours takes a checkpoint and folders instead of a config), and with
+    ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning translate.strategies.StepSyncDDPStrategy:
+    Lightning's plain DDP stops on a GAN's unused parameters."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        strategy = kwargs.get("strategy", self._get(self.config_init, "trainer", default={}).get("strategy"))
+        if isinstance(strategy, str) and strategy in PLAIN_DDP_NAMES:
+            rank_zero_info(
+                f"strategy {strategy!r}: translate.strategies.StepSyncDDPStrategy (gradients averaged at each "
+                "optimizer step, no unused-parameter search; see docs/training.md)"
+            )
+            kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
+        trainer = super().instantiate_trainer(**kwargs)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        return trainer
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
+        # with an edited config would silently train something else than the config says. Networks, channels and
+        # domains that differ are an error; other differences (loss weights, ...) are named, and the checkpoint's
+        # values are used, as Lightning does.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if ckpt_path and Path(ckpt_path).is_file():
+            report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
+        super()._parse_ckpt_path()
+
+
+ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "domains", "label_mode", "image_size",
+                     "bidirectional", "ema_decay")  # fmt: skip
+
+
+def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand: str) -> None:
+    """Exit with one line when ``ckpt_path`` holds another model or other networks than ``model_config``; warn about
+    other differing hyper-parameters."""
+    import torch
+
+    from translate.models._checks import _flat
+
+    # mmap: only the small hyper-parameters are read here; the tensors are read once, when the run resumes
+    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters", {})
+    saved_class = hparams.get("_class_path")
+    if model_config is None or saved_class is None:
+        return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
+    config = model_config.as_dict() if hasattr(model_config, "as_dict") else dict(model_config)
+
+    def short(flat: dict[str, str]) -> dict[str, str]:  # "translate.networks.generators.X" and "X" are one class
+        return {k: v.rsplit(".", 1)[-1] if k.endswith("class_path") else v for k, v in flat.items()}
+
+    def lists(value: Any) -> Any:  # YAML gives lists where Python defaults are tuples: (0.5, 0.999) == [0.5, 0.999]
+        if isinstance(value, dict):
+            return {k: lists(v) for k, v in value.items()}
+        return [lists(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+    theirs = short(_flat(lists({k: v for k, v in hparams.items() if not k.startswith("_")})))
+    ours = short(_flat(lists(config.get("init_args") or {})))
+    saved_name, own_name = saved_class.rsplit(".", 1)[-1], str(config.get("class_path")).rsplit(".", 1)[-1]
+    differing = [k for k in sorted(set(theirs) & set(ours)) if theirs[k] != ours[k]]
+
+    def listed(keys: list[str]) -> str:
+        return "; ".join(f"{k}: checkpoint {theirs[k]}, config {ours[k]}" for k in keys[:8])
+
+    if saved_name != own_name:
+        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name}, the config a {own_name}; use the "
+                 "config the checkpoint was trained with, or start without --ckpt_path")  # fmt: skip
+    architecture = [k for k in differing if k.startswith(ARCHITECTURE_KEYS)]
+    if architecture:
+        sys.exit(f"translate {subcommand}: error: {ckpt_path} holds a {saved_name} with other networks than the "
+                 f"config ({listed(architecture)}); use the config it was trained with, or start without "
+                 "--ckpt_path")  # fmt: skip
+    if differing:
+        rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed(differing)})")
+
+
+def training_command(argv: list[str]) -> None:
+    """``translate fit|validate|test ...``: our own errors end the run in one line (TRANSLATE_DEBUG=1: traceback)."""
+    options = argv[1:]
+    if not any(a.startswith(("--config", "--model", "-h", "--help")) for a in options):
+        sys.exit(
+            f"translate {argv[0]}: error: no model given; pass --config FILE (for example configs/quickstart.yaml), "
+            f"or --model CLASS and its options (`translate {argv[0]} --help`)"
+        )
+    try:
+        TranslateCLI(
+            model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
+            datamodule_class=UnpairedDataModule,
+            auto_configure_optimizers=False,  # models bring their own optimizers and schedules
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"formatter_class": HelpFormatter, **SUBCOMMAND_HELP},  # subcommands inherit it
+            # sys.argv itself when run as `translate ...`: LightningCLI warns when given args beside a command line
+            args=None if argv == sys.argv[1:] else argv,
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, OSError) as error:
+        if not _raised_by_translate(error) or os.environ.get("TRANSLATE_DEBUG"):
+            raise  # someone else's error (a bug to report): keep the whole traceback
+        sys.exit(f"translate {argv[0]}: error: {error}  (TRANSLATE_DEBUG=1 shows the traceback)")
+
+
+def _raised_by_translate(error: BaseException) -> bool:
+    """Whether the innermost frame that raised ``error`` is this package's code: our messages are complete."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is not None and Path(traceback.tb_frame.f_code.co_filename).is_relative_to(PACKAGE)
