@@ -4,7 +4,7 @@ from functools import partial
 
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningModule
+from lightning.pytorch import Callback, LightningModule, Trainer
 
 from tests.conftest import REPO, write_images
 from tests.test_models import fit, tiny_data
@@ -146,6 +146,19 @@ def test_one_epoch_updates_every_network_and_logs_every_term(build, tiny_domains
     logged = trainer.callback_metrics
     assert expected <= set(logged), expected - set(logged)
     assert all(torch.isfinite(logged[key]) for key in expected)
+
+
+@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
+def test_test_logs_the_validation_metrics_under_test(build, tiny_domains, tmp_path):
+    model, data = build(), tiny_data(tiny_domains)
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                      default_root_dir=tmp_path)  # fmt: skip
+    (validated,) = trainer.validate(model, datamodule=data)
+    (tested,) = trainer.test(model, datamodule=data)
+    expected = {f"test/cosine_{d}" for d in (("ab", "ba") if model.gen_ba is not None else ("ab",))}
+    assert set(tested) == expected
+    for key, value in tested.items():
+        assert value == pytest.approx(validated[key.replace("test/", "val/")])
 
 
 class _CosineHistory(Callback):

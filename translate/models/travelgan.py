@@ -158,13 +158,20 @@ class TraVeLGAN(LightningModule):
         self.log_dict({f"train/d/{key}": value for key, value in terms.items()}, prog_bar=True)
         return sum(terms.values())
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+    def _log_cosines(self, batch: tuple[Tensor, Tensor], prefix: str) -> None:
+        """``{prefix}/cosine_{ab,ba}``: mean cos(v_ij, v'_ij) on held-out pairs, how much content translation keeps."""
         real_a, real_b = batch
         if min(len(real_a), len(real_b)) < 2:
             return
         for name, gen, disc, source, _ in self._directions(real_a, real_b):
             cosine = losses.travel_cosine(self.embed(source, disc), self.embed(gen(source), disc))
-            self.log(f"val/cosine_{name}", cosine, sync_dist=True)
+            self.log(f"{prefix}/cosine_{name}", cosine, sync_dist=True)
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_cosines(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_cosines(batch, "test")
 
     @property
     def directions(self) -> tuple[Direction, ...]:
