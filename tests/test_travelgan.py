@@ -146,6 +146,43 @@ def test_one_epoch_updates_every_network_and_logs_every_term(build, tiny_domains
     logged = trainer.callback_metrics
     assert expected <= set(logged), expected - set(logged)
     assert all(torch.isfinite(logged[key]) for key in expected)
+    # The logged total is the generator's objective (docs/models.md), from the last step's terms
+    if isinstance(model, SiameseDiscTraVeLGAN):  # the margin is D's alone: G cannot move D's vectors of real images
+        assert "train/g/margin_ab" not in logged
+        objective = logged["train/g/adv_ab"] + 10 * logged["train/g/travel_ab"]
+    else:
+        content = sum(logged[f"train/g/{term}_{d}"] for term in ("travel", "margin") for d in ("ab", "ba")) / 2
+        objective = logged["train/g/adv_ab"] + logged["train/g/adv_ba"] + 10 * content
+    assert logged["train/g/total"].item() == pytest.approx(objective.item(), rel=1e-5)
+
+
+class _StepOrder(Callback):
+    def __init__(self):
+        self.steps = []
+
+    def on_train_start(self, trainer, pl_module):
+        opt_g, opt_d = trainer.optimizers
+        opt_g.register_step_pre_hook(lambda *_: self.steps.append("g"))
+        opt_d.register_step_pre_hook(lambda *_: self.steps.append("d"))
+
+
+@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
+def test_discriminator_steps_before_the_generator_as_in_the_official_code(build, tiny_domains, tmp_path):
+    order = _StepOrder()
+    fit(build(), tiny_data(tiny_domains), tmp_path, limit_train_batches=2, limit_val_batches=0, callbacks=[order])
+    assert order.steps == ["d", "g", "d", "g"]
+
+
+def test_siamese_disc_computes_each_vector_once_per_step(tiny_domains, tmp_path):
+    # Realism and TraVeL share D's vectors: D's step runs D on B, A and G(A) once each, G's step on A and G(A)
+    # (7 passes before, each fake twice), and spectral norm computes each weight, advancing its power iteration,
+    # once per step, so that every term of a step sees the same D.
+    model = tiny_siamese_disc()
+    passes, norms = [], []
+    model.disc_b.register_forward_hook(lambda module, args, output: passes.append(len(args[0])))
+    model.disc_b.head.parametrizations.weight[0].register_forward_hook(lambda *_: norms.append(1))
+    fit(model, tiny_data(tiny_domains), tmp_path, limit_train_batches=1, limit_val_batches=0)
+    assert passes == [2, 2, 2, 2, 2] and len(norms) == 2
 
 
 @pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])

@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from translate import losses
 from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
@@ -63,7 +64,7 @@ class TraVeLGAN(LightningModule):
         if gan_mode == "wgangp":
             raise ValueError("gan_mode 'wgangp' is not supported by TraVeLGAN; use 'vanilla', 'lsgan' or 'hinge'")
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
-        self.automatic_optimization = False  # G (with S) step, then D step per batch
+        self.automatic_optimization = False  # D step, then G (with S) step per batch
         self.gen_ab, self.disc_b = generator(channels, channels), discriminator(channels)
         self.gen_ba = generator(channels, channels) if bidirectional else None
         self.disc_a = discriminator(channels) if bidirectional else None
@@ -112,44 +113,48 @@ class TraVeLGAN(LightningModule):
         if min(len(real_a), len(real_b)) < 2:  # a last batch of one image has no pairs
             return
         opt_g, opt_d = self.optimizers()
+        # The official order: D learns first, then G (and S) against the updated D. Each translation is computed
+        # once: D's step sees it detached, G's step backpropagates through the same graph (G has not moved yet).
+        fakes = {name: gen(source) for name, gen, _, source, _ in self._directions(real_a, real_b)}
+        with self.toggled_optimizer(opt_d):
+            with parametrize.cached():  # spectral norm: one power iteration and one weight for the step's terms
+                loss_d = self._discriminator_losses(real_a, real_b, {name: f.detach() for name, f in fakes.items()})
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss_d)
+            opt_d.step()
         with self.toggled_optimizer(opt_g):  # D's weights are frozen while G and S learn
-            fakes, loss_g = self._generator_losses(real_a, real_b)
+            with parametrize.cached():
+                loss_g = self._generator_losses(real_a, real_b, fakes)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(loss_g)
             opt_g.step()
             for average, generator in ((self.ema_ab, self.gen_ab), (self.ema_ba, self.gen_ba)):
                 if average is not None:
                     average.update_parameters(generator)
-        with self.toggled_optimizer(opt_d):
-            loss_d = self._discriminator_losses(real_a, real_b, {name: fake.detach() for name, fake in fakes.items()})
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(loss_d)
-            opt_d.step()
 
-    def _content_terms(self, name: str, disc: nn.Module, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        emb_real, emb_fake = self.embed(real, disc), self.embed(fake, disc)  # (B, D) each
+    def _content_terms(self, name: str, emb_real: Tensor, emb_fake: Tensor) -> dict[str, Tensor]:
         return {
             f"travel_{name}": losses.travel_loss(emb_real, emb_fake),
             f"margin_{name}": losses.margin_loss(emb_real, self.hparams.margin),
             f"cosine_{name}": losses.travel_cosine(emb_real, emb_fake).detach(),  # logged only
         }
 
-    def _adversarial_g(self, disc: nn.Module, fake: Tensor) -> Tensor:
-        return losses.generator_loss(disc(fake), self.hparams.gan_mode)
+    def _generator_terms(self, name: str, disc: nn.Module, source: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """One direction's terms for G's step: adversarial, TraVeL, margin (S learns it here) and the cosine."""
+        terms = {f"adv_{name}": losses.generator_loss(disc(fake), self.hparams.gan_mode)}
+        return terms | self._content_terms(name, self.embed(source, disc), self.embed(fake, disc))
 
-    def _generator_losses(self, real_a: Tensor, real_b: Tensor) -> tuple[dict[str, Tensor], Tensor]:
-        fakes, terms = {}, {}
-        for name, gen, disc, source, _ in self._directions(real_a, real_b):
-            fakes[name] = gen(source)
-            terms[f"adv_{name}"] = self._adversarial_g(disc, fakes[name])
-            terms |= self._content_terms(name, disc, source, fakes[name])
+    def _generator_losses(self, real_a: Tensor, real_b: Tensor, fakes: dict[str, Tensor]) -> Tensor:
+        terms = {}
+        for name, _, disc, source, _ in self._directions(real_a, real_b):
+            terms |= self._generator_terms(name, disc, source, fakes[name])
         adv = sum(terms[f"adv_{name}"] for name in fakes)
         # Averaged over the directions as in the official code; the adversarial terms add up.
-        content = sum(terms[f"travel_{name}"] + terms[f"margin_{name}"] for name in fakes) / len(fakes)
+        content = sum(value for key, value in terms.items() if key.startswith(("travel_", "margin_"))) / len(fakes)
         total = adv + self.hparams.lambda_travel * content
         self.log_dict({f"train/g/{key}": value for key, value in terms.items()})
         self.log("train/g/total", total, prog_bar=True)
-        return fakes, total
+        return total
 
     def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fakes: dict[str, Tensor]) -> Tensor:
         terms = {}
@@ -242,26 +247,30 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
     def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
         return disc(x)  # (B, vec_len): the discriminator plays S
 
-    def _adversarial_g(self, disc: nn.Module, fake: Tensor) -> Tensor:
-        return losses.anchor_generator_loss(disc(fake), self.anchor)
+    def _generator_terms(self, name: str, disc: nn.Module, source: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        vec_source, vec_fake = disc(source), disc(fake)  # one pass each: realism and TraVeL share vec_fake
+        # No margin term: it depends only on D's vectors of real images, which G cannot move (D is frozen here).
+        return {
+            f"adv_{name}": losses.anchor_generator_loss(vec_fake, self.anchor),
+            f"travel_{name}": losses.travel_loss(vec_source, vec_fake),
+            f"cosine_{name}": losses.travel_cosine(vec_source, vec_fake).detach(),  # logged only
+        }
 
     def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fakes: dict[str, Tensor]) -> Tensor:
         terms, total = {}, 0.0
         for name, _, disc, source, target in self._directions(real_a, real_b):
             side = name[-1]  # the domain disc judges
-            vec_real, vec_fake = disc(target), disc(fakes[name])
+            # One pass per batch: the realism and content terms share vec_fake
+            vec_target, vec_source, vec_fake = disc(target), disc(source), disc(fakes[name])
             terms[f"realism_{side}"] = losses.anchor_discriminator_loss(
-                vec_real, vec_fake, self.anchor, self.hparams.realism_margin
+                vec_target, vec_fake, self.anchor, self.hparams.realism_margin
             )
-            terms[f"dist_real_{side}"] = losses.anchor_distance(vec_real, self.anchor).mean().detach()
+            terms[f"dist_real_{side}"] = losses.anchor_distance(vec_target, self.anchor).mean().detach()
             terms[f"dist_fake_{side}"] = losses.anchor_distance(vec_fake, self.anchor).mean().detach()
-            content = self._content_terms(name, disc, source, fakes[name])
-            terms |= {f"{key[:-3]}_{side}": value for key, value in content.items()}
-            total = (
-                total
-                + terms[f"realism_{side}"]
-                + self.hparams.lambda_travel * (terms[f"travel_{side}"] + terms[f"margin_{side}"])
-            )
+            content = self._content_terms(side, vec_source, vec_fake)
+            terms |= content
+            content_loss = content[f"travel_{side}"] + content[f"margin_{side}"]
+            total = total + terms[f"realism_{side}"] + self.hparams.lambda_travel * content_loss
         self.log_dict({f"train/d/{key}": value for key, value in terms.items()})
         self.log("train/d/total", total, prog_bar=True)
         return total
