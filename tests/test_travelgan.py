@@ -242,6 +242,17 @@ def test_fit_checkpoint_predict_round_trip(config, tiny_domains, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [p.name for p in paths]
 
 
+@pytest.mark.parametrize("config", ["travelgan", "travelgan_quickstart", "travelgan_siamese",
+                                    "travelgan_siamese_quickstart"])  # fmt: skip
+def test_configs_resume_bit_exact_and_save_on_interrupt(config):
+    import yaml
+
+    callbacks = yaml.safe_load((REPO / "configs" / f"{config}.yaml").read_text())["trainer"]["callbacks"]
+    names = {callback["class_path"].rsplit(".", 1)[-1] for callback in callbacks}
+    assert {"StepSeed", "SaveOnInterrupt", "StopOnNonFinite", "ImagesPerSecond", "ModelCheckpoint"} <= names
+    assert any(callback["init_args"].get("save_last") for callback in callbacks if "init_args" in callback)
+
+
 def test_channel_mismatch_names_both_options(tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
         fit(tiny_travelgan(channels=1), tiny_data(tiny_domains), tmp_path)
