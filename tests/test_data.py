@@ -12,7 +12,7 @@ from lightning import LightningModule, Trainer
 from PIL import Image
 
 from tests.conftest import REPO, write_images
-from translate.data import UnpairedDataModule, UnpairedSampler, find_images, read_image
+from translate.data import UnpairedDataModule, UnpairedSampler, discover_domains, find_images, read_image
 
 
 def small_module(root, **kwargs) -> UnpairedDataModule:
@@ -124,6 +124,34 @@ def test_folder_per_domain_layout(tmp_path):
     dm = small_module(tmp_path, domains=["horse", "zebra"])
     dm.setup("fit")
     assert len(dm.train_set) == 4 and len(dm.val_set) == 2
+
+
+def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
+    for name in ("zebra", "horse", "donkey"):
+        write_images(tmp_path / "per_domain" / "train" / name, 1)
+    (tmp_path / "per_domain" / "train" / "empty").mkdir()  # no images: not a domain
+    write_images(tmp_path / "per_domain" / "train" / ".cache", 1)  # hidden
+    assert discover_domains(tmp_path / "per_domain") == ["donkey", "horse", "zebra"]
+    assert discover_domains(str(tiny_domains)) == ["A", "B"]  # official layout: trainA, trainB
+    dm = small_module(tmp_path / "per_domain")  # no domains given: discovered
+    assert dm.domains == ["donkey", "horse", "zebra"] and len(dm.train_dataloader().dataset.folders) == 3
+    with pytest.raises(FileNotFoundError, match="dataset root not found: .*nowhere"):
+        discover_domains(tmp_path / "nowhere")
+    write_images(tmp_path / "one" / "train" / "horse", 1)
+    with pytest.raises(ValueError, match=r"no two domain folders with images under .*one.*train/<domain>"):
+        discover_domains(tmp_path / "one")
+
+
+def test_test_loader_is_the_validation_data_or_names_the_missing_folders(tiny_domains, tmp_path):
+    dm = small_module(tiny_domains)
+    test_batch, val_batch = next(iter(dm.test_dataloader())), next(iter(dm.val_dataloader()))
+    assert all(torch.equal(x, y) for x, y in zip(test_batch, val_batch, strict=True))
+    for name in ("trainA", "trainB"):
+        write_images(tmp_path / "no_test" / name, 2)
+    with pytest.raises(FileNotFoundError, match=r"no test folders: none of .*testA or .*test/A, .*testB.*val_dirs"):
+        small_module(tmp_path / "no_test").test_dataloader()
+    with pytest.raises(FileNotFoundError, match="pass data.val_dirs"):
+        small_module(None, train_dirs=[tiny_domains / "trainA", tiny_domains / "trainB"]).test_dataloader()
 
 
 def test_explicit_dirs_without_val_skip_validation(tmp_path):
@@ -265,7 +293,7 @@ def test_errors_name_the_path(tmp_path, tiny_domains):
     [
         ({"domains": ["A"]}, "two or more distinct"),
         ({"domains": ["A", "A"]}, "two or more distinct"),
-        ({"train_dirs": ["x", "y", "z"]}, "3 folders but domains has 2"),
+        ({"train_dirs": ["x", "y", "z"], "domains": ["A", "B"]}, "3 folders but domains has 2"),
         ({"channels": 2}, r"1 \(grayscale\) or 3"),
         ({"load_size": 8, "crop_size": 16}, "load_size"),
     ],

@@ -41,6 +41,49 @@ def find_images(folder: Path) -> list[Path]:
     return sorted(found)
 
 
+def _holds_images(folder: Path) -> bool:
+    """Whether any image file is under ``folder`` (stops at the first one found)."""
+    for _, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in files):
+            return True
+    return False
+
+
+def missing_root_message(root: Path) -> str:
+    return (
+        f"dataset root not found: {root}; `translate data download {root.name}` gets a standard CycleGAN dataset, "
+        f"datasets/make_fruit.py makes a toy one ({LAYOUTS})"
+    )
+
+
+def discover_domains(root: str | Path) -> list[str]:
+    """Domain names from a dataset folder's layout, in the order batches and labels use.
+
+    Folder per domain: the sorted names of the sub-folders of ``root/train`` that hold images (``root/test`` when
+    there is no train split). Official CycleGAN layout: the suffixes of ``root/trainA``, ``root/trainB``, ... (so
+    ``[A, B]``). Raises one line naming ``root`` when it is missing or holds fewer than two domains.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(missing_root_message(root))
+    for split in ("train", "test"):
+        folder = root / split
+        if folder.is_dir():
+            names = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+            found = [name for name in names if _holds_images(folder / name)]
+            if len(found) >= 2:
+                return found
+        prefixed = sorted(d.name for d in root.iterdir() if d.is_dir() and d.name.startswith(split))
+        found = [name[len(split) :] for name in prefixed if name != split and _holds_images(root / name)]
+        if len(found) >= 2:
+            return found
+    raise ValueError(
+        f"found no two domain folders with images under {root}: expected {root}/train/<domain>/ (one folder per "
+        f"domain) or {root}/trainA, {root}/trainB (official CycleGAN layout), or set data.domains; {LAYOUTS}"
+    )
+
+
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
     """Decode an image as (H, W, channels) uint8, upright per its EXIF orientation.
 
@@ -349,16 +392,20 @@ def _available_cpus() -> int:
 
 
 class UnpairedDataModule(LightningDataModule):
-    """Unpaired image domains; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain.
+    """Unpaired image domains; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain, so a batch
+    holds ``batch_size`` images of every domain (``batch_size`` x number of domains images in all).
 
     Folders come from ``root``, in the official CycleGAN layout (``root/trainA``, ``root/testA``, ...) or one folder
     per domain (``root/train/A``, ``root/test/A``), or are listed in ``train_dirs`` / ``val_dirs``, which take
-    precedence over ``root``. The test folders are the validation data; without any, validation is skipped. An epoch
-    has as many items as the largest domain: the first domain in a shuffled order, the others drawn at random.
+    precedence over ``root``. The test folders are the validation data, and the test data of ``translate test``;
+    without any, validation is skipped. An epoch has as many items as the largest domain: the first domain in a
+    shuffled order, the others drawn at random.
 
     Args:
         root: Dataset folder holding the train and test folders.
         domains: Domain names in batch order; under ``root`` they name ``train{domain}`` or ``train/{domain}``.
+            None: found under ``root`` (``discover_domains``: the sorted folder names, or A, B for trainA/trainB);
+            A, B, ... with ``train_dirs``. Required with ``attr_file``, where they are attribute names.
         train_dirs: One training folder per domain, in ``domains`` order, instead of ``root``.
         val_dirs: One validation folder per domain, instead of ``root``'s test folders.
         load_size: Side the default training pipeline resizes to before its random ``crop_size`` crop.
@@ -367,7 +414,8 @@ class UnpairedDataModule(LightningDataModule):
         train_transform: albumentations pipeline replacing the default training one (resize, crop, flip). It maps an
             (H, W, C) uint8 image to a fixed size and must not normalise: scaling to [-1, 1] happens afterwards.
         eval_transform: Replaces the default evaluation pipeline (resize to ``crop_size``); same contract.
-        batch_size: Items per batch (one image of each domain per item).
+        batch_size: Items per batch, per domain: each item is one image of each domain (with ``attr_file``: one
+            image).
         num_workers: Loader processes; None picks min(4, available CPU cores).
         seed: Seeds the epoch order (``seed + epoch``) and the augmentations.
         attr_file: Multi-label data instead of domain folders: a CelebA-style attribute file whose ``domains``
@@ -384,7 +432,7 @@ class UnpairedDataModule(LightningDataModule):
         self,
         root: Path | None = None,
         *,
-        domains: Sequence[str] = ("A", "B"),
+        domains: Sequence[str] | None = None,
         train_dirs: Sequence[Path] | None = None,
         val_dirs: Sequence[Path] | None = None,
         load_size: int = 286,
@@ -401,7 +449,7 @@ class UnpairedDataModule(LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.domains = [str(domain) for domain in domains]
+        self.domains = self._domains(domains, root, train_dirs, attr_file)
         sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
         self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
         if train_transform is None and load_size < crop_size:
@@ -424,6 +472,22 @@ class UnpairedDataModule(LightningDataModule):
         self._val_resolved = False
         self._preview_set: UnpairedDataset | None = None
         self._resume_position: tuple[int, int] | None = None
+
+    @staticmethod
+    def _domains(
+        domains: Sequence[str] | None, root: Path | None, train_dirs: Sequence[Path] | None, attr_file: Path | None
+    ) -> list[str]:
+        if domains is not None:
+            return [str(domain) for domain in domains]
+        if attr_file is not None:
+            raise ValueError("data.attr_file needs data.domains: the attribute names to use as labels, in order")
+        if train_dirs is not None:
+            return [chr(ord("A") + i) for i in range(len(train_dirs))]
+        if root is None:
+            raise ValueError(
+                f"set data.root to a dataset folder or data.train_dirs to one folder per domain; {LAYOUTS}"
+            )
+        return discover_domains(root)
 
     def _check_arguments(
         self,
@@ -458,7 +522,7 @@ class UnpairedDataModule(LightningDataModule):
             return
         if stage == "fit" and self.train_set is None:
             self.train_set = self._dataset(self._folders("train"), self.train_transform)
-        if stage in ("fit", "validate") and not self._val_resolved:
+        if stage in ("fit", "validate", "test") and not self._val_resolved:
             folders = self._folders("test")
             self.val_set = None if folders is None else self._dataset(folders, self.eval_transform)
             self._val_resolved = True
@@ -490,10 +554,7 @@ class UnpairedDataModule(LightningDataModule):
         if self.root is None:
             return None  # train_dirs without val_dirs
         if not self.root.is_dir():
-            raise FileNotFoundError(
-                f"dataset root not found: {self.root}; `translate data download {self.root.name}` gets a standard "
-                f"CycleGAN dataset, datasets/make_fruit.py makes a toy one ({LAYOUTS})"
-            )
+            raise FileNotFoundError(missing_root_message(self.root))
         candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in self.domains}
         found = {d: next((p for p in paths if p.is_dir()), None) for d, paths in candidates.items()}
         missing = [d for d, path in found.items() if path is None]
@@ -563,6 +624,21 @@ class UnpairedDataModule(LightningDataModule):
         self.setup("validate")
         # Lightning counts no validation batches for an empty list and skips validation (and the sanity check).
         return [] if self.val_set is None else self._loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        """The validation data (the test folders, or the held-out ``val_count`` images), for ``translate test``."""
+        self.setup("test")
+        if self.val_set is None:
+            raise FileNotFoundError(self._no_test_data_message())
+        return self._loader(self.val_set)
+
+    def _no_test_data_message(self) -> str:
+        if self.attr_file is not None:
+            return f"no test images: data.val_count is {self.val_count}; set it above 0 to hold images out for testing"
+        if self.root is None:
+            return "no test folders: data.train_dirs is set without data.val_dirs; pass data.val_dirs (one per domain)"
+        expected = ", ".join(f"{self.root / f'test{d}'} or {self.root / 'test' / d}" for d in self.domains)
+        return f"no test folders: none of {expected} exists; add them (one per domain) or pass data.val_dirs"
 
     def _loader(self, dataset: UnpairedDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
         return DataLoader(
