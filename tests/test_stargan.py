@@ -1,16 +1,22 @@
 """StarGAN: official networks, label conditioning, the WGAN-GP objective, the critic schedule, data labels, predict."""
 
+import importlib.util
 from functools import partial
 
+import numpy as np
 import pytest
 import torch
-from lightning.pytorch import Trainer
+import yaml
+from lightning.pytorch import Callback, Trainer
+from PIL import Image
 
-from tests.conftest import write_images
+from tests.conftest import REPO, write_images
 from translate import losses
-from translate.data import UnpairedDataModule
+from translate.callbacks import SampleGrid
+from translate.data import UnpairedDataModule, discover_domains
 from translate.models import StarGAN
 from translate.networks import StarGANDiscriminator, StarGANGenerator
+from translate.schedules import LinearDecayLR
 
 DOMAINS = ["red", "green", "blue"]
 
@@ -154,3 +160,99 @@ def test_attribute_file_gives_the_selected_labels(tmp_path):
     trainer = Trainer(accelerator="cpu", fast_dev_run=2, logger=False)
     trainer.fit(model, datamodule=data)
     assert (model.random_targets(labels)[:, :3].sum(1) == 1).all()
+
+
+# --- domains, label modes, evaluation -------------------------------------------------------------------------------
+
+
+def quiet_trainer(**kwargs) -> Trainer:
+    options = {"accelerator": "cpu", "logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
+               "enable_model_summary": False}  # fmt: skip
+    return Trainer(**{**options, **kwargs})
+
+
+def test_domains_come_from_the_folder_names_or_must_be_given(three_domains):
+    with pytest.raises(ValueError, match=r"StarGAN needs domains.*discover_domains\(root\)"):
+        tiny_stargan(domains=None)
+    data = data_module(three_domains, domains=None)  # discovered: sorted folder names
+    model = tiny_stargan(domains=discover_domains(three_domains))
+    assert data.domains == model.domains == ["blue", "green", "red"]
+    quiet_trainer(fast_dev_run=1).fit(model, datamodule=data)
+
+
+def test_folders_config_needs_no_domains(three_domains):
+    config = yaml.safe_load((REPO / "configs" / "stargan_folders.yaml").read_text())
+    assert "domains" not in config["model"]["init_args"] and "domains" not in config["data"]
+    data = UnpairedDataModule(**{**config["data"], "root": three_domains, "num_workers": 0})
+    assert data.domains == ["blue", "green", "red"] and data.batch_size * len(data.domains) == 24
+
+
+@pytest.mark.parametrize("label_mode, attr_file, option", [("multi", False, "label_mode: single"),
+                                                           ("single", True, "label_mode: multi")])  # fmt: skip
+def test_a_label_mode_that_does_not_fit_the_data_names_the_option(three_domains, label_mode, attr_file, option):
+    data = data_module(three_domains)
+    if attr_file:  # a single-label model given attribute data
+        (three_domains / "attrs.txt").write_text("red green blue\n" + "".join(
+            f"img_{i:03d}.png 1 -1 -1\n" for i in range(4)))  # fmt: skip
+        data = data_module(three_domains / "train" / "red", attr_file=three_domains / "attrs.txt", val_count=0)
+    with pytest.raises(ValueError, match=f"model.init_args.{option}"):
+        quiet_trainer(fast_dev_run=1).fit(tiny_stargan(label_mode=label_mode), datamodule=data)
+
+
+def test_validation_and_test_metrics(three_domains):
+    model, data = tiny_stargan(), data_module(three_domains)
+    (val,) = quiet_trainer().validate(model, datamodule=data, verbose=False)
+    (test,) = quiet_trainer().test(model, datamodule=data, verbose=False)
+    assert set(val) == {"val/acc_real", "val/acc_fake", "val/rec"} and test == {
+        k.replace("val/", "test/"): v for k, v in val.items()
+    }  # the same images and targets
+    assert 0 <= val["val/acc_real"] <= 1 and 0 <= val["val/acc_fake"] <= 1 and val["val/rec"] > 0
+    model.classify = lambda x: x.mean((2, 3))  # logits = channel means: red, green and blue tints classified right
+    (right,) = quiet_trainer().validate(model, datamodule=data, verbose=False)
+    assert right["val/acc_real"] == 1.0
+
+
+def test_learning_rate_decays_per_batch_to_zero(three_domains):
+    schedule = partial(LinearDecayLR, constant_epochs=4, decay_epochs=6)
+    model = tiny_stargan(scheduler=schedule, optimizer=partial(torch.optim.Adam, lr=1e-3))
+    rates = []
+
+    class RecordRates(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            rates.append([opt.param_groups[0]["lr"] for opt in trainer.optimizers])
+
+    quiet_trainer(max_epochs=3, limit_val_batches=0, callbacks=[RecordRates()]).fit(
+        model, datamodule=data_module(three_domains, batch_size=1)
+    )  # 12 batches of 4 images
+    expected = [1e-3 * f for f in [1, 1, 1, 1, 6 / 7, 5 / 7, 4 / 7, 3 / 7, 2 / 7, 1 / 7, 0, 0]]
+    assert [g for g, d in rates] == pytest.approx(expected) and [d for g, d in rates] == pytest.approx(expected)
+
+
+def test_sample_grid_shows_the_input_then_every_target(three_domains, tmp_path):
+    model, data = tiny_stargan(), data_module(three_domains)
+    batch = data.sample_batch(2)  # 2 images of each of the 3 domains
+    columns = model.sample_columns(batch)
+    assert list(columns) == ["real", "to_red", "to_green", "to_blue"]
+    assert all(column.shape == (6, 3, 16, 16) for column in columns.values())
+    assert torch.equal(columns["real"], torch.cat(batch))
+    assert torch.allclose(columns["to_blue"], model(torch.cat(batch), torch.tensor([0.0, 0, 1])))
+    quiet_trainer(fast_dev_run=1, callbacks=[SampleGrid(num_images=2, dirpath=tmp_path / "grids")]).fit(
+        model, datamodule=data
+    )
+    with Image.open(next((tmp_path / "grids").glob("start_*.png"))) as grid:
+        assert grid.size == (4 * 18 + 2, 6 * 18 + 2)  # 4 columns x 6 rows of 16 px, 2 px padding
+
+
+def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_fruit_basket", REPO / "datasets" / "make_fruit_basket.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("one", "two"):
+        module.main(["--root", str(tmp_path / name), "--size", "16", "--train", "2", "--test", "1", "--seed", "3"])
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert len(files) == 9 and "wrote 9 PNGs" in capsys.readouterr().out
+    assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in files)
+    assert discover_domains(tmp_path / "one") == ["apple", "lime", "orange"]
+    with Image.open(tmp_path / "one" / "train" / "lime" / "lime_0000.png") as lime:
+        red, green, _ = np.asarray(lime, dtype=float).reshape(-1, 3).T
+        assert lime.size == (16, 16) and (green - red).max() > 40  # green fruit on the board

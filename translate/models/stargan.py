@@ -32,7 +32,8 @@ class StarGAN(LightningModule):
         generator: Builds ``gen`` with ``channels + len(domains)`` input channels (the label broadcast over H x W).
         discriminator: Builds ``disc``; the classifier is a conv over its whole feature map (official ``conv2``).
         scheduler: Stepped once per batch (iteration), e.g. ``LinearDecayLR`` with its "epochs" meaning batches.
-        domains: Domain (single) or attribute (multi) names in label order; checked against the data.
+        domains: Domain (single) or attribute (multi) names in label order; checked against the data. ``translate
+            fit`` fills them from the data's folder names (``translate.data.discover_domains``) when left out.
         image_size: Training side; fixes the classifier's kernel (official: 128 px -> 2x2).
         exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
         lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
@@ -48,7 +49,7 @@ class StarGAN(LightningModule):
         optimizer: OptimizerCallable = OFFICIAL_ADAM,
         scheduler: LRSchedulerCallable | None = None,
         *,
-        domains: Sequence[str],
+        domains: Sequence[str] | None = None,
         channels: int = 3,
         image_size: int = 128,
         label_mode: LabelMode = "single",
@@ -62,6 +63,10 @@ class StarGAN(LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
+        if domains is None:
+            raise ValueError("StarGAN needs domains, its label names in order: pass domains=[...] (for folder data, "
+                             "translate.data.discover_domains(root)), or train with `translate fit`, which reads "
+                             "them from data.root")  # fmt: skip
         self.domains = [str(d) for d in domains]
         self._check_arguments(label_mode, exclusive_groups, n_critic)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
@@ -113,6 +118,12 @@ class StarGAN(LightningModule):
 
     def setup(self, stage: str) -> None:
         data = attached_data(self)
+        if hasattr(data, "attr_file") and self._single and data.attr_file is not None:
+            raise ValueError("data.attr_file gives several attributes per image: set model.init_args.label_mode: "
+                             "multi (or leave out data.attr_file for one folder per domain)")  # fmt: skip
+        if hasattr(data, "attr_file") and not self._single and data.attr_file is None:
+            raise ValueError("model.init_args.label_mode 'multi' needs attribute labels (data.attr_file); for one "
+                             "folder per domain set model.init_args.label_mode: single")  # fmt: skip
         if data is not None and list(getattr(data, "domains", self.domains)) != self.domains:
             raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
         check_channels(self, data)
@@ -145,12 +156,16 @@ class StarGAN(LightningModule):
 
     def changed(self, labels: Tensor, name: str, value: float | None = None) -> Tensor:
         """``labels`` with domain ``name`` switched on: one-hot (single or exclusive group), else set to ``value`` or
-        flipped when None (the paper's figures)."""
+        flipped when None (the paper's figures). Switching a group member off would leave the group empty: refused."""
         if name not in self.domains:
             raise ValueError(f"unknown domain {name!r}, expected one of {self.domains}")
         i, out = self.domains.index(name), labels.clone()
         group = next((g for g in self.groups if i in g), range(len(self.domains)) if self._single else None)
-        if group is not None and value != 0:
+        if group is not None and value == 0:
+            members = [self.domains[j] for j in group]
+            raise ValueError(f"{name}=0 would leave none of {members} on (exactly one is); set another of them to 1 "
+                             "instead")  # fmt: skip
+        if group is not None:
             out[:, list(group)], out[:, i] = 0.0, 1.0
         else:
             out[:, i] = (1.0 - out[:, i]) if value is None else float(value)
@@ -230,15 +245,21 @@ class StarGAN(LightningModule):
         return total
 
     def validation_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, batch_idx, "val")
+
+    def test_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, batch_idx, "test")
+
+    def _evaluate(self, batch: Sequence[Tensor], batch_idx: int, stage: str) -> None:
         real, labels = self.unpack(batch)
         target = self.random_targets(labels.cpu(), torch.Generator().manual_seed(batch_idx)).to(labels)
         fake = self(real, target)
         metrics = {
-            "val/acc_real": self._accuracy(self.classify(real), labels),  # D's classifier on real images
-            "val/acc_fake": self._accuracy(self.classify(fake), target),  # translations land in their target
-            "val/rec": losses.l1(self(fake, labels), real),
+            "acc_real": self._accuracy(self.classify(real), labels),  # D's classifier on real images
+            "acc_fake": self._accuracy(self.classify(fake), target),  # translations land in their target
+            "rec": losses.l1(self(fake, labels), real),
         }
-        self.log_dict(metrics, sync_dist=True, batch_size=len(real))
+        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, sync_dist=True, batch_size=len(real))
 
     @torch.no_grad()
     def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
