@@ -67,8 +67,15 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--attrs",
         type=parse_attrs,
-        help="StarGAN multi-label: attribute values, e.g. Blond_Hair=1,Male=0, starting from the input's own labels "
-        "(as the model's classifier sees them)",
+        help="StarGAN multi-label: attribute values, e.g. Blond_Hair=1,Male=0, changing the input's own labels "
+        "(from --attr-file, else as the model's classifier sees them); in an exclusive group set one member to 1",
+    )
+    parser.add_argument(
+        "--attr-file",
+        "--attr_file",
+        metavar="FILE",
+        help="StarGAN multi-label: CelebA-style attribute file (list_attr_celeba.txt) giving the inputs' own labels, "
+        "looked up by file name (or stem); inputs not in it get the classifier's estimate",
     )
     parser.add_argument(
         "--grid", action="store_true", help="StarGAN: one strip per input: the input, then every target"
@@ -139,8 +146,8 @@ def predict_command(argv: list[str]) -> None:
             model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
         predict_folder(
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
-            grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers, overwrite=args.overwrite,
-            tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
+            attr_file=args.attr_file, grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers,
+            overwrite=args.overwrite, tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
         )  # fmt: skip
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

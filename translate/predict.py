@@ -8,6 +8,7 @@ import pickle
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
-from translate.data import find_images, read_image, to_tensor
+from translate.data import find_images, read_attributes, read_image, to_tensor
 from translate.export import OnnxTranslator
 from translate.official import is_stargan_generator_file, stargan_from_official
 from translate.tiling import pad_to_multiple, padded_size, translate_tiled
@@ -131,7 +132,8 @@ def _save(image: Tensor, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-Translator = Callable[[Tensor], list[Tensor]]  # padded batch -> the panels of each output, side by side
+# (padded batch, the labels each input starts from (StarGAN) or None) -> the panels of each output, side by side
+Translator = Callable[[Tensor, Tensor | None], list[Tensor]]
 
 
 def _translators(
@@ -144,7 +146,8 @@ def _translators(
     """One translator per output sub-folder ("" for the output folder itself), checked against the model kind."""
     name = type(model).__name__
     if isinstance(model, OnnxTranslator):  # an exported file: its one direction or target
-        return model.translators(direction, targets, attrs, grid)
+        exported = model.translators(direction, targets, attrs, grid)
+        return {sub: (lambda images, start, f=f: f(images)) for sub, f in exported.items()}
     if not hasattr(model, "changed"):  # a fixed-direction model (CycleGAN, TraVeLGAN)
         direction = direction or "a2b"
         if targets or attrs or grid:
@@ -152,7 +155,7 @@ def _translators(
                              "use --direction")  # fmt: skip
         if direction not in ("a2b", "b2a"):
             raise ValueError(f"--direction must be 'a2b' or 'b2a', got {direction!r}")
-        return {"": lambda images: [model(images, direction=direction)]}
+        return {"": lambda images, start: [model(images, direction=direction)]}
     domains = list(model.domains)
     if not (targets or attrs or grid):
         raise ValueError(f"{name} needs --target-domain NAME (repeatable, or all), --attrs or --grid; its domains "
@@ -164,27 +167,79 @@ def _translators(
     if unknown:
         raise ValueError(f"unknown --target-domain {unknown[0]!r}; this {name} knows {domains} (or all)")
 
-    def start(images: Tensor) -> Tensor:  # the input's own labels, as the model's classifier sees them
-        return model.estimate_labels(images)
-
     def to(target: str) -> Translator:
-        return lambda images: [model(images, model.changed(start(images), target))]
+        return lambda images, start: [model(images, model.changed(start, target))]
 
     if attrs:
-        unknown = [a for a in attrs if a not in domains]
-        if unknown:
-            raise ValueError(f"unknown attribute {unknown[0]!r} in --attrs; this {name} knows {domains}")
+        _check_attrs(model, attrs)
+        # Exclusive groups: the member set to 1 switches the others off, so their =0 items have nothing left to do.
+        grouped = {domains[i] for group in model.groups for i in group}
+        steps = [(a, v) for a, v in attrs.items() if v == 1 or a not in grouped]
 
-        def with_attrs(images: Tensor) -> list[Tensor]:
-            labels = start(images)
-            for attr, value in attrs.items():
+        def with_attrs(images: Tensor, start: Tensor) -> list[Tensor]:
+            labels = start
+            for attr, value in steps:
                 labels = model.changed(labels, attr, value)
             return [model(images, labels)]
 
         return {"": with_attrs}
     if grid:  # one strip per input: the input, then every target
-        return {"": lambda images: [images, *(to(t)(images)[0] for t in names)]}
+        return {"": lambda images, start: [images, *(to(t)(images, start)[0] for t in names)]}
     return {t: to(t) for t in names}
+
+
+def _check_attrs(model: LightningModule, attrs: dict[str, float]) -> None:
+    """--attrs fits a multi-label model: known names, and every exclusive group it touches left with one member on."""
+    name, domains = type(model).__name__, list(model.domains)
+    if model.hparams.label_mode == "single":
+        raise ValueError(f"--attrs is for multi-label models; this {name} is single-label (one domain per image): "
+                         f"use --target-domain NAME (one of {domains})")  # fmt: skip
+    unknown = [a for a in attrs if a not in domains]
+    if unknown:
+        raise ValueError(f"unknown attribute {unknown[0]!r} in --attrs; this {name} knows {domains}")
+    for group in model.groups:
+        members = [domains[i] for i in group]
+        on = [m for m in members if attrs.get(m) == 1]
+        off = [m for m in members if attrs.get(m) == 0]
+        if len(on) > 1:
+            raise ValueError(f"--attrs sets {on} to 1, but exactly one of the exclusive group {members} is on")
+        if off and not on:
+            raise ValueError(f"--attrs {off[0]}=0 would leave none of the exclusive group {members} on; set another "
+                             "of them to 1 instead")  # fmt: skip
+
+
+def _attribute_table(attr_file: Path, model: LightningModule) -> dict[str, Tensor]:
+    """The rows of a CelebA-style attribute file by image name and by stem (a .png made from a .jpg still matches)."""
+    if isinstance(model, OnnxTranslator) or not hasattr(model, "changed"):
+        raise ValueError(f"--attr-file is for StarGAN checkpoints (--ckpt); this is {type(model).__name__}")
+    if model.hparams.label_mode == "single":
+        raise ValueError("--attr-file gives the attributes of multi-label models; this StarGAN is single-label, "
+                         "where --target-domain sets the whole label")  # fmt: skip
+    if not attr_file.is_file():
+        raise FileNotFoundError(f"--attr-file {attr_file} not found; give the CelebA-style attribute file")
+    names, labels = read_attributes(attr_file, model.domains)
+    table = {Path(name).stem: row for name, row in zip(names, labels, strict=True)}
+    return table | dict(zip(names, labels, strict=True))  # an exact name wins over a stem
+
+
+def _start_labels(
+    model: LightningModule, images: Tensor, sizes: list[tuple[int, int]], names: list[str], table: dict[str, Tensor]
+) -> Tensor | None:
+    """(B, num_domains) labels each input starts from (StarGAN): its --attr-file row, looked up by file name, else
+    what the model's classifier sees in the whole image, once per image (so every tile of it shares one target)."""
+    if not hasattr(model, "changed") or isinstance(model, OnnxTranslator):
+        return None
+    if model.hparams.label_mode == "single":  # every target is one-hot whatever the input is
+        return images.new_zeros(len(images), len(model.domains))
+    rows = []
+    for image, (height, width), name in zip(images, sizes, names, strict=True):
+        row = table.get(name, table.get(Path(name).stem))
+        if row is None and height == 0:  # a file that failed to decode: reported, not written
+            row = images.new_zeros(len(model.domains))
+        elif row is None:
+            row = model.estimate_labels(image[None, :, :height, :width])[0]  # resized to the training size
+        rows.append(row.to(images))
+    return torch.stack(rows)
 
 
 AUTOCAST_DTYPES = {"32": torch.float32, "bf16": torch.bfloat16, "16": torch.float16}
@@ -199,6 +254,7 @@ def predict_folder(
     direction: str | None = None,
     targets: Sequence[str] | None = None,
     attrs: dict[str, float] | None = None,
+    attr_file: str | Path | None = None,
     grid: bool = False,
     batch_size: int = 1,
     num_workers: int = 0,
@@ -212,8 +268,10 @@ def predict_folder(
 
     Images keep their height and width: each is padded to what the generator needs and cropped back. CycleGAN-like
     models translate in ``direction`` (default a2b); StarGAN translates to each of ``targets`` (domain names, or
-    ``["all"]``) into ``output_dir/<target>/``, to ``attrs`` (attribute values, starting from the labels its
-    classifier sees in the input), or with ``grid`` into one strip per input holding the input and every target.
+    ``["all"]``) into ``output_dir/<target>/``, to ``attrs`` (attribute values), or with ``grid`` into one strip per
+    input holding the input and every target. A multi-label StarGAN changes the input's own labels: its row in
+    ``attr_file`` (CelebA-style, looked up by file name, or by stem for a converted copy), else what the model's
+    classifier sees in the whole image.
     With ``tile``, each image is translated in tiles of at most ``tile`` x ``tile`` pixels overlapping by
     ``tile_overlap`` and blended, so memory depends on the tile size only (for photos larger than memory allows).
     ``precision`` ``bf16`` or ``16`` runs the network under autocast (GPUs; ``bf16`` also CPUs with native bf16,
@@ -229,6 +287,7 @@ def predict_folder(
     if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
         raise ValueError(f"--output {output_dir} is inside --input {input_dir}; choose a folder outside it")
     translators = _translators(model, direction, targets, attrs, grid)
+    table = {} if attr_file is None else _attribute_table(Path(attr_file), model)
     paths = find_images(input_dir)
     outputs = {sub: [output_dir / sub / path.relative_to(input_dir) for path in paths] for sub in translators}
     # Outputs are written atomically, so an existing one is complete: a re-run skips it (resuming an interrupted
@@ -251,12 +310,15 @@ def predict_folder(
         bar.update(len(failures))
         for images, heights, widths, indices, errors in loader:
             images = images.to(device, non_blocking=True)
+            image_sizes = list(zip(heights.tolist(), widths.tolist(), strict=True))
+            start = _start_labels(model, images, image_sizes, [paths[index].name for index in indices], table)
             for sub, translate in translators.items():
+                run = partial(translate, start=start)  # one start per image, shared by all its tiles
                 with torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision], enabled=precision != "32"):
                     panels = (
-                        translate(images)
+                        run(images)
                         if tile is None
-                        else translate_tiled(translate, images, tile=tile, overlap=tile_overlap, multiple=multiple)
+                        else translate_tiled(run, images, tile=tile, overlap=tile_overlap, multiple=multiple)
                     )
                 panels = [panel.float() for panel in panels]
                 for i, (height, width, index, error) in enumerate(zip(heights, widths, indices, errors, strict=True)):
