@@ -229,6 +229,26 @@ def test_stargan_predict_writes_one_output_per_input_per_target(tmp_path):
         main([*args, "--output", str(tmp_path / "none")])
 
 
+def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(tmp_path, capsys):
+    for colour, domain in enumerate(["red", "green", "blue"]):
+        for split in ("train", "test"):
+            write_images(tmp_path / "data" / split / domain, 2, colour=colour)
+    run = tmp_path / "run"
+    common = ["--config", str(REPO / "configs" / "stargan_folders.yaml"), "--config", DEBUG,
+              "--model.init_args.image_size=32", "--model.init_args.n_critic=1", f"--data.root={tmp_path / 'data'}",
+              f"--trainer.default_root_dir={run}", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
+              "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
+              "--trainer.callbacks.save_last=true"]  # fmt: skip
+    main(["fit", *common, "--trainer.max_steps=4"])
+    ckpt = next(run.rglob("last.ckpt"))
+    hparams = torch.load(ckpt, map_location="cpu", weights_only=True)["hyper_parameters"]
+    assert hparams["domains"] == ["blue", "green", "red"]  # sorted folder names, recorded for predict
+    main(["fit", *common, "--trainer.max_steps=8", f"--ckpt_path={ckpt}"])  # the same domains: no mismatch
+    assert torch.load(next(run.rglob("last.ckpt")), map_location="cpu", weights_only=True)["global_step"] == 8
+    main(["test", *common, f"--ckpt_path={ckpt}"])
+    assert "test/acc_real" in capsys.readouterr().out
+
+
 def test_target_domain_on_a_cyclegan_checkpoint_is_a_clear_error(tiny_domains, tmp_path):
     ckpt = _train_tiny(tiny_domains, tmp_path / "run")
     write_images(tmp_path / "in", 1)

@@ -219,7 +219,8 @@ def stargan_from_official(
     )
     _load_strict(model.gen, g_state, generator)
     if d_state is None:
-        example = ",".join(f"{d}=0" for d in domains)
+        first_of_group = {group[0] for group in exclusive_groups or []}  # a group (hair colour) needs one member on
+        example = ",".join(f"{d}={int(d in first_of_group)}" for d in domains)
         log.warning("no StarGAN discriminator file (NNNNNN-D.ckpt): the input's own attributes are unknown and taken "
                     "as all off; give every attribute in --attrs (e.g. %s)", example)  # fmt: skip
         torch.nn.init.zeros_(model.classifier.weight)

@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
 from translate.checkpoint_io import AtomicCheckpointIO
-from translate.data import UnpairedDataModule
+from translate.data import UnpairedDataModule, discover_domains
 from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 PACKAGE = Path(__file__).resolve().parent
@@ -82,6 +82,11 @@ class TranslateCLI(LightningCLI):
             trainer.strategy.checkpoint_io = AtomicCheckpointIO()
         return trainer
 
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        fill_domains_from_data(self.config[subcommand] if subcommand else self.config)
+
     def _parse_ckpt_path(self) -> None:
         # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
         # with an edited config would silently train something else than the config says. Networks, channels and
@@ -92,6 +97,24 @@ class TranslateCLI(LightningCLI):
         if ckpt_path and Path(ckpt_path).is_file():
             report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
         super()._parse_ckpt_path()
+
+
+def fill_domains_from_data(config: Any) -> None:
+    """A StarGAN config without ``model.init_args.domains`` gets the data's: ``data.domains`` when listed, else the
+    folder names under ``data.root`` (``discover_domains``). Done on the parsed config, before the resume check and
+    instantiation: the networks' label count, the checkpoint's hyper-parameters and predict's target names need them.
+    """
+    model = config.get("model")
+    if model is None or not str(model.get("class_path", "")).endswith("StarGAN"):
+        return
+    init_args, data = model.get("init_args"), config.get("data")
+    if init_args is None or init_args.get("domains") is not None or data is None:
+        return
+    if data.get("domains") is not None:
+        init_args["domains"] = list(data["domains"])
+    elif data.get("root") is not None and data.get("attr_file") is None:
+        init_args["domains"] = discover_domains(data["root"])
+    # else (an attribute file): the attribute names must be listed; StarGAN's own error says so
 
 
 ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "domains", "label_mode", "image_size",
