@@ -6,6 +6,7 @@ import pytest
 import torch
 from lightning.pytorch import Trainer
 
+from tests.conftest import write_images
 from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
@@ -57,6 +58,14 @@ def test_identity_weight_zero_skips_identity_terms(tiny_domains, tmp_path):
 def test_channel_mismatch_names_both_options(tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
         fit(tiny_cyclegan(channels=1), tiny_data(tiny_domains), tmp_path)
+
+
+def test_a_folder_per_domain_root_with_three_domains_is_a_clear_error(tmp_path):
+    for colour, domain in enumerate(["red", "green", "blue"]):  # found as three domains: CycleGAN takes two
+        write_images(tmp_path / "rgb" / "train" / domain, 2, colour=colour)
+    with pytest.raises(ValueError, match=r"CycleGAN translates between two domains but the data has 3: \['blue'"):
+        fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb"), tmp_path)
+    fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb", domains=["blue", "red"]), tmp_path, max_steps=2)  # two: fine
 
 
 def test_scheduler_steps_per_epoch(tiny_domains, tmp_path):

@@ -21,6 +21,17 @@ def check_channels(model: LightningModule, data: LightningDataModule | None) -> 
         )
 
 
+def check_two_domains(model: LightningModule, data: LightningDataModule | None) -> None:
+    """Raise when a two-domain model is given data with another number of domains (a folder per domain finds every
+    sub-folder), naming the option to set."""
+    domains = getattr(data, "domains", None)
+    if domains is not None and len(domains) != 2 and getattr(data, "attr_file", None) is None:
+        raise ValueError(
+            f"{type(model).__name__} translates between two domains but the data has {len(domains)}: {list(domains)}; "
+            "set data.domains to two of them, or train a StarGAN for more"
+        )
+
+
 def check_checkpoint_fits(model: LightningModule, checkpoint: dict[str, Any]) -> None:
     """Raise one clear error when ``checkpoint`` holds another model class or other network shapes than ``model``.
 

@@ -9,7 +9,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models._checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
 from translate.models._ema import moving_average
 from translate.models._pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -87,6 +87,7 @@ class CycleGAN(LightningModule):
 
     def setup(self, stage: str) -> None:
         check_channels(self, attached_data(self))
+        check_two_domains(self, attached_data(self))
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch
