@@ -109,7 +109,7 @@ def test_validate_and_test_report_a_checkpoints_metrics(tiny_domains, tmp_path, 
               "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
     main(["test", *common])
     tested = capsys.readouterr().out
-    main(["validate", *common])
+    main(["validate", *common, f"--ckpt_path={tmp_path / 'run'}"])  # a run folder: its newest last.ckpt, as predict
     validated = capsys.readouterr().out
     assert "test/cycle_a" in tested and "val/cycle_a" in validated
 

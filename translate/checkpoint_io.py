@@ -43,3 +43,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                     "unchanged. Free space or choose a writable folder (trainer.default_root_dir)"
                 ) from error  # fmt: skip
             raise
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """``path`` itself, or for a run or checkpoint folder its newest ``last.ckpt`` (fit, validate, test and predict
+    all accept ``runs/<name>``)."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    found = sorted(path.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(f"no last.ckpt under {path}; pass the .ckpt file itself")
+    return found[-1]

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
+from translate.checkpoint_io import resolve_checkpoint
 from translate.data import find_images, read_attributes, read_image, to_tensor
 from translate.export import OnnxTranslator
 from translate.official import is_stargan_generator_file, stargan_from_official
@@ -34,12 +35,7 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain data only, so a file crafted to run
     code when unpickled is refused. ``trust=True`` lifts that for files from a source you trust.
     """
-    ckpt = Path(ckpt)
-    if ckpt.is_dir():  # a run or checkpoint folder: take its last.ckpt
-        found = sorted(ckpt.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
-        if not found:
-            raise FileNotFoundError(f"no last.ckpt under {ckpt}; pass the .ckpt file itself")
-        ckpt = found[-1]
+    ckpt = resolve_checkpoint(ckpt)  # a run or checkpoint folder: its newest last.ckpt
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
     try:

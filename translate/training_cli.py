@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
-from translate.checkpoint_io import AtomicCheckpointIO
+from translate.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
 from translate.data import UnpairedDataModule, discover_domains
 from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
@@ -94,6 +94,9 @@ class TranslateCLI(LightningCLI):
         # values are used, as Lightning does.
         subcommand = self.config.get("subcommand")
         ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if ckpt_path and Path(ckpt_path).is_dir():  # a run folder, as predict takes: its newest last.ckpt
+            ckpt_path = self.config[subcommand]["ckpt_path"] = str(resolve_checkpoint(ckpt_path))
+            rank_zero_info(f"--ckpt_path: {ckpt_path}")
         if ckpt_path and Path(ckpt_path).is_file():
             report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
         super()._parse_ckpt_path()
