@@ -5,10 +5,11 @@
     python -m benchmarks.run --tiny --no-spawn ...            # quick-start networks in one process (smoke test)
 
 Each model is built from its shipped config (CycleGAN configs/apple2orange.yaml, StarGAN configs/stargan_celeba.yaml,
-TraVeLGAN configs/travelgan.yaml; with ``--tiny`` the quick-start configs), trained through Lightning's real loop on
-generated images. CycleGAN runs at every ``--sizes`` x ``--batches``; StarGAN and TraVeLGAN at their configs' crop
-and batch sizes (official: 128 px, batch 16) unless ``--tiny``. A StarGAN "step" is one batch averaged over a whole
-critic cycle (``n_critic`` batches, one of which also trains G), as the official code reports an iteration.
+TraVeLGAN configs/travelgan.yaml, the Siamese-discriminator TraVeLGAN configs/travelgan_siamese.yaml; with ``--tiny``
+the quick-start configs), trained through Lightning's real loop on generated images. CycleGAN runs at every
+``--sizes`` x ``--batches``; the others at their configs' crop and batch sizes (128 px, batch 16) unless ``--tiny``.
+A StarGAN "step" is one batch averaged over a whole critic cycle (``n_critic`` batches, one of which also trains G),
+as the official code reports an iteration.
 
 Each case runs in its own process (spawned), so its peak RSS is its own. Warm-up steps are excluded and medians of
 ``--steps`` measurements are reported. Benchmark on a quiet machine: another job on the same cores slows runs 2-10x.
@@ -38,7 +39,11 @@ CONFIGS = {  # model -> (official configuration, quick-start size for --tiny)
     "cyclegan": ("apple2orange.yaml", "quickstart.yaml"),
     "stargan": ("stargan_celeba.yaml", "stargan_quickstart.yaml"),
     "travelgan": ("travelgan.yaml", "travelgan_quickstart.yaml"),
+    "travelgan_siamese": ("travelgan_siamese.yaml", "travelgan_siamese_quickstart.yaml"),
 }
+# The Siamese-discriminator TraVeLGAN's U-Net attends over all (H/4)^2 positions: its (H/4)^4 attention matrix is
+# 17 GB at 1024 px, so predict is measured up to this size only.
+MAX_PREDICT_SIZE = {"travelgan_siamese": 512}
 
 
 def _loader_workers_fork() -> None:
@@ -102,6 +107,8 @@ def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
     args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]
+    if model_name != "stargan":  # its configs name their domains; the others would look for them in the empty root
+        args.insert(2, "--data.domains=[A, B]")  # the images are written once the config has given their size
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees this script's own options too
     try:
         cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
@@ -277,6 +284,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             for size, batch in plan
         ]
         for size in args.predict_sizes:
+            if size > MAX_PREDICT_SIZE.get(name, size):
+                print(f"{name} predict {size}px skipped: above {MAX_PREDICT_SIZE[name]} px (self-attention memory)")
+                continue
             count = max(2, round(args.predict_images * (256 / size) ** 2))  # about the same pixels per size
             rows.append(run(_predict_case, name, size, count, args.predict_repeats, args.tiny, args.precision))
     for row in rows:
