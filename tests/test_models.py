@@ -8,8 +8,8 @@ from lightning.pytorch import Trainer
 
 from tests.conftest import write_images
 from translate.data import UnpairedDataModule
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator
+from translate.models import CycleGAN, TraVeLGAN
+from translate.networks import PatchDiscriminator, ResnetGenerator, SiameseEncoder, StridedDiscriminator, UNetGenerator
 
 
 def tiny_cyclegan(**kwargs) -> CycleGAN:
@@ -65,6 +65,13 @@ def test_a_folder_per_domain_root_with_three_domains_is_a_clear_error(tmp_path):
         write_images(tmp_path / "rgb" / "train" / domain, 2, colour=colour)
     with pytest.raises(ValueError, match=r"CycleGAN translates between two domains but the data has 3: \['blue'"):
         fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb"), tmp_path)
+    travelgan = TraVeLGAN(
+        partial(UNetGenerator, base_channels=4, num_downs=2),
+        partial(StridedDiscriminator, base_channels=4, num_layers=2),
+        partial(SiameseEncoder, embed_dim=8, base_channels=4, num_layers=2),
+    )
+    with pytest.raises(ValueError, match="TraVeLGAN translates between two domains but the data has 3"):
+        fit(travelgan, tiny_data(tmp_path / "rgb"), tmp_path)
     fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb", domains=["blue", "red"]), tmp_path, max_steps=2)  # two: fine
 
 

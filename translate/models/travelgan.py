@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models._checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
 from translate.models._ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -96,6 +96,7 @@ class TraVeLGAN(LightningModule):
     def setup(self, stage: str) -> None:
         datamodule = attached_data(self)
         check_channels(self, datamodule)
+        check_two_domains(self, datamodule)
         if stage == "fit" and getattr(datamodule, "batch_size", 2) < 2:
             raise ValueError("TraVeLGAN compares pairs of images within a batch: set data.batch_size >= 2")
 
