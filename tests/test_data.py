@@ -133,6 +133,12 @@ def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
     write_images(tmp_path / "per_domain" / "train" / ".cache", 1)  # hidden
     assert discover_domains(tmp_path / "per_domain") == ["donkey", "horse", "zebra"]
     assert discover_domains(str(tiny_domains)) == ["A", "B"]  # official layout: trainA, trainB
+    (tiny_domains / "train_old").mkdir()  # not trainX: ignored
+    for image in (tiny_domains / "trainB").iterdir():
+        image.unlink()
+    assert discover_domains(tiny_domains) == ["A", "B"]  # an empty trainB stays a domain: its own error names it
+    with pytest.raises(ValueError, match="trainB"):
+        small_module(tiny_domains).setup("fit")
     dm = small_module(tmp_path / "per_domain")  # no domains given: discovered
     assert dm.domains == ["donkey", "horse", "zebra"] and len(dm.train_dataloader().dataset.folders) == 3
     with pytest.raises(FileNotFoundError, match="dataset root not found: .*nowhere"):

@@ -50,6 +50,11 @@ def _holds_images(folder: Path) -> bool:
     return False
 
 
+def _is_official_split(name: str, split: str) -> bool:
+    """``trainA``, ``testB``: the split followed by one capital letter (not ``train_old`` or ``trainval``)."""
+    return len(name) == len(split) + 1 and name.startswith(split) and name[-1].isupper()
+
+
 def missing_root_message(root: Path) -> str:
     return (
         f"dataset root not found: {root}; `translate data download {root.name}` gets a standard CycleGAN dataset, "
@@ -61,8 +66,8 @@ def discover_domains(root: str | Path) -> list[str]:
     """Domain names from a dataset folder's layout, in the order batches and labels use.
 
     Folder per domain: the sorted names of the sub-folders of ``root/train`` that hold images (``root/test`` when
-    there is no train split). Official CycleGAN layout: the suffixes of ``root/trainA``, ``root/trainB``, ... (so
-    ``[A, B]``). Raises one line naming ``root`` when it is missing or holds fewer than two domains.
+    there is no train split). Official CycleGAN layout: the letters of ``root/trainA``, ``root/trainB``, ... (so
+    ``[A, B]``), images or not. Raises one line naming ``root`` when it is missing or holds fewer than two domains.
     """
     root = Path(root)
     if not root.is_dir():
@@ -74,8 +79,9 @@ def discover_domains(root: str | Path) -> list[str]:
             found = [name for name in names if _holds_images(folder / name)]
             if len(found) >= 2:
                 return found
-        prefixed = sorted(d.name for d in root.iterdir() if d.is_dir() and d.name.startswith(split))
-        found = [name[len(split) :] for name in prefixed if name != split and _holds_images(root / name)]
+        # official layout: trainA, trainB (, trainC ...) are the domains even when one holds no images yet, so that
+        # the data module's error names that folder rather than saying no layout was found
+        found = sorted(d.name[len(split) :] for d in root.iterdir() if d.is_dir() and _is_official_split(d.name, split))
         if len(found) >= 2:
             return found
     raise ValueError(
