@@ -148,6 +148,20 @@ def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
         discover_domains(tmp_path / "one")
 
 
+def test_domains_are_found_on_first_use_and_a_missing_root_says_how_to_make_it(tmp_path):
+    # a config can be parsed (LightningCLI builds the module) before the data exists
+    fruit, apple2orange, mine = (small_module(tmp_path / name) for name in ("fruit", "apple2orange", "mine"))
+    with pytest.raises(FileNotFoundError, match=r"fruit; `python datasets/make_fruit.py` generates it"):
+        _ = fruit.domains
+    with pytest.raises(FileNotFoundError, match=r"`translate data download apple2orange` gets it"):
+        apple2orange.setup("fit")
+    for name in ("trainA", "trainB"):
+        write_images(tmp_path / "mine" / name, 2)
+    assert mine.domains == ["A", "B"]  # found now that the folders exist
+    with pytest.raises(ValueError, match=r"data.val_dirs has 1 folders but the domains are \['A', 'B'\]"):
+        small_module(tmp_path / "mine", val_dirs=[tmp_path / "mine" / "trainA"]).setup("validate")
+
+
 def test_test_loader_is_the_validation_data_or_names_the_missing_folders(tiny_domains, tmp_path):
     dm = small_module(tiny_domains)
     test_batch, val_batch = next(iter(dm.test_dataloader())), next(iter(dm.val_dataloader()))

@@ -19,6 +19,8 @@ from PIL import Image, ImageOps
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from translate.download import CYCLEGAN_DATASETS
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 Transform = Callable[..., dict[str, Any]]  # albumentations' call convention: transform(image=array)["image"]
 LAYOUTS = "datasets/README.md lists the layouts"
@@ -55,11 +57,18 @@ def _is_official_split(name: str, split: str) -> bool:
     return len(name) == len(split) + 1 and name.startswith(split) and name[-1].isupper()
 
 
+GENERATED_DATASETS = {"fruit": "datasets/make_fruit.py", "fruit_basket": "datasets/make_fruit_basket.py"}
+
+
 def missing_root_message(root: Path) -> str:
-    return (
-        f"dataset root not found: {root}; `translate data download {root.name}` gets a standard CycleGAN dataset, "
-        f"datasets/make_fruit.py makes a toy one ({LAYOUTS})"
-    )
+    """The error for a missing dataset folder, with the command that makes this one where there is one."""
+    if root.name in GENERATED_DATASETS:
+        fix = f"`python {GENERATED_DATASETS[root.name]}` generates it (no network)"
+    elif root.name in CYCLEGAN_DATASETS:
+        fix = f"`translate data download {root.name}` gets it"
+    else:
+        fix = "point data.root at your images, or `translate data download NAME` gets a standard CycleGAN dataset"
+    return f"dataset root not found: {root}; {fix} ({LAYOUTS})"
 
 
 def discover_domains(root: str | Path) -> list[str]:
@@ -455,7 +464,7 @@ class UnpairedDataModule(LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self.domains = self._domains(domains, root, train_dirs, attr_file)
+        self._domains = self._given_domains(domains, root, train_dirs, attr_file)  # None: found under root when used
         sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
         self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
         if train_transform is None and load_size < crop_size:
@@ -479,21 +488,25 @@ class UnpairedDataModule(LightningDataModule):
         self._preview_set: UnpairedDataset | None = None
         self._resume_position: tuple[int, int] | None = None
 
+    @property
+    def domains(self) -> list[str]:
+        """Domain names in batch order: as given, or found under ``root`` on first use (``discover_domains``), so that
+        building the module (a config being parsed, ``--print_config``) needs no data on disk yet."""
+        if self._domains is None:
+            self._domains = discover_domains(self.root)
+        return self._domains
+
     @staticmethod
-    def _domains(
+    def _given_domains(
         domains: Sequence[str] | None, root: Path | None, train_dirs: Sequence[Path] | None, attr_file: Path | None
-    ) -> list[str]:
+    ) -> list[str] | None:
         if domains is not None:
             return [str(domain) for domain in domains]
         if attr_file is not None:
             raise ValueError("data.attr_file needs data.domains: the attribute names to use as labels, in order")
         if train_dirs is not None:
             return [chr(ord("A") + i) for i in range(len(train_dirs))]
-        if root is None:
-            raise ValueError(
-                f"set data.root to a dataset folder or data.train_dirs to one folder per domain; {LAYOUTS}"
-            )
-        return discover_domains(root)
+        return None  # root's folder names, on first use (or the error below when there is no root either)
 
     def _check_arguments(
         self,
@@ -503,16 +516,17 @@ class UnpairedDataModule(LightningDataModule):
         channels: int,
         sizes: dict[str, int],
     ) -> None:
-        if len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
-            raise ValueError(f"domains must be two or more distinct names, got {self.domains}")
+        given = self._domains
+        if given is not None and (len(given) < 2 or len(set(given)) != len(given)):
+            raise ValueError(f"domains must be two or more distinct names, got {given}")
         if root is None and train_dirs is None:
             raise ValueError(
                 f"set data.root to a dataset folder or data.train_dirs to one folder per domain; {LAYOUTS}"
             )
         for name, dirs in (("train_dirs", train_dirs), ("val_dirs", val_dirs)):
-            if dirs is not None and len(dirs) != len(self.domains):
+            if dirs is not None and given is not None and len(dirs) != len(given):
                 raise ValueError(
-                    f"{name} has {len(dirs)} folders but domains has {len(self.domains)} names {self.domains}; "
+                    f"{name} has {len(dirs)} folders but domains has {len(given)} names {given}; "
                     f"give one folder per domain, in domains order"
                 )
         if channels not in (1, 3):
@@ -556,6 +570,11 @@ class UnpairedDataModule(LightningDataModule):
         """One folder per domain for ``split``, or None for a test split that isn't there (no validation)."""
         explicit = self.train_dirs if split == "train" else self.val_dirs
         if explicit is not None:
+            if len(explicit) != len(self.domains):  # domains found under root only now
+                name = "data.train_dirs" if split == "train" else "data.val_dirs"
+                raise ValueError(
+                    f"{name} has {len(explicit)} folders but the domains are {self.domains}: give one each"
+                )
             return explicit  # DomainFolder names any missing one
         if self.root is None:
             return None  # train_dirs without val_dirs
