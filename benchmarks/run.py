@@ -107,8 +107,8 @@ def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
     args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]
-    if model_name != "stargan":  # its configs name their domains; the others would look for them in the empty root
-        args.insert(2, "--data.domains=[A, B]")  # the images are written once the config has given their size
+    if model_name != "stargan":  # its configs name their domains; _write_dataset needs the others' names before the
+        args.insert(2, "--data.domains=[A, B]")  # images exist (it writes them once the config has given their size)
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees this script's own options too
     try:
         cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,

@@ -325,7 +325,7 @@ def test_tiles_of_one_image_share_the_labels_estimated_on_the_whole_image(tmp_pa
     assert estimated == [(32, 64)] and targets == [[1.0, 1.0, 1.0]] * 2  # two tiles, both red + green + blue
 
 
-def test_predict_command_takes_attr_file(tmp_path):
+def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models(tmp_path, monkeypatch):
     from tests.test_cli import _train_tiny_stargan
     from translate.cli import main
 
@@ -338,3 +338,7 @@ def test_predict_command_takes_attr_file(tmp_path):
         main([*args, "--target-domain", "B", "--attr-file", str(tmp_path / "attrs.txt")])
     with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
         main([*args, "--attrs", "B=1"])
+    seen = {}
+    monkeypatch.setattr("translate.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
+    main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
+    assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")

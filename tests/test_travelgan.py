@@ -244,7 +244,7 @@ def test_fit_checkpoint_predict_round_trip(config, tiny_domains, tmp_path):
 
 @pytest.mark.parametrize("config", ["travelgan", "travelgan_quickstart", "travelgan_siamese",
                                     "travelgan_siamese_quickstart"])  # fmt: skip
-def test_configs_resume_bit_exact_and_save_on_interrupt(config):
+def test_configs_carry_the_resume_and_interrupt_callbacks(config):  # resume itself: tests/test_resume.py
     import yaml
 
     callbacks = yaml.safe_load((REPO / "configs" / f"{config}.yaml").read_text())["trainer"]["callbacks"]

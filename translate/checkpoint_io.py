@@ -46,12 +46,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """``path`` itself, or for a run or checkpoint folder its newest ``last.ckpt`` (fit, validate, test and predict
-    all accept ``runs/<name>``)."""
+    """``path`` itself, or for a run or checkpoint folder its newest ``last.ckpt`` (else its newest ``.ckpt``): fit,
+    validate, test and predict all accept ``runs/<name>``."""
     path = Path(path)
     if not path.is_dir():
         return path
-    found = sorted(path.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise FileNotFoundError(f"no last.ckpt under {path}; pass the .ckpt file itself")
-    return found[-1]
+    newest = sorted(path.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+    newest = newest or sorted(path.rglob("*.ckpt"), key=lambda p: p.stat().st_mtime)  # no save_last: epoch=...ckpt
+    if not newest:
+        raise FileNotFoundError(f"no .ckpt file under {path}; pass a checkpoint file or a run folder that holds one")
+    return newest[-1]

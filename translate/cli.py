@@ -18,7 +18,7 @@ commands:
   validate   run the validation loop:  translate validate --config CONFIG --ckpt_path CKPT
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
   predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR  (or --onnx FILE)
-             (StarGAN: add --target-domain NAME|all, --attrs A=1,B=0 or --grid)
+             (StarGAN: add --target-domain NAME|all, --grid, or --attrs A=1,B=0 [--attr-file LABELS])
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
   import     official weights:         translate import --g-ab latest_net_G_A.pth --output imported.ckpt

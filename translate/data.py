@@ -63,9 +63,9 @@ GENERATED_DATASETS = {"fruit": "datasets/make_fruit.py", "fruit_basket": "datase
 def missing_root_message(root: Path) -> str:
     """The error for a missing dataset folder, with the command that makes this one where there is one."""
     if root.name in GENERATED_DATASETS:
-        fix = f"`python {GENERATED_DATASETS[root.name]}` generates it (no network)"
+        fix = f"`python {GENERATED_DATASETS[root.name]} --root {root}` generates it (no network)"
     elif root.name in CYCLEGAN_DATASETS:
-        fix = f"`translate data download {root.name}` gets it"
+        fix = f"`translate data download {root.name} --root {root.parent}` gets it"
     else:
         fix = "point data.root at your images, or `translate data download NAME` gets a standard CycleGAN dataset"
     return f"dataset root not found: {root}; {fix} ({LAYOUTS})"

@@ -56,6 +56,9 @@ for CycleGAN and TraVeLGAN, 1 + 1/n_critic for StarGAN), so the shipped configs 
 }
 
 
+SETTINGS_WITHOUT_A_MODEL = ("--trainer", "--data", "--seed_everything", "--ckpt_path", "--optimizer", "--lr_scheduler")
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
     """jsonargparse's formatter, but the description and epilog keep their line breaks (examples stay readable)."""
 
@@ -97,6 +100,8 @@ class TranslateCLI(LightningCLI):
         if ckpt_path and Path(ckpt_path).is_dir():  # a run folder, as predict takes: its newest last.ckpt
             ckpt_path = self.config[subcommand]["ckpt_path"] = str(resolve_checkpoint(ckpt_path))
             rank_zero_info(f"--ckpt_path: {ckpt_path}")
+        elif ckpt_path and ckpt_path not in LIGHTNING_CKPT_NAMES and not Path(ckpt_path).exists():
+            raise FileNotFoundError(f"--ckpt_path {ckpt_path} does not exist; pass a .ckpt file or a run folder")
         if ckpt_path and Path(ckpt_path).is_file():
             report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
         super()._parse_ckpt_path()
@@ -115,10 +120,21 @@ def fill_domains_from_data(config: Any) -> None:
         return
     if data.get("domains") is not None:
         init_args["domains"] = list(data["domains"])
-    elif data.get("root") is not None and data.get("attr_file") is None:
+    elif data.get("attr_file") is not None:
+        raise ValueError(
+            "a StarGAN on data.attr_file needs the attribute names: set data.domains (the model takes them)"
+        )
+    elif data.get("train_dirs") is not None:  # as the data module names them
+        init_args["domains"] = [chr(ord("A") + i) for i in range(len(data["train_dirs"]))]
+    elif data.get("root") is not None:
         init_args["domains"] = discover_domains(data["root"])
-    # else (an attribute file): the attribute names must be listed; StarGAN's own error says so
+    else:
+        raise ValueError(
+            "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
+        )
 
+
+LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # ckpt_path values that Lightning resolves itself
 
 ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "domains", "label_mode", "image_size",
                      "bidirectional", "ema_decay")  # fmt: skip
@@ -168,8 +184,9 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
 
 def training_command(argv: list[str]) -> None:
     """``translate fit|validate|test ...``: our own errors end the run in one line (TRANSLATE_DEBUG=1: traceback)."""
-    options = argv[1:]
-    if not any(a.startswith(("--config", "--model", "-h", "--help")) for a in options):
+    options = [a for a in argv[1:] if a.startswith("-")]
+    # only settings that cannot name a model: anything else (a typo such as --confg) is jsonargparse's to name
+    if all(a.startswith(SETTINGS_WITHOUT_A_MODEL) for a in options):
         sys.exit(
             f"translate {argv[0]}: error: no model given; pass --config FILE (for example configs/quickstart.yaml), "
             f"or --model CLASS and its options (`translate {argv[0]} --help`)"

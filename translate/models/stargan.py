@@ -65,8 +65,8 @@ class StarGAN(LightningModule):
         self.automatic_optimization = False
         if domains is None:
             raise ValueError("StarGAN needs domains, its label names in order: pass domains=[...] (for folder data, "
-                             "translate.data.discover_domains(root)), or train with `translate fit`, which reads "
-                             "them from data.root")  # fmt: skip
+                             "translate.data.discover_domains(root)); `translate fit` takes them from data.domains "
+                             "or the folder names under data.root")  # fmt: skip
         self.domains = [str(d) for d in domains]
         self._check_arguments(label_mode, exclusive_groups, n_critic)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
