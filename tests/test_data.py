@@ -12,7 +12,10 @@ from lightning import LightningModule, Trainer
 from PIL import Image
 
 from tests.conftest import REPO, write_images
-from translate.data import UnpairedDataModule, UnpairedSampler, discover_domains, find_images, read_image
+from translate.data import UnpairedDataModule
+from translate.datasets import UnpairedSampler
+from translate.images import find_images, read_image
+from translate.layouts import discover_domains
 
 
 def small_module(root, **kwargs) -> UnpairedDataModule:

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from translate.data import UndecodableImageError, UnpairedDataModule
+from translate.data import UnpairedDataModule
+from translate.images import UndecodableImageError
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.predict import predict_folder

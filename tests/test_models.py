@@ -142,7 +142,7 @@ def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_pat
         assert not torch.equal(restored(x), restored(x, use_ema=False))
 
     from tests.conftest import write_images
-    from translate.data import read_image, to_tensor
+    from translate.images import read_image, to_tensor
 
     write_images(tmp_path / "in", 1)
     (output,) = predict_folder(restored, tmp_path / "in", tmp_path / "out", num_workers=0, progress=False)

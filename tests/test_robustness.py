@@ -17,7 +17,9 @@ from PIL import Image
 
 from tests.conftest import REPO, write_images
 from translate.cli import main
-from translate.data import DomainFolder, UndecodableImageError, UnpairedDataModule, read_image
+from translate.data import UnpairedDataModule
+from translate.datasets import DomainFolder
+from translate.images import UndecodableImageError, read_image
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.predict import load_model, predict_folder

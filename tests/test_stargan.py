@@ -13,7 +13,8 @@ from PIL import Image
 from tests.conftest import REPO, write_images
 from translate import losses
 from translate.callbacks import SampleGrid
-from translate.data import UnpairedDataModule, discover_domains
+from translate.data import UnpairedDataModule
+from translate.layouts import discover_domains
 from translate.models import StarGAN
 from translate.networks import StarGANDiscriminator, StarGANGenerator
 from translate.predict import predict_folder

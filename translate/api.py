@@ -12,8 +12,8 @@ from PIL import Image
 from torch import Tensor
 
 from translate.callbacks import to_uint8
-from translate.data import to_tensor
 from translate.export import Translator
+from translate.images import to_tensor
 from translate.predict import load_model
 from translate.tiling import pad_to_multiple
 

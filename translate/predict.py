@@ -21,8 +21,9 @@ from tqdm.auto import tqdm
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.callbacks import to_uint8
 from translate.checkpoint_io import resolve_checkpoint
-from translate.data import find_images, read_attributes, read_image, to_tensor
+from translate.datasets import read_attributes
 from translate.export import OnnxTranslator
+from translate.images import find_images, read_image, to_tensor
 from translate.official import is_stargan_generator_file, stargan_from_official
 from translate.tiling import pad_to_multiple, padded_size, translate_tiled
 

@@ -19,7 +19,8 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
 from translate.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
-from translate.data import UnpairedDataModule, discover_domains
+from translate.data import UnpairedDataModule
+from translate.layouts import discover_domains
 from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 PACKAGE = Path(__file__).resolve().parent

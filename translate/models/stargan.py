@@ -33,7 +33,7 @@ class StarGAN(LightningModule):
         discriminator: Builds ``disc``; the classifier is a conv over its whole feature map (official ``conv2``).
         scheduler: Stepped once per batch (iteration), e.g. ``LinearDecayLR`` with its "epochs" meaning batches.
         domains: Domain (single) or attribute (multi) names in label order; checked against the data. ``translate
-            fit`` fills them from the data's folder names (``translate.data.discover_domains``) when left out.
+            fit`` fills them from the data's folder names (``translate.layouts.discover_domains``) when left out.
         image_size: Training side; fixes the classifier's kernel (official: 128 px -> 2x2).
         exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
         lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
@@ -65,7 +65,7 @@ class StarGAN(LightningModule):
         self.automatic_optimization = False
         if domains is None:
             raise ValueError("StarGAN needs domains, its label names in order: pass domains=[...] (for folder data, "
-                             "translate.data.discover_domains(root)); `translate fit` takes them from data.domains "
+                             "translate.layouts.discover_domains(root)); `translate fit` takes them from data.domains "
                              "or the folder names under data.root")  # fmt: skip
         self.domains = [str(d) for d in domains]
         self._check_arguments(label_mode, exclusive_groups, n_critic)

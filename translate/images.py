@@ -1,0 +1,90 @@
+"""Image files: finding them under a folder, decoding any mode to 8-bit RGB or grayscale, and to tensors."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import Tensor
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def find_images(folder: Path) -> list[Path]:
+    """Image files under ``folder``, recursively and sorted, skipping hidden files and folders."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder not found: {folder}")
+    found = []
+    for parent, dirs, files in os.walk(folder, followlinks=True):  # dataset folders are often symlinks
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune .git, .ipynb_checkpoints, ...
+        found += [
+            Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
+        ]
+    if not found:
+        names = ", ".join(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+        raise ValueError(f"no images ({names}) found under {folder}")
+    return sorted(found)
+
+
+def read_image(path: Path, channels: int = 3) -> np.ndarray:
+    """Decode an image as (H, W, channels) uint8, upright per its EXIF orientation.
+
+    Every PIL mode is accepted: grayscale becomes RGB and colour becomes luminance as ``channels`` asks, palette and
+    CMYK images are converted, alpha is dropped (as the official CycleGAN's ``convert('RGB')`` does), and 16-bit or
+    float images are scaled to 8 bits rather than clipped.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+            image = _to_8bit(image)
+        pixels = np.array(image.convert("L" if channels == 1 else "RGB"))  # a writable copy, as torch wants
+    return pixels[..., None] if channels == 1 else pixels
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16/32-bit integer or float image -> mode L; PIL's own convert clips everything above 255 to white."""
+    pixels = np.asarray(image, dtype=np.float64)
+    peak = pixels.max(initial=0.0)
+    if image.mode == "F":
+        top = 1.0 if peak <= 1 else 255.0  # float images are usually [0, 1]
+    elif image.mode.startswith("I;16") or peak > 255:
+        top = 65535.0 if peak <= 65535 else peak
+    else:
+        top = 255.0  # mode I holding 8-bit values
+    return Image.fromarray(np.clip(np.rint(pixels * (255.0 / top)), 0, 255).astype(np.uint8))
+
+
+def to_tensor(image: np.ndarray) -> Tensor:
+    """(H, W, C) uint8, or float in [0, 1] as albumentations makes them, -> (C, H, W) float32 in [-1, 1]."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"transforms must return a numpy (H, W, C) image, got {type(image).__name__}; leave out "
+            "ToTensorV2 and Normalize, the data module scales images to [-1, 1] itself"
+        )
+    if image.ndim == 2:
+        image = image[..., None]
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+    scale = 127.5 if image.dtype == np.uint8 else 0.5
+    return tensor.div_(scale).sub_(1.0)
+
+
+BadImages = Literal["skip", "fail"]
+
+
+class UndecodableImageError(ValueError):
+    """A training image that cannot be decoded, with ``data.bad_images: fail``.
+
+    torch's DataLoader re-raises a worker's exception in the main process as ``type(error)(worker traceback text)``;
+    keeping only our own last line there gives one clear message naming the file, not a traceback from deep in a
+    worker.
+    """
+
+    def __init__(self, message: str):
+        if "Original Traceback" in message:  # rebuilt by the DataLoader: its last line is "module.Class: ours"
+            message = message.rstrip().rsplit("\n", 1)[-1].split(": ", 1)[-1]
+        super().__init__(message)

@@ -1,0 +1,65 @@
+"""Dataset folder layouts: which domains a folder holds, and what to say when it is missing."""
+
+import os
+from pathlib import Path
+
+from translate.download import CYCLEGAN_DATASETS
+from translate.images import IMAGE_EXTENSIONS
+
+LAYOUTS = "datasets/README.md lists the layouts"
+
+
+def _holds_images(folder: Path) -> bool:
+    """Whether any image file is under ``folder`` (stops at the first one found)."""
+    for _, dirs, files in os.walk(folder, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in files):
+            return True
+    return False
+
+
+def _is_official_split(name: str, split: str) -> bool:
+    """``trainA``, ``testB``: the split followed by one capital letter (not ``train_old`` or ``trainval``)."""
+    return len(name) == len(split) + 1 and name.startswith(split) and name[-1].isupper()
+
+
+GENERATED_DATASETS = {"fruit": "datasets/make_fruit.py", "fruit_basket": "datasets/make_fruit_basket.py"}
+
+
+def missing_root_message(root: Path) -> str:
+    """The error for a missing dataset folder, with the command that makes this one where there is one."""
+    if root.name in GENERATED_DATASETS:
+        fix = f"`python {GENERATED_DATASETS[root.name]} --root {root}` generates it (no network)"
+    elif root.name in CYCLEGAN_DATASETS:
+        fix = f"`translate data download {root.name} --root {root.parent}` gets it"
+    else:
+        fix = "point data.root at your images, or `translate data download NAME` gets a standard CycleGAN dataset"
+    return f"dataset root not found: {root}; {fix} ({LAYOUTS})"
+
+
+def discover_domains(root: str | Path) -> list[str]:
+    """Domain names from a dataset folder's layout, in the order batches and labels use.
+
+    Folder per domain: the sorted names of the sub-folders of ``root/train`` that hold images (``root/test`` when
+    there is no train split). Official CycleGAN layout: the letters of ``root/trainA``, ``root/trainB``, ... (so
+    ``[A, B]``), images or not. Raises one line naming ``root`` when it is missing or holds fewer than two domains.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(missing_root_message(root))
+    for split in ("train", "test"):
+        folder = root / split
+        if folder.is_dir():
+            names = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+            found = [name for name in names if _holds_images(folder / name)]
+            if len(found) >= 2:
+                return found
+        # official layout: trainA, trainB (, trainC ...) are the domains even when one holds no images yet, so that
+        # the data module's error names that folder rather than saying no layout was found
+        found = sorted(d.name[len(split) :] for d in root.iterdir() if d.is_dir() and _is_official_split(d.name, split))
+        if len(found) >= 2:
+            return found
+    raise ValueError(
+        f"found no two domain folders with images under {root}: expected {root}/train/<domain>/ (one folder per "
+        f"domain) or {root}/trainA, {root}/trainB (official CycleGAN layout), or set data.domains; {LAYOUTS}"
+    )
