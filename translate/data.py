@@ -27,7 +27,7 @@ from translate.datasets import (
     read_attributes,
 )
 from translate.images import BadImages, UndecodableImageError
-from translate.layouts import LAYOUTS, discover_domains, missing_root_message
+from translate.layouts import LAYOUTS, discover_domains, missing_root_message, named_domains
 
 
 def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Compose]:
@@ -103,7 +103,7 @@ class UnpairedDataModule(LightningDataModule):
     ):
         super().__init__()
         self.save_hyperparameters()
-        self._domains = self._given_domains(domains, root, train_dirs, attr_file)  # None: found under root when used
+        self._domains = named_domains(domains, train_dirs, attr_file)  # None: found under root when used
         sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
         self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
         if train_transform is None and load_size < crop_size:
@@ -134,18 +134,6 @@ class UnpairedDataModule(LightningDataModule):
         if self._domains is None:
             self._domains = discover_domains(self.root)
         return self._domains
-
-    @staticmethod
-    def _given_domains(
-        domains: Sequence[str] | None, root: Path | None, train_dirs: Sequence[Path] | None, attr_file: Path | None
-    ) -> list[str] | None:
-        if domains is not None:
-            return [str(domain) for domain in domains]
-        if attr_file is not None:
-            raise ValueError("data.attr_file needs data.domains: the attribute names to use as labels, in order")
-        if train_dirs is not None:
-            return [chr(ord("A") + i) for i in range(len(train_dirs))]
-        return None  # root's folder names, on first use (or the error below when there is no root either)
 
     def _check_arguments(
         self,

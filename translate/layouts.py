@@ -1,6 +1,7 @@
 """Dataset folder layouts: which domains a folder holds, and what to say when it is missing."""
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from translate.download import CYCLEGAN_DATASETS
@@ -35,6 +36,22 @@ def missing_root_message(root: Path) -> str:
     else:
         fix = "point data.root at your images, or `translate data download NAME` gets a standard CycleGAN dataset"
     return f"dataset root not found: {root}; {fix} ({LAYOUTS})"
+
+
+def named_domains(
+    domains: Sequence[str] | None, train_dirs: Sequence[Path] | None, attr_file: Path | None
+) -> list[str] | None:
+    """The domains a data config names without reading the disk: ``domains`` as given, else A, B, ... for
+    ``train_dirs`` (one per folder); None when they are the folder names under the root (``discover_domains``)."""
+    if domains is not None:
+        return [str(domain) for domain in domains]
+    if attr_file is not None:
+        raise ValueError(
+            "a StarGAN on data.attr_file needs the attribute names: set data.domains (the labels, in order)"
+        )
+    if train_dirs is not None:
+        return [chr(ord("A") + i) for i in range(len(train_dirs))]
+    return None
 
 
 def discover_domains(root: str | Path) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI
@@ -20,7 +21,8 @@ import translate.models  # noqa: F401  (shorthand class_path and load_from_check
 import translate.networks  # noqa: F401
 from translate.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
 from translate.data import UnpairedDataModule
-from translate.layouts import discover_domains
+from translate.layouts import discover_domains, named_domains
+from translate.models._checks import _flat
 from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 PACKAGE = Path(__file__).resolve().parent
@@ -119,20 +121,12 @@ def fill_domains_from_data(config: Any) -> None:
     init_args, data = model.get("init_args"), config.get("data")
     if init_args is None or init_args.get("domains") is not None or data is None:
         return
-    if data.get("domains") is not None:
-        init_args["domains"] = list(data["domains"])
-    elif data.get("attr_file") is not None:
-        raise ValueError(
-            "a StarGAN on data.attr_file needs the attribute names: set data.domains (the model takes them)"
-        )
-    elif data.get("train_dirs") is not None:  # as the data module names them
-        init_args["domains"] = [chr(ord("A") + i) for i in range(len(data["train_dirs"]))]
-    elif data.get("root") is not None:
-        init_args["domains"] = discover_domains(data["root"])
-    else:
+    domains = named_domains(data.get("domains"), data.get("train_dirs"), data.get("attr_file"))  # as the data module
+    if domains is None and data.get("root") is None:
         raise ValueError(
             "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
         )
+    init_args["domains"] = domains if domains is not None else discover_domains(data["root"])
 
 
 LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # ckpt_path values that Lightning resolves itself
@@ -144,10 +138,6 @@ ARCHITECTURE_KEYS = ("generator.", "discriminator.", "siamese.", "channels", "do
 def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand: str) -> None:
     """Exit with one line when ``ckpt_path`` holds another model or other networks than ``model_config``; warn about
     other differing hyper-parameters."""
-    import torch
-
-    from translate.models._checks import _flat
-
     # mmap: only the small hyper-parameters are read here; the tensors are read once, when the run resumes
     hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters", {})
     saved_class = hparams.get("_class_path")
@@ -155,16 +145,14 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
         return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
     config = model_config.as_dict() if hasattr(model_config, "as_dict") else dict(model_config)
 
-    def short(flat: dict[str, str]) -> dict[str, str]:  # "translate.networks.generators.X" and "X" are one class
-        return {k: v.rsplit(".", 1)[-1] if k.endswith("class_path") else v for k, v in flat.items()}
-
     def lists(value: Any) -> Any:  # YAML gives lists where Python defaults are tuples: (0.5, 0.999) == [0.5, 0.999]
         if isinstance(value, dict):
             return {k: lists(v) for k, v in value.items()}
         return [lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
-    theirs = short(_flat(lists({k: v for k, v in hparams.items() if not k.startswith("_")})))
-    ours = short(_flat(lists(config.get("init_args") or {})))
+    # _flat shortens class paths: "translate.networks.generators.X" and "X" are one class
+    theirs = _flat(lists({k: v for k, v in hparams.items() if not k.startswith("_")}))
+    ours = _flat(lists(config.get("init_args") or {}))
     saved_name, own_name = saved_class.rsplit(".", 1)[-1], str(config.get("class_path")).rsplit(".", 1)[-1]
     differing = [k for k in sorted(set(theirs) & set(ours)) if theirs[k] != ours[k]]
 
