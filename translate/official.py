@@ -23,6 +23,7 @@ import lightning
 import torch
 from lightning.pytorch import LightningModule
 
+from translate.checkpoint_io import AtomicCheckpointIO
 from translate.models import CycleGAN, StarGAN
 from translate.networks import (
     PatchDiscriminator,
@@ -102,11 +103,12 @@ def import_cyclegan(
 
 
 def _save_checkpoint(model: LightningModule, hparams: dict, output: str | Path) -> Path:
-    """A checkpoint as `translate fit` writes it, so ``load_model`` rebuilds the same networks from ``hparams``."""
+    """A checkpoint as `translate fit` writes it (atomically, as fit does), so ``load_model`` rebuilds the same
+    networks from ``hparams``."""
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "hyper_parameters": hparams, "epoch": 0, "global_step": 0,
-                "pytorch-lightning_version": lightning.__version__}, output)  # fmt: skip
+    AtomicCheckpointIO().save_checkpoint({"state_dict": model.state_dict(), "hyper_parameters": hparams, "epoch": 0,
+                                          "global_step": 0, "pytorch-lightning_version": lightning.__version__},
+                                         output)  # fmt: skip
     return output
 
 
@@ -121,17 +123,15 @@ _STEP_FILE = re.compile(r"(\d+)-G\.ckpt")  # NNNNNN-G.ckpt, saved next to NNNNNN
 
 
 def is_stargan_generator(state: dict) -> bool:
-    """Whether ``state`` has the official StarGAN generator's layout: a 7x7 first conv and ``main.N.main`` blocks."""
-    first = state.get("main.0.weight")
-    return first is not None and first.ndim == 4 and first.shape[-1] == 7 and any(map(_RESIDUAL_BLOCK.match, state))
-
-
-def is_stargan_generator_file(path: str | Path) -> bool:
-    """Whether ``path`` holds an official StarGAN generator state_dict (what ``translate predict --ckpt`` accepts)."""
-    try:
-        return is_stargan_generator(_read_state_dict(Path(path)))
-    except ValueError:
-        return False
+    """Whether ``state`` (as read from a file, ``module.`` prefix or not) has the official StarGAN generator's
+    layout: a 7x7 first conv and ``main.N.main`` blocks."""
+    first = state.get("main.0.weight", state.get("module.main.0.weight"))
+    return (
+        isinstance(first, torch.Tensor)
+        and first.ndim == 4
+        and first.shape[-1] == 7
+        and any(isinstance(k, str) and _RESIDUAL_BLOCK.match(k.removeprefix("module.")) for k in state)
+    )
 
 
 def _stargan_sizes(g_state: dict, d_state: dict | None, path: Path, d_path: Path | None) -> dict:
@@ -289,6 +289,6 @@ def import_command(argv: list[str]) -> None:
         else:
             path = import_cyclegan(args.g_ab, args.output, g_ba=args.g_ba, netG=args.netG, norm=args.norm,
                                    channels=args.channels)  # fmt: skip
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # OSError: a missing file, or a checkpoint that cannot be written
         sys.exit(f"translate import: error: {error}")
     print(f"wrote {path}: translate predict --ckpt {path} --input DIR --output DIR")

@@ -24,7 +24,7 @@ from translate.checkpoint_io import resolve_checkpoint
 from translate.datasets import read_attributes
 from translate.export import OnnxTranslator
 from translate.images import find_images, read_image, to_tensor
-from translate.official import is_stargan_generator_file, stargan_from_official
+from translate.official import is_stargan_generator, stargan_from_official
 from translate.tiling import pad_to_multiple, padded_size, translate_tiled
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
     try:
-        hparams = torch.load(ckpt, map_location="cpu", weights_only=not trust).get("hyper_parameters", {})
+        checkpoint = torch.load(ckpt, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError:
         raise ValueError(
             f"checkpoint {ckpt} holds pickled Python objects beyond tensors and plain data, which could run code when "
@@ -48,7 +48,8 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
         ) from None
     except (EOFError, RuntimeError, zipfile.BadZipFile) as error:
         raise ValueError(f"checkpoint {ckpt} is not a readable PyTorch checkpoint ({error})") from None
-    if "_instantiator" not in hparams and is_stargan_generator_file(ckpt):  # yunjey/stargan's NNNNNN-G.ckpt
+    hparams = checkpoint.get("hyper_parameters", {})
+    if "_instantiator" not in hparams and is_stargan_generator(checkpoint):  # yunjey/stargan's NNNNNN-G.ckpt
         return stargan_from_official(ckpt)[0].to(device).eval()
     if "_instantiator" not in hparams:
         raise ValueError(
