@@ -1,0 +1,66 @@
+"""Checkpoints written by an earlier main still load, predict the same pixels and resume.
+
+tests/data/main_478439d/ was made by main at 478439d (before the package layout moved to data/, training/,
+inference/ and commands/): a tiny CycleGAN (EMA kept, LinearDecayLR) and a tiny StarGAN fitted for 4 optimizer
+steps on 32 px images, and what `translate predict` wrote with them from input/. The class paths they record
+(translate.CycleGAN, translate.networks.ResnetGenerator, translate.schedules.LinearDecayLR, ...) must stay
+importable.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import REPO, write_images
+from translate.cli import main
+
+OLD = Path(__file__).parent / "data" / "main_478439d"
+
+
+def _pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+@pytest.mark.parametrize(
+    ("ckpt", "options", "expected"),
+    [
+        ("cyclegan.ckpt", [], "cyclegan_a2b"),
+        ("cyclegan.ckpt", ["--direction", "b2a"], "cyclegan_b2a"),
+        ("stargan.ckpt", ["--target-domain", "all"], "stargan"),
+    ],
+)
+def test_an_old_checkpoint_predicts_the_same_pixels(ckpt, options, expected, tmp_path):
+    out = tmp_path / "out"
+    main(["predict", "--ckpt", str(OLD / ckpt), "--input", str(OLD / "input"), "--output", str(out), *options])
+    wanted = sorted(p.relative_to(OLD / "expected" / expected) for p in (OLD / "expected" / expected).rglob("*.png"))
+    assert sorted(p.relative_to(out) for p in out.rglob("*.png")) == wanted
+    for name in wanted:
+        assert np.array_equal(_pixels(out / name), _pixels(OLD / "expected" / expected / name)), name
+
+
+def test_an_old_checkpoint_loads_from_python_with_its_recorded_class_paths():
+    import translate
+
+    to_b = translate.load(OLD / "cyclegan.ckpt", device="cpu")
+    apple = Image.open(OLD / "input" / "apple.png")
+    assert np.array_equal(np.asarray(to_b(apple)), _pixels(OLD / "expected" / "cyclegan_a2b" / "apple.png"))
+    hparams = torch.load(OLD / "cyclegan.ckpt", weights_only=True)["hyper_parameters"]
+    assert hparams["scheduler"]["class_path"] == "translate.schedules.LinearDecayLR"  # still importable
+
+
+def test_training_resumes_from_an_old_checkpoint(tmp_path):
+    root = tmp_path / "tiny"
+    for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
+        write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
+    configs = [REPO / "configs" / "quickstart.yaml", REPO / "configs" / "debug.yaml"]
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+          "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", "--model.init_args.ema_decay=0.9",
+          f"--ckpt_path={OLD / 'cyclegan.ckpt'}"])  # fmt: skip
+    (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["global_step"] == 8  # went on from the old checkpoint's step 4
+    old = torch.load(OLD / "cyclegan.ckpt", weights_only=True)["state_dict"]
+    assert not torch.equal(saved["state_dict"]["gen_ab.model.18.weight"], old["gen_ab.model.18.weight"])
