@@ -57,7 +57,7 @@ def _worker(rank: int, processes: int, strategy_name: str | None, port: int, arg
     from translate.data import UnpairedDataModule
     from translate.models import CycleGAN
     from translate.networks import PatchDiscriminator, ResnetGenerator
-    from translate.strategies import StepSyncDDPStrategy
+    from translate.training.strategies import StepSyncDDPStrategy
 
     torch.set_num_threads(args.threads)
     strategy = {

@@ -103,7 +103,7 @@ class FlopCount(TorchDispatchMode):
 def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
     """(model, datamodule) from the model's shipped config, its data under ``root``, with CLI-style overrides."""
     from translate.data import UnpairedDataModule
-    from translate.training_cli import TranslateCLI
+    from translate.training.cli import TranslateCLI
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
     args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]
@@ -186,7 +186,7 @@ def _train_case(
 
 def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bool, precision: str, queue) -> None:
     _loader_workers_fork()
-    from translate.predict import predict_folder
+    from translate.inference.predict import predict_folder
 
     root = Path(tempfile.mkdtemp())
     model, _ = build(model_name, tiny, root, [])

@@ -53,9 +53,9 @@ def run_case(width: int, height: int, tile: int | None, images: int, overlap: in
     """One measurement, in this process: translate ``images`` copies of a width x height photo."""
     import torch
 
+    from translate.inference.predict import predict_folder
     from translate.models import CycleGAN
     from translate.networks import PatchDiscriminator, ResnetGenerator
-    from translate.predict import predict_folder
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -8,10 +8,10 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import WandbLogger
 from PIL import Image
 
-from translate.callbacks import SampleGrid
 from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
+from translate.training.callbacks import SampleGrid
 
 
 def _fit(tiny_domains, tmp_path, **trainer_kwargs) -> Trainer:
@@ -56,7 +56,7 @@ def test_sample_grid_rejects_bad_options():
 
 
 def test_images_per_second_is_logged(tiny_domains, tmp_path):
-    from translate.callbacks import ImagesPerSecond
+    from translate.training.callbacks import ImagesPerSecond
 
     trainer = _fit(tiny_domains, tmp_path, callbacks=[ImagesPerSecond(every_n_batches=1)], limit_train_batches=3)
     rate = trainer.callback_metrics["train/images_per_sec"].item()

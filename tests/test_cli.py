@@ -81,7 +81,7 @@ def test_a_missing_ckpt_path_is_one_line(tiny_domains, tmp_path):
 
 
 def test_resolve_checkpoint_prefers_the_newest_last_then_any_ckpt(tmp_path):
-    from translate.checkpoint_io import resolve_checkpoint
+    from translate.training.checkpoint_io import resolve_checkpoint
 
     epoch = tmp_path / "run" / "version_0" / "checkpoints" / "epoch=0-step=10.ckpt"
     epoch.parent.mkdir(parents=True)
@@ -104,7 +104,7 @@ def test_resolve_checkpoint_prefers_the_newest_last_then_any_ckpt(tmp_path):
     ],
 )
 def test_stargan_without_domains_from_attr_file_or_train_dirs(data_args, message, tmp_path):
-    from translate.training_cli import TranslateCLI
+    from translate.training.cli import TranslateCLI
 
     args = ["fit", "--config", str(REPO / "configs" / "stargan_folders.yaml"), *data_args,
             f"--trainer.default_root_dir={tmp_path}"]  # fmt: skip

@@ -13,9 +13,9 @@ from PIL import Image
 
 from tests.conftest import REPO, write_images
 from translate.data import UnpairedDataModule
-from translate.datasets import UnpairedSampler
-from translate.images import find_images, read_image
-from translate.layouts import discover_domains
+from translate.data.datasets import UnpairedSampler
+from translate.data.images import find_images, read_image
+from translate.data.layouts import discover_domains
 
 
 def small_module(root, **kwargs) -> UnpairedDataModule:

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from translate.download import DownloadError, download, fetch_dataset, safe_extract
+from translate.data.download import DownloadError, download, fetch_dataset, safe_extract
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:

@@ -7,7 +7,7 @@ from tests.conftest import write_images
 from tests.test_models import fit, tiny_data
 from tests.test_stargan import DOMAINS, data_module, tiny_stargan
 from tests.test_travelgan import tiny_siamese_disc, tiny_travelgan
-from translate.models._ema import moving_average
+from translate.models.ema import moving_average
 
 
 def _rgb_domains(root):

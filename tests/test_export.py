@@ -6,7 +6,7 @@ import torch
 from tests.test_models import tiny_cyclegan
 from tests.test_stargan import tiny_stargan
 from tests.test_travelgan import tiny_travelgan
-from translate.export import export
+from translate.inference.export import export
 
 onnxruntime = pytest.importorskip("onnxruntime")
 

@@ -11,8 +11,8 @@ from lightning.pytorch import Callback
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from tests.test_resume import _data, _model, _trainer
-from translate.callbacks import SaveOnInterrupt, StopOnNonFinite
-from translate.checkpoint_io import AtomicCheckpointIO
+from translate.training.callbacks import SaveOnInterrupt, StopOnNonFinite
+from translate.training.checkpoint_io import AtomicCheckpointIO
 
 
 class _SignalAt(Callback):
@@ -98,7 +98,7 @@ def test_non_finite_loss_stops_with_the_term_and_step(tiny_domains, tmp_path):
 
 
 def test_disk_full_mid_write_keeps_the_previous_checkpoint(tiny_domains, tmp_path, monkeypatch):
-    import translate.checkpoint_io
+    import translate.training.checkpoint_io
 
     model = _model()
     trainer = _trainer(tmp_path, max_steps=2, enable_checkpointing=False, plugins=[AtomicCheckpointIO()])
@@ -111,7 +111,7 @@ def test_disk_full_mid_write_keeps_the_previous_checkpoint(tiny_domains, tmp_pat
         file.write(before[: len(before) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(translate.checkpoint_io.torch, "save", half_then_disk_full)
+    monkeypatch.setattr(translate.training.checkpoint_io.torch, "save", half_then_disk_full)
     with pytest.raises(OSError, match=rf"could not write checkpoint {path} \(No space left on device\); the previous"):
         trainer.save_checkpoint(path)
     assert path.read_bytes() == before

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from translate.data import UnpairedDataModule
-from translate.images import UndecodableImageError
+from translate.data.images import UndecodableImageError
+from translate.inference.predict import predict_folder
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
-from translate.predict import predict_folder
 
 FUZZ = settings(
     max_examples=15,

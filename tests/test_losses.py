@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from translate import losses
-from translate.models._pool import ImagePool
+from translate.models.image_pool import ImagePool
 from translate.schedules import LinearDecayLR
 
 

@@ -10,9 +10,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
 from translate.data import UnpairedDataModule
-from translate.metrics import INCEPTION_FILE, INCEPTION_URL, FIDMonitor, find_inception_weights
 from translate.models import CycleGAN
+from translate.models.contract import TranslationModel
 from translate.networks import PatchDiscriminator, ResnetGenerator
+from translate.training.fid import INCEPTION_FILE, INCEPTION_URL, FIDMonitor, find_inception_weights
 
 
 class TinyFeatures(nn.Module):
@@ -25,8 +26,11 @@ class TinyFeatures(nn.Module):
         return torch.cat([x.mean((2, 3)), x.std((2, 3))], dim=1).double()
 
 
-class _Translator(LightningModule):
-    """Validation-only stand-in: 'style' turns reddish A into greenish B-like images (and back); 'noise' is noise."""
+class _Translator(LightningModule, TranslationModel):
+    """Validation-only stand-in: 'style' turns reddish A into greenish B-like images (and back); 'noise' is noise.
+    It implements the model contract, which is all FIDMonitor asks of a model."""
+
+    target_kind, channels, size_multiple, targets = "direction", 3, 1, ("a2b", "b2a")
 
     def __init__(self, mode: str):
         super().__init__()
@@ -37,8 +41,20 @@ class _Translator(LightningModule):
             return torch.rand_like(x) * 2 - 1
         return x.roll(1 if direction == "a2b" else -1, dims=1)  # red -> green channel (tiny_domains' colours)
 
+    def translator(self, target: str) -> nn.Module:
+        return _Direction(self, target)
+
     def validation_step(self, batch, batch_idx):
         return None
+
+
+class _Direction(nn.Module):
+    def __init__(self, model: "_Translator", direction: str):
+        super().__init__()
+        self.model, self.direction = model, direction
+
+    def forward(self, x):
+        return self.model(x, self.direction)
 
 
 def _data(root, **kwargs):

@@ -126,7 +126,7 @@ def test_forward_picks_the_direction():
 
 
 def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_path):
-    from translate.predict import predict_folder
+    from translate.inference.predict import predict_folder
 
     model = tiny_cyclegan(ema_decay=0.5)
     trainer = fit(model, tiny_data(tiny_domains), tmp_path, max_epochs=2, limit_val_batches=0)
@@ -142,7 +142,7 @@ def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_pat
         assert not torch.equal(restored(x), restored(x, use_ema=False))
 
     from tests.conftest import write_images
-    from translate.images import read_image, to_tensor
+    from translate.data.images import read_image, to_tensor
 
     write_images(tmp_path / "in", 1)
     (output,) = predict_folder(restored, tmp_path / "in", tmp_path / "out", num_workers=0, progress=False)

@@ -7,9 +7,9 @@ from PIL import Image
 from torch import nn
 
 from translate.cli import main
+from translate.inference.loading import load_model
+from translate.inference.official import import_cyclegan, import_stargan
 from translate.networks import ResnetGenerator, UNetGenerator
-from translate.official import import_cyclegan, import_stargan
-from translate.predict import load_model
 
 
 def _official_file(net: nn.Module, path, legacy: bool = False):

@@ -10,8 +10,9 @@ from tests.conftest import write_images
 from tests.test_models import tiny_cyclegan
 from tests.test_stargan import tiny_stargan
 from translate.cli import main
-from translate.export import OnnxTranslator, export
-from translate.predict import predict_folder
+from translate.inference.export import export
+from translate.inference.onnx import OnnxTranslator
+from translate.inference.predict import predict_folder
 
 pytest.importorskip("onnxruntime")
 

@@ -68,7 +68,7 @@ def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
     from PIL import Image
 
     from tests.conftest import write_images
-    from translate.predict import predict_folder
+    from translate.inference.predict import predict_folder
 
     model = _cyclegan(None).eval()
     write_images(tmp_path / "in", 2, size=(24, 20))
@@ -84,7 +84,7 @@ def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
 
 
 def test_predict_rejects_an_unknown_precision(tmp_path):
-    from translate.predict import predict_folder
+    from translate.inference.predict import predict_folder
 
     with pytest.raises(ValueError, match="--precision must be one of 32, bf16, 16, got 'fp8'"):
         predict_folder(_cyclegan(None), tmp_path, tmp_path / "out", precision="fp8", progress=False)

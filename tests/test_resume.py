@@ -7,11 +7,11 @@ import torch
 from lightning.pytorch import Trainer, seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from translate.callbacks import StepSeed
 from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.schedules import LinearDecayLR
+from translate.training.callbacks import StepSeed
 
 
 def _model() -> CycleGAN:

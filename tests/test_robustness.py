@@ -18,11 +18,12 @@ from PIL import Image
 from tests.conftest import REPO, write_images
 from translate.cli import main
 from translate.data import UnpairedDataModule
-from translate.datasets import DomainFolder
-from translate.images import UndecodableImageError, read_image
+from translate.data.datasets import DomainFolder
+from translate.data.images import UndecodableImageError, read_image
+from translate.inference.loading import load_model
+from translate.inference.predict import predict_folder
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
-from translate.predict import load_model, predict_folder
 
 
 def _module(root: Path, **kwargs) -> UnpairedDataModule:
@@ -340,8 +341,8 @@ def test_unwritable_prediction_folder_is_one_clear_error(model, tmp_path, monkey
 @pytest.mark.parametrize("stage", ["create", "rename"])
 def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint(checkpoints, tmp_path, monkeypatch,
                                                                                  code, stage):  # fmt: skip
-    import translate.checkpoint_io
-    from translate.checkpoint_io import AtomicCheckpointIO
+    import translate.training.checkpoint_io
+    from translate.training.checkpoint_io import AtomicCheckpointIO
 
     model = _tiny_cyclegan(4)
     trainer = Trainer(default_root_dir=tmp_path, max_steps=2, accelerator="cpu", logger=False,
@@ -359,9 +360,9 @@ def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint
 
     # We run as root, where chmod does not stop writes: fail the call the way the OS would.
     if stage == "create":
-        monkeypatch.setattr(translate.checkpoint_io.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(translate.training.checkpoint_io.tempfile, "mkstemp", refuse)
     else:
-        monkeypatch.setattr(translate.checkpoint_io.os, "replace", refuse)
+        monkeypatch.setattr(translate.training.checkpoint_io.os, "replace", refuse)
     with pytest.raises(OSError, match=rf"could not write checkpoint {folder}/last.ckpt \({os.strerror(code)}\)"):
         trainer.save_checkpoint(folder / "last.ckpt")
     assert (folder / "last.ckpt").read_bytes() == before
@@ -399,8 +400,8 @@ def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(chec
 
 
 def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
-    from translate.checkpoint_io import AtomicCheckpointIO
-    from translate.training_cli import TranslateCLI
+    from translate.training.checkpoint_io import AtomicCheckpointIO
+    from translate.training.cli import TranslateCLI
 
     args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
     cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,

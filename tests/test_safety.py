@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from translate.cli import main
-from translate.predict import load_model
+from translate.inference.loading import load_model
 
 
 class _WritesAFile:
@@ -48,7 +48,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 def test_predictions_are_written_atomically(tmp_path, monkeypatch):
     from PIL import Image
 
-    from translate.predict import _save
+    from translate.inference.image_files import save_image as _save
 
     _save(torch.zeros(3, 8, 8), tmp_path / "ok.jpg")
     assert Image.open(tmp_path / "ok.jpg").size == (8, 8) and [p.name for p in tmp_path.iterdir()] == ["ok.jpg"]

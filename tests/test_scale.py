@@ -11,11 +11,11 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor
 
-from translate.callbacks import StepSeed
 from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 from translate.networks import PatchDiscriminator, ResnetGenerator
-from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
+from translate.training.callbacks import StepSeed
+from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 
 def _model(**kwargs) -> CycleGAN:
@@ -228,7 +228,7 @@ def test_buffers_are_rank_zeros_after_a_broadcast(ddp_runs):
     ids=["ddp", "ddp_spawn", "find_unused", "class_path"],
 )
 def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path, monkeypatch):
-    from translate.training_cli import TranslateCLI
+    from translate.training.cli import TranslateCLI
 
     monkeypatch.setattr("sys.argv", ["translate"])  # pytest's own arguments are not the CLI's
 

@@ -12,13 +12,13 @@ from PIL import Image
 
 from tests.conftest import REPO, write_images
 from translate import losses
-from translate.callbacks import SampleGrid
 from translate.data import UnpairedDataModule
-from translate.layouts import discover_domains
+from translate.data.layouts import discover_domains
+from translate.inference.predict import predict_folder
 from translate.models import StarGAN
 from translate.networks import StarGANDiscriminator, StarGANGenerator
-from translate.predict import predict_folder
 from translate.schedules import LinearDecayLR
+from translate.training.callbacks import SampleGrid
 
 DOMAINS = ["red", "green", "blue"]
 
@@ -340,6 +340,6 @@ def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models
     with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
         main([*args, "--attrs", "B=1"])
     seen = {}
-    monkeypatch.setattr("translate.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr("translate.commands.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
     main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
     assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from tests.test_models import tiny_cyclegan
-from translate.tiling import translate_tiled
+from translate.inference.tiling import translate_tiled
 
 
 def test_a_pointwise_network_gives_the_whole_image_result():
@@ -48,7 +48,7 @@ def test_predict_with_tiles_writes_full_size_images(tiny_domains, tmp_path):
     from PIL import Image
 
     from tests.conftest import write_images
-    from translate.predict import predict_folder
+    from translate.inference.predict import predict_folder
 
     model = tiny_cyclegan().eval()
     write_images(tmp_path / "in", 1, size=(150, 97))

@@ -13,8 +13,8 @@ _EXPORTS = {
     "StarGAN": "translate.models",
     "TraVeLGAN": "translate.models",
     "SiameseDiscTraVeLGAN": "translate.models",
-    "UnpairedDataModule": "translate.data",
-    "load": "translate.api",
+    "UnpairedDataModule": "translate.data.datamodule",
+    "load": "translate.inference.api",
 }
 __all__ = ["__version__", *_EXPORTS]
 

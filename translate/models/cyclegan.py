@@ -6,12 +6,13 @@ from typing import Literal
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
+from torch import Tensor, nn
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models._ema import moving_average
-from translate.models._pool import ImagePool
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.ema import moving_average
+from translate.models.image_pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import LinearDecayLR, catch_up
 
@@ -21,7 +22,7 @@ Direction = Literal["a2b", "b2a"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)  # paper, Sec. 4
 
 
-class CycleGAN(LightningModule):
+class CycleGAN(LightningModule, TranslationModel, ShowsSamples):
     """Two generators (``gen_ab``: A -> B, ``gen_ba``: B -> A) and two discriminators (``disc_a`` judges A).
 
     Args:
@@ -75,15 +76,24 @@ class CycleGAN(LightningModule):
         average = self.ema_ab if direction == "a2b" else self.ema_ba
         return average(x) if use_ema and average is not None else generator(x)
 
+    # the model contract (translate.models.contract) ----------------------------------------------------------------
+    target_kind = "direction"
+
     @property
-    def directions(self) -> tuple[Direction, ...]:
-        """The directions ``forward`` can translate."""
-        return ("a2b", "b2a")
+    def channels(self) -> int:
+        return self.hparams.channels
 
     @property
     def size_multiple(self) -> int:
-        """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
         return self.gen_ab.size_multiple
+
+    @property
+    def targets(self) -> tuple[Direction, ...]:
+        return ("a2b", "b2a")
+
+    def translator(self, target: str) -> nn.Module:
+        generator, average = (self.gen_ab, self.ema_ab) if target == "a2b" else (self.gen_ba, self.ema_ba)
+        return average if average is not None else generator
 
     def setup(self, stage: str) -> None:
         check_channels(self, attached_data(self))

@@ -11,9 +11,10 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels, check_checkpoint_fits
-from translate.models._ema import moving_average
-from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.contract import LabelConditioned, ShowsSamples
+from translate.models.ema import moving_average
+from translate.networks import DiscriminatorFactory, FixedLabelGenerator, GeneratorFactory
 from translate.schedules import catch_up
 
 LabelMode = Literal["single", "multi"]
@@ -21,7 +22,7 @@ LabelMode = Literal["single", "multi"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999), fused=True)
 
 
-class StarGAN(LightningModule):
+class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
     """A generator ``gen(image ++ label)`` and a critic ``disc`` whose trunk also feeds a domain ``classifier``.
 
     Labels are (B, num_domains) float vectors: one-hot for ``single`` (one folder per domain, softmax classification),
@@ -33,7 +34,7 @@ class StarGAN(LightningModule):
         discriminator: Builds ``disc``; the classifier is a conv over its whole feature map (official ``conv2``).
         scheduler: Stepped once per batch (iteration), e.g. ``LinearDecayLR`` with its "epochs" meaning batches.
         domains: Domain (single) or attribute (multi) names in label order; checked against the data. ``translate
-            fit`` fills them from the data's folder names (``translate.layouts.discover_domains``) when left out.
+            fit`` fills them from the data's folder names (``translate.data.layouts.discover_domains``) when left out.
         image_size: Training side; fixes the classifier's kernel (official: 128 px -> 2x2).
         exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
         lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
@@ -65,8 +66,8 @@ class StarGAN(LightningModule):
         self.automatic_optimization = False
         if domains is None:
             raise ValueError("StarGAN needs domains, its label names in order: pass domains=[...] (for folder data, "
-                             "translate.layouts.discover_domains(root)); `translate fit` takes them from data.domains "
-                             "or the folder names under data.root")  # fmt: skip
+                             "translate.data.layouts.discover_domains(root)); `translate fit` takes them from "
+                             "data.domains or the folder names under data.root")  # fmt: skip
         self.domains = [str(d) for d in domains]
         self._check_arguments(label_mode, exclusive_groups, n_critic)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
@@ -79,7 +80,6 @@ class StarGAN(LightningModule):
         self.disc.train(was_training)
         self.classifier = nn.Conv2d(self.disc.num_features, len(self.domains), tuple(side), bias=False)
         self.optimizer, self.scheduler = optimizer, scheduler
-        self.directions = ()  # not a two-way model: FIDMonitor skips it
 
     def _check_arguments(self, label_mode: str, groups: Sequence[Sequence[str]], n_critic: int) -> None:
         if len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
@@ -105,9 +105,27 @@ class StarGAN(LightningModule):
         target = target.to(x).expand(len(x), -1)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
         return generator(torch.cat([x, target], dim=1))
 
+    # the model contract (translate.models.contract) ----------------------------------------------------------------
+
+    @property
+    def channels(self) -> int:
+        return self.hparams.channels
+
     @property
     def size_multiple(self) -> int:
         return self.gen.size_multiple
+
+    @property
+    def label_mode(self) -> LabelMode:
+        return self.hparams.label_mode
+
+    def translator(self, target: str) -> nn.Module:
+        """The generator with ``target``'s one-hot label folded in (the other labels off)."""
+        label = F.one_hot(torch.tensor(self.domains.index(target)), len(self.domains)).float()
+        return FixedLabelGenerator(self.ema_gen if self.ema_gen is not None else self.gen, label).to(self.device)
+
+    def translate_to(self, images: Tensor, labels: Tensor) -> Tensor:
+        return self(images, labels)
 
     def classify(self, x: Tensor) -> Tensor:
         """Domain logits (B, num_domains) of images x."""
@@ -118,24 +136,26 @@ class StarGAN(LightningModule):
 
     def setup(self, stage: str) -> None:
         data = attached_data(self)
-        if hasattr(data, "attr_file") and self._single and data.attr_file is not None:
+        if data is None:
+            return
+        if data.labelled and self._single:
             raise ValueError("data.attr_file gives several attributes per image: set model.init_args.label_mode: "
                              "multi (or leave out data.attr_file for one folder per domain)")  # fmt: skip
-        if hasattr(data, "attr_file") and not self._single and data.attr_file is None:
+        if not data.labelled and not self._single:
             raise ValueError("model.init_args.label_mode 'multi' needs attribute labels (data.attr_file); for one "
                              "folder per domain set model.init_args.label_mode: single")  # fmt: skip
-        if data is not None and list(getattr(data, "domains", self.domains)) != self.domains:
+        if list(data.domains) != self.domains:
             raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
         check_channels(self, data)
-        crop = getattr(data, "hparams", {}).get("crop_size")
-        if crop is not None and crop != self.hparams.image_size:
-            raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={crop}: set both the same")
+        if data.image_size != self.hparams.image_size:
+            raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={data.image_size}: set "
+                             "both the same")  # fmt: skip
 
     # labels -----------------------------------------------------------------------------------------------------
 
     def unpack(self, batch: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         """(images (N, C, H, W), labels (N, num_domains)) from a batch: one tensor per domain, or (images, labels)."""
-        if self.hparams.label_mode == "multi":
+        if self.label_mode == "multi":
             images, labels = batch
             return images, labels.float()
         if len(batch) != len(self.domains):
@@ -147,7 +167,7 @@ class StarGAN(LightningModule):
         """Target labels drawn per sample: a uniform domain, or fair coins with each exclusive group one-hot."""
         n, k = labels.shape
         draw = partial(torch.randint, generator=generator)
-        if self.hparams.label_mode == "single":
+        if self.label_mode == "single":
             return F.one_hot(draw(k, (n,)), k).float().to(labels)
         target = draw(2, (n, k)).float()
         for group in self.groups:
@@ -184,7 +204,7 @@ class StarGAN(LightningModule):
 
     @property
     def _single(self) -> bool:
-        return self.hparams.label_mode == "single"
+        return self.label_mode == "single"
 
     # training ---------------------------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from translate import losses
-from translate.models._checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models._ema import moving_average
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
 
@@ -27,7 +28,7 @@ TTUR_G = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9), fused=True)
 TTUR_D = partial(torch.optim.Adam, lr=4e-4, betas=(0.0, 0.9), fused=True)
 
 
-class TraVeLGAN(LightningModule):
+class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
     """Generator ``gen_ab`` (A -> B), discriminator ``disc_b`` (judges B) and siamese network ``siamese`` (S).
 
     With ``bidirectional`` (the official code) ``gen_ba`` and ``disc_a`` train at the same time, sharing S.
@@ -85,19 +86,33 @@ class TraVeLGAN(LightningModule):
         generator, average = (self.gen_ab, self.ema_ab) if direction == "a2b" else (self.gen_ba, self.ema_ba)
         return average(x) if use_ema and average is not None else generator(x)
 
+    # the model contract (translate.models.contract) ----------------------------------------------------------------
+    target_kind = "direction"
+
+    @property
+    def channels(self) -> int:
+        return self.hparams.channels
+
     @property
     def size_multiple(self) -> int:
-        """Height and width that ``forward`` accepts must be multiples of this (predict pads to it)."""
         return self.gen_ab.size_multiple
+
+    @property
+    def targets(self) -> tuple[Direction, ...]:
+        return ("a2b", "b2a") if self.gen_ba is not None else ("a2b",)
+
+    def translator(self, target: str) -> nn.Module:
+        generator, average = (self.gen_ab, self.ema_ab) if target == "a2b" else (self.gen_ba, self.ema_ba)
+        return average if average is not None else generator
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
-        datamodule = attached_data(self)
-        check_channels(self, datamodule)
-        check_two_domains(self, datamodule)
-        if stage == "fit" and getattr(datamodule, "batch_size", 2) < 2:
+        data = attached_data(self)
+        check_channels(self, data)
+        check_two_domains(self, data)
+        if stage == "fit" and data is not None and data.batch_size < 2:
             raise ValueError("TraVeLGAN compares pairs of images within a batch: set data.batch_size >= 2")
 
     def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
@@ -178,11 +193,6 @@ class TraVeLGAN(LightningModule):
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_cosines(batch, "test")
-
-    @property
-    def directions(self) -> tuple[Direction, ...]:
-        """The directions ``forward`` can translate."""
-        return ("a2b", "b2a") if self.gen_ba is not None else ("a2b",)
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too

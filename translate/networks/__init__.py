@@ -5,11 +5,12 @@ from translate.networks.discriminators import PatchDiscriminator, StridedDiscrim
 from translate.networks.generators import ResnetGenerator, UNetGenerator
 from translate.networks.layers import Norm, SelfAttention2d, init_weights
 from translate.networks.siamese import SiameseEncoder
-from translate.networks.stargan import StarGANDiscriminator, StarGANGenerator
+from translate.networks.stargan import FixedLabelGenerator, StarGANDiscriminator, StarGANGenerator
 
 __all__ = [
     "Discriminator",
     "DiscriminatorFactory",
+    "FixedLabelGenerator",
     "Generator",
     "GeneratorFactory",
     "Norm",

@@ -11,6 +11,7 @@ layer: zero padding, 4x4 up/down convs, no conv biases in G, affine instance nor
 LeakyReLU(0.01) and no norm in D, no width cap, a 3x3 patch head.
 """
 
+import torch
 from torch import Tensor, nn
 
 from translate.networks.base import Discriminator, Generator
@@ -107,3 +108,19 @@ class StarGANDiscriminator(Discriminator):
 
     def forward_head(self, h: Tensor) -> Tensor:
         return self.conv1(h)  # (B, 1, h', w'): one critic score per patch
+
+
+class FixedLabelGenerator(nn.Module):
+    """A label-conditioned generator with its target label fixed: image (B, C, H, W) -> translated image.
+
+    The label (num_domains,) is broadcast by multiplying a (B, 1, H, W) map of ones rather than by ``expand`` with
+    sizes, so batch, height and width stay dynamic when the module is traced for export.
+    """
+
+    def __init__(self, generator: nn.Module, label: Tensor):
+        super().__init__()
+        self.generator = generator
+        self.register_buffer("label", label.detach().reshape(1, -1, 1, 1).clone(), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.generator(torch.cat([x, self.label * torch.ones_like(x[:, :1])], dim=1))  # (B, C + domains, H, W)

@@ -4,10 +4,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from translate.download import CYCLEGAN_DATASETS
-from translate.images import IMAGE_EXTENSIONS
+from translate.data.images import IMAGE_EXTENSIONS
 
 LAYOUTS = "datasets/README.md lists the layouts"
+# The official CycleGAN datasets, by name: `translate data download NAME` fetches them (data/download.py).
+CYCLEGAN_DATASETS = (
+    "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo",
+    "vangogh2photo", "maps", "cityscapes", "facades", "iphone2dslr_flower",
+)  # fmt: skip
 
 
 def _holds_images(folder: Path) -> bool:

@@ -73,6 +73,11 @@ def to_tensor(image: np.ndarray) -> Tensor:
     return tensor.div_(scale).sub_(1.0)
 
 
+def to_uint8(images: Tensor) -> Tensor:
+    """[-1, 1] float (..., C, H, W) -> uint8 in [0, 255]; loggers that cast floats unscaled get real pixels."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 BadImages = Literal["skip", "fail"]
 
 

@@ -5,7 +5,7 @@ import Lightning's CLI stack.
 """
 
 import argparse
-import os
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,12 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
-from translate.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
 from translate.data import UnpairedDataModule
-from translate.layouts import discover_domains, named_domains
-from translate.models._checks import _flat
-from translate.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
-
-PACKAGE = Path(__file__).resolve().parent
+from translate.data.layouts import discover_domains, named_domains
+from translate.models.checks import _flat
+from translate.models.contract import LabelConditioned
+from translate.training.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
+from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 MODELS_HELP = """\
 models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN (model.class_path); `--model.help CycleGAN` lists a
@@ -59,17 +58,14 @@ for CycleGAN and TraVeLGAN, 1 + 1/n_critic for StarGAN), so the shipped configs 
 }
 
 
-SETTINGS_WITHOUT_A_MODEL = ("--trainer", "--data", "--seed_everything", "--ckpt_path", "--optimizer", "--lr_scheduler")
-
-
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
     """jsonargparse's formatter, but the description and epilog keep their line breaks (examples stay readable)."""
 
 
 class TranslateCLI(LightningCLI):
     """LightningCLI without its own ``predict`` (ours takes a checkpoint and folders instead of a config), and with
-    ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning translate.strategies.StepSyncDDPStrategy:
-    Lightning's plain DDP stops on a GAN's unused parameters."""
+    ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning
+    translate.training.strategies.StepSyncDDPStrategy: Lightning's plain DDP stops on a GAN's unused parameters."""
 
     @staticmethod
     def subcommands() -> dict[str, set[str]]:
@@ -79,7 +75,7 @@ class TranslateCLI(LightningCLI):
         strategy = kwargs.get("strategy", self._get(self.config_init, "trainer", default={}).get("strategy"))
         if isinstance(strategy, str) and strategy in PLAIN_DDP_NAMES:
             rank_zero_info(
-                f"strategy {strategy!r}: translate.strategies.StepSyncDDPStrategy (gradients averaged at each "
+                f"strategy {strategy!r}: translate.training.strategies.StepSyncDDPStrategy (gradients averaged at each "
                 "optimizer step, no unused-parameter search; see docs/training.md)"
             )
             kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
@@ -111,13 +107,14 @@ class TranslateCLI(LightningCLI):
 
 
 def fill_domains_from_data(config: Any) -> None:
-    """A StarGAN config without ``model.init_args.domains`` gets the data's: ``data.domains`` when listed, else the
-    folder names under ``data.root`` (``discover_domains``). Done on the parsed config, before the resume check and
-    instantiation: the networks' label count, the checkpoint's hyper-parameters and predict's target names need them.
+    """A label-conditioned model's config (StarGAN) without ``model.init_args.domains`` gets the data's:
+    ``data.domains`` when listed, else the folder names under ``data.root`` (``discover_domains``). Done on the parsed
+    config, before the resume check and instantiation: the networks' label count, the checkpoint's hyper-parameters
+    and predict's target names need them.
     """
     model = config.get("model")
-    if model is None or not str(model.get("class_path", "")).endswith("StarGAN"):
-        return
+    if model is None or not issubclass(_model_class(str(model.get("class_path", ""))), LabelConditioned):
+        return  # only label-conditioned models (the contract) take their domains from the data
     init_args, data = model.get("init_args"), config.get("data")
     if init_args is None or init_args.get("domains") is not None or data is None:
         return
@@ -127,6 +124,13 @@ def fill_domains_from_data(config: Any) -> None:
             "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
         )
     init_args["domains"] = domains if domains is not None else discover_domains(data["root"])
+
+
+def _model_class(class_path: str) -> type:
+    """The class a parsed ``model.class_path`` names (jsonargparse has resolved it to a dotted path)."""
+    module, _, name = class_path.rpartition(".")
+    found = getattr(importlib.import_module(module or "translate.models"), name, None)
+    return found if isinstance(found, type) else object
 
 
 LIGHTNING_CKPT_NAMES = ("last", "best", "hpc", "registry")  # ckpt_path values that Lightning resolves itself
@@ -171,34 +175,14 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
         rank_zero_warn(f"{ckpt_path}: the checkpoint's values are used where the config differs ({listed(differing)})")
 
 
-def training_command(argv: list[str]) -> None:
-    """``translate fit|validate|test ...``: our own errors end the run in one line (TRANSLATE_DEBUG=1: traceback)."""
-    options = [a for a in argv[1:] if a.startswith("-")]
-    # only settings that cannot name a model: anything else (a typo such as --confg) is jsonargparse's to name
-    if all(a.startswith(SETTINGS_WITHOUT_A_MODEL) for a in options):
-        sys.exit(
-            f"translate {argv[0]}: error: no model given; pass --config FILE (for example configs/quickstart.yaml), "
-            f"or --model CLASS and its options (`translate {argv[0]} --help`)"
-        )
-    try:
-        TranslateCLI(
-            model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
-            datamodule_class=UnpairedDataModule,
-            auto_configure_optimizers=False,  # models bring their own optimizers and schedules
-            save_config_kwargs={"overwrite": True},
-            parser_kwargs={"formatter_class": HelpFormatter, **SUBCOMMAND_HELP},  # subcommands inherit it
-            # sys.argv itself when run as `translate ...`: LightningCLI warns when given args beside a command line
-            args=None if argv == sys.argv[1:] else argv,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, OSError) as error:
-        if not _raised_by_translate(error) or os.environ.get("TRANSLATE_DEBUG"):
-            raise  # someone else's error (a bug to report): keep the whole traceback
-        sys.exit(f"translate {argv[0]}: error: {error}  (TRANSLATE_DEBUG=1 shows the traceback)")
-
-
-def _raised_by_translate(error: BaseException) -> bool:
-    """Whether the innermost frame that raised ``error`` is this package's code: our messages are complete."""
-    traceback = error.__traceback__
-    while traceback is not None and traceback.tb_next is not None:
-        traceback = traceback.tb_next
-    return traceback is not None and Path(traceback.tb_frame.f_code.co_filename).is_relative_to(PACKAGE)
+def run_cli(args: list[str] | None) -> TranslateCLI:
+    """Run ``fit``, ``validate`` or ``test`` as ``args`` (None: ``sys.argv``) say, with every model in
+    translate.models and the unpaired data module."""
+    return TranslateCLI(
+        model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
+        datamodule_class=UnpairedDataModule,
+        auto_configure_optimizers=False,  # models bring their own optimizers and schedules
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"formatter_class": HelpFormatter, **SUBCOMMAND_HELP},  # subcommands inherit it
+        args=args,
+    )

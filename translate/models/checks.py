@@ -4,31 +4,34 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch import LightningModule
+
+from translate.data.spec import DataSpec, DescribesData
+from translate.models.contract import TranslationModel
 
 
-def attached_data(model: LightningModule) -> LightningDataModule | None:
-    """The datamodule of the trainer the model is attached to, if any."""
-    return getattr(model.trainer, "datamodule", None) if model._trainer is not None else None
+def attached_data(model: LightningModule) -> DataSpec | None:
+    """What the data module of the trainer the model is attached to says of its data; None without one (or for a
+    data module that does not describe its data)."""
+    data = model.trainer.datamodule if model._trainer is not None else None
+    return data.spec if isinstance(data, DescribesData) else None
 
 
-def check_channels(model: LightningModule, data: LightningDataModule | None) -> None:
+def check_channels(model: TranslationModel, data: DataSpec | None) -> None:
     """Raise when the model's and the data's channel counts differ, naming both options."""
-    data_channels = getattr(data, "channels", model.hparams.channels)
-    if data_channels != model.hparams.channels:
+    if data is not None and data.channels != model.channels:
         raise ValueError(
-            f"model.init_args.channels={model.hparams.channels} but data.channels={data_channels}: set both the same"
+            f"model.init_args.channels={model.channels} but data.channels={data.channels}: set both the same"
         )
 
 
-def check_two_domains(model: LightningModule, data: LightningDataModule | None) -> None:
+def check_two_domains(model: TranslationModel, data: DataSpec | None) -> None:
     """Raise when a two-domain model is given data with another number of domains (a folder per domain finds every
     sub-folder), naming the option to set."""
-    domains = getattr(data, "domains", None)
-    if domains is not None and len(domains) != 2 and getattr(data, "attr_file", None) is None:
+    if data is not None and len(data.domains) != 2 and not data.labelled:
         raise ValueError(
-            f"{type(model).__name__} translates between two domains but the data has {len(domains)}: {list(domains)}; "
-            "set data.domains to two of them, or train a StarGAN for more"
+            f"{type(model).__name__} translates between two domains but the data has {len(data.domains)}: "
+            f"{list(data.domains)}; set data.domains to two of them, or train a StarGAN for more"
         )
 
 

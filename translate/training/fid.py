@@ -9,13 +9,14 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from translate.callbacks import checkpoint_dir, to_uint8
+from translate.data.images import to_uint8
+from translate.models.contract import DIRECTION_DOMAINS, TranslationModel
+from translate.training.callbacks import checkpoint_dir
 
 log = logging.getLogger(__name__)
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception, as TF's original
 INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
-DIRECTIONS = {"a2b": (0, 1), "b2a": (1, 0)}  # (source domain, target domain) in the batch tuple
 
 
 def find_inception_weights(path: str | Path | None = None) -> Path | None:
@@ -64,7 +65,7 @@ class FIDMonitor(Callback):
                 return
             feature = str(weights)
         self.metrics = {}
-        for direction in DIRECTIONS:
+        for direction in DIRECTION_DOMAINS:
             kwargs = {"feature": 2048, "feature_extractor_weights_path": feature} if isinstance(feature, str) else {}
             fid = FrechetInceptionDistance(**(kwargs or {"feature": feature}), reset_real_features=False)
             # subset_size is set per compute from the number of images; KID needs it <= that number
@@ -82,11 +83,12 @@ class FIDMonitor(Callback):
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch: tuple[Tensor, ...], batch_idx, dl_idx=0):
         if not self._active(trainer):
             return
-        for direction, (source, target) in DIRECTIONS.items():
-            if direction not in getattr(pl_module, "directions", DIRECTIONS):  # e.g. a one-way TraVeLGAN
-                continue
+        if not isinstance(pl_module, TranslationModel) or pl_module.target_kind != "direction":
+            return  # FID here compares a direction's translations with its target domain's images
+        for direction in pl_module.targets:  # one direction only for a one-way TraVeLGAN
+            source, target = DIRECTION_DOMAINS[direction]
             fid, kid = self.metrics[direction]
-            fake = _rgb(to_uint8(pl_module(batch[source], direction=direction)))
+            fake = _rgb(to_uint8(pl_module.translator(direction)(batch[source])))
             if not self._real_seen:  # real features are kept across epochs (reset_real_features=False)
                 real = _rgb(to_uint8(batch[target]))
                 fid.update(real, real=True)

@@ -7,7 +7,7 @@ keeps everything else of Lightning's DDPStrategy (process groups, launchers, clu
 rank-0 checkpoints, ``sync_batchnorm``) and replaces the wrapper: the ranks start from rank 0's weights, and each
 ``optimizer.step()`` first averages the gradients of exactly that optimizer's parameters across the ranks.
 
-``translate fit ... --trainer.strategy ddp`` selects it (translate.training_cli); in Python:
+``translate fit ... --trainer.strategy ddp`` selects it (translate.training.cli); in Python:
 ``Trainer(devices=4, strategy=StepSyncDDPStrategy())``.
 """
 

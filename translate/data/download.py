@@ -5,11 +5,9 @@ standard library's urllib is used: the download resumes a partial file with an H
 server announced and every member's CRC, and refuses archive entries that would land outside the target folder.
 """
 
-import argparse
 import hashlib
 import logging
 import shutil
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -17,13 +15,11 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from translate.data.layouts import CYCLEGAN_DATASETS
+
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets"
-CYCLEGAN_DATASETS = (
-    "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo",
-    "vangogh2photo", "maps", "cityscapes", "facades", "iphone2dslr_flower",
-)  # fmt: skip
 CHUNK = 1 << 20
 
 
@@ -134,20 +130,3 @@ def fetch_dataset(name: str, root: str | Path = "datasets", *, base_url: str = B
     archive.unlink()  # unpacked and checked: the zip is no longer needed
     log.info("%s ready in %s", name, folder)
     return folder
-
-
-def data_command(argv: list[str]) -> None:
-    """``translate data download NAME [--root datasets] [--force]``."""
-    parser = argparse.ArgumentParser(prog="translate data", description="Get datasets.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("download", help="download a standard CycleGAN dataset (resumable)")
-    fetch.add_argument("name", choices=CYCLEGAN_DATASETS, metavar="NAME", help=", ".join(CYCLEGAN_DATASETS))
-    fetch.add_argument("--root", default="datasets", help="parent folder (default: datasets)")
-    fetch.add_argument("--force", action="store_true", help="replace files that already exist")
-    fetch.add_argument("--base-url", default=BASE_URL, help=argparse.SUPPRESS)  # tests and mirrors
-    args = parser.parse_args(argv)
-    try:
-        folder = fetch_dataset(args.name, args.root, base_url=args.base_url, force=args.force)
-    except DownloadError as error:
-        sys.exit(f"translate data: error: {error}")
-    print(f"{args.name} is ready in {folder}: translate fit --config configs/{args.name}.yaml")

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from translate.callbacks import to_uint8
-from translate.export import Translator
-from translate.images import to_tensor
-from translate.predict import load_model
-from translate.tiling import pad_to_multiple
+from translate.data.images import to_tensor, to_uint8
+from translate.inference.loading import load_model
+from translate.inference.targets import choose_translation
+from translate.inference.tiling import pad_to_multiple
+from translate.models.contract import TranslationModel
 
 
 class LoadedTranslator:
@@ -26,11 +26,12 @@ class LoadedTranslator:
     load time; the EMA generator is used when the model keeps one.
     """
 
-    def __init__(self, model, *, direction: str = "a2b", target_domain: str | None = None):
+    def __init__(self, model: TranslationModel, *, direction: str = "a2b", target_domain: str | None = None):
         self.model = model
-        self.translator = Translator(model, direction=direction, target_domain=target_domain).eval()
+        target = choose_translation(model, direction=direction, target_domain=target_domain)
+        self.translator = model.translator(target).eval()
         self.device = model.device
-        self.channels, self.multiple = model.hparams.channels, model.size_multiple
+        self.channels, self.multiple = model.channels, model.size_multiple
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image | np.ndarray | Tensor) -> Image.Image | np.ndarray | Tensor:

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset, DistributedSampler
 
-from translate.images import BadImages, UndecodableImageError, find_images, read_image, to_tensor
+from translate.data.images import BadImages, UndecodableImageError, find_images, read_image, to_tensor
 
 Transform = Callable[..., dict[str, Any]]  # albumentations' call convention: transform(image=array)["image"]
 

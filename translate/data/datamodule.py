@@ -16,7 +16,7 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from translate.datasets import (
+from translate.data.datasets import (
     AttributeImages,
     DomainFolder,
     Transform,
@@ -26,8 +26,9 @@ from translate.datasets import (
     init_loader_worker,
     read_attributes,
 )
-from translate.images import BadImages, UndecodableImageError
-from translate.layouts import LAYOUTS, discover_domains, missing_root_message, named_domains
+from translate.data.images import BadImages, UndecodableImageError
+from translate.data.layouts import LAYOUTS, discover_domains, missing_root_message, named_domains
+from translate.data.spec import DataSpec
 
 
 def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Compose]:
@@ -134,6 +135,12 @@ class UnpairedDataModule(LightningDataModule):
         if self._domains is None:
             self._domains = discover_domains(self.root)
         return self._domains
+
+    @property
+    def spec(self) -> DataSpec:
+        """What the model checks its channels, domains, image size and labels against (translate.data.spec)."""
+        labelled = self.attr_file is not None
+        return DataSpec(self.channels, tuple(self.domains), self.crop_size, self.batch_size, labelled)
 
     def _check_arguments(
         self,

@@ -18,12 +18,11 @@ from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from translate.data.images import to_uint8
+from translate.data.spec import DescribesData
+from translate.models.contract import ShowsSamples
+
 log = logging.getLogger(__name__)
-
-
-def to_uint8(images: Tensor) -> Tensor:
-    """[-1, 1] float (..., C, H, W) -> uint8 in [0, 255]; loggers that cast floats unscaled get real pixels."""
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 class SampleGrid(Callback):
@@ -46,7 +45,7 @@ class SampleGrid(Callback):
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         datamodule = trainer.datamodule
-        if datamodule is None or not hasattr(datamodule, "sample_batch") or not hasattr(pl_module, "sample_columns"):
+        if not isinstance(datamodule, DescribesData) or not isinstance(pl_module, ShowsSamples):
             log.warning("SampleGrid: the datamodule has no sample_batch() or the model no sample_columns(); disabled")
             return
         self._batch = tuple(datamodule.sample_batch(self.num_images))
@@ -108,7 +107,8 @@ class SaveOnInterrupt(Callback):
 
     Lightning turns SIGTERM into ``SIGTERMException`` after the current batch; a first Ctrl+C is routed the same way
     (a second one stops at once). ``translate fit ... --ckpt_path <that last.ckpt>`` then continues bit-exact.
-    ``translate fit`` writes checkpoints atomically (translate.checkpoint_io): a kill mid-write keeps the previous one.
+    ``translate fit`` writes checkpoints atomically (translate.training.checkpoint_io): a kill mid-write keeps the
+    previous one.
     """
 
     def __init__(self):

@@ -1,0 +1,57 @@
+"""``translate import``: official CycleGAN or StarGAN weight files -> a checkpoint predict and export take."""
+
+import argparse
+import sys
+
+from translate.inference.official import _GENERATORS, CELEBA_DOMAINS, import_cyclegan, import_stargan
+
+
+def main(argv: list[str]) -> None:
+    """``translate import --g-ab latest_net_G_A.pth [--g-ba ...] --netG NAME --output CKPT`` (CycleGAN) or
+    ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
+    parser = argparse.ArgumentParser(prog="translate import", description="Official pretrained networks -> checkpoint.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--g-ab", "--g_ab", help="CycleGAN: official A->B generator (latest_net_G_A.pth, X.pth)")
+    source.add_argument("--stargan", metavar="G_CKPT", help="StarGAN: official generator (200000-G.ckpt)")
+    parser.add_argument("--g-ba", "--g_ba", help="CycleGAN: official B->A generator (latest_net_G_B.pth), optional")
+    parser.add_argument("--netG", default="resnet_9blocks", choices=list(_GENERATORS), help="CycleGAN architecture")
+    parser.add_argument("--norm", default="instance", choices=["instance", "batch"], help="CycleGAN --norm")
+    parser.add_argument("--channels", type=int, default=3, choices=[1, 3], help="CycleGAN --input_nc")
+    parser.add_argument(
+        "--stargan-d",
+        "--stargan_d",
+        metavar="D_CKPT",
+        help="StarGAN: official discriminator (default: NNNNNN-D.ckpt next to the generator)",
+    )
+    parser.add_argument(
+        "--domains",
+        nargs="+",
+        metavar="NAME",
+        help="StarGAN: domain names in label order (default for c_dim 5: the official CelebA "
+        f"{' '.join(CELEBA_DOMAINS)})",
+    )
+    parser.add_argument(
+        "--label-mode",
+        "--label_mode",
+        choices=["single", "multi"],
+        help="StarGAN with --domains: single (one-hot, RaFD-like; default) or multi (attributes)",
+    )
+    parser.add_argument(
+        "--exclusive",
+        nargs="+",
+        action="append",
+        metavar="NAME",
+        help="StarGAN multi-label: a group of which exactly one is on (repeatable)",
+    )
+    parser.add_argument("--output", required=True, help="checkpoint to write")
+    args = parser.parse_args(argv)
+    try:
+        if args.stargan:
+            path = import_stargan(args.stargan, args.output, discriminator=args.stargan_d, domains=args.domains,
+                                  label_mode=args.label_mode, exclusive_groups=args.exclusive)  # fmt: skip
+        else:
+            path = import_cyclegan(args.g_ab, args.output, g_ba=args.g_ba, netG=args.netG, norm=args.norm,
+                                   channels=args.channels)  # fmt: skip
+    except (OSError, ValueError) as error:  # OSError: a missing file, or a checkpoint that cannot be written
+        sys.exit(f"translate import: error: {error}")
+    print(f"wrote {path}: translate predict --ckpt {path} --input DIR --output DIR")

@@ -1,0 +1,129 @@
+"""``translate predict``: translate every image under --input into --output with a checkpoint or an ONNX file."""
+
+import argparse
+import sys
+
+from translate.inference.loading import load_model
+from translate.inference.onnx import OnnxTranslator
+from translate.inference.predict import predict_folder
+
+
+def parse_attrs(text: str) -> dict[str, float]:
+    """``Blond_Hair=1,Male=0`` -> {"Blond_Hair": 1.0, "Male": 0.0}."""
+    values = {}
+    for item in filter(None, text.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or value.strip() not in ("0", "1"):
+            raise argparse.ArgumentTypeError(f"expected NAME=0 or NAME=1 items separated by commas, got {item!r}")
+        values[name.strip()] = float(value)
+    return values
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="translate predict",
+        description="Translate every image under --input into --output, keeping relative paths, names and sizes.",
+    )
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument(
+        "--ckpt",
+        help="checkpoint written by `translate fit` or `translate import` (or a folder: its last.ckpt), or an "
+        "official StarGAN NNNNNN-G.ckpt",
+    )
+    model.add_argument("--onnx", help="ONNX file written by `translate export`, run by onnxruntime")
+    parser.add_argument("--input", required=True, help="folder of images (searched recursively)")
+    parser.add_argument("--output", required=True, help="folder to write to (created; must not be inside --input)")
+    parser.add_argument(
+        "--direction", choices=["a2b", "b2a"], help="CycleGAN direction (default a2b; --onnx: exported)"
+    )
+    parser.add_argument(
+        "--target-domain",
+        "--target_domain",
+        action="append",
+        metavar="NAME",
+        help="StarGAN: translate to this domain into OUTPUT/NAME/ (repeatable; `all`: every domain)",
+    )
+    parser.add_argument(
+        "--attrs",
+        type=parse_attrs,
+        help="StarGAN multi-label: attribute values, e.g. Blond_Hair=1,Male=0, changing the input's own labels "
+        "(from --attr-file, else as the model's classifier sees them); in an exclusive group set one member to 1",
+    )
+    parser.add_argument(
+        "--attr-file",
+        "--attr_file",
+        metavar="FILE",
+        help="StarGAN multi-label: CelebA-style attribute file (list_attr_celeba.txt) giving the inputs' own labels, "
+        "looked up by file name (or stem); inputs not in it get the classifier's estimate",
+    )
+    parser.add_argument(
+        "--grid", action="store_true", help="StarGAN: one strip per input: the input, then every target"
+    )
+    parser.add_argument(
+        "--batch-size",
+        "--batch_size",
+        type=int,
+        default=1,
+        help="images per forward pass (same-size images are batched)",
+    )
+    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    parser.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="translate again images whose outputs exist (default: skip them)"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=["32", "bf16", "16"],
+        default="32",
+        help="run the network in mixed precision: 16 or bf16 on a GPU, bf16 on a CPU with native bf16 (default 32)",
+    )
+    parser.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
+    parser.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs arbitrary pickled objects (can run code: only for files you trust)",
+    )
+    return parser
+
+
+def resolve_device(name: str) -> str:
+    """``--device`` checked here, so that a typo or a missing GPU is one line, not a CUDA traceback mid-run."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        sys.exit(f"translate predict: error: --device {name!r} is not a device; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            sys.exit(f"translate predict: error: --device {name}: no CUDA GPU is visible here; use --device cpu")
+        if device.index is not None and device.index >= count:
+            sys.exit(
+                f"translate predict: error: --device {name}: only {count} GPU(s) visible (cuda:0 to cuda:{count - 1})"
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        sys.exit(f"translate predict: error: --device {name}: MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        sys.exit(f"translate predict: error: --device {name!r}: use auto, cpu, cuda or cuda:N")
+    return name
+
+
+def main(argv: list[str]) -> None:
+    args = predict_parser().parse_args(argv)
+    device = resolve_device(args.device)
+    try:
+        if args.onnx:
+            model = OnnxTranslator(args.onnx, device)
+        else:
+            model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
+        predict_folder(
+            model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
+            attr_file=args.attr_file, grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers,
+            overwrite=args.overwrite, tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
+        )  # fmt: skip
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        sys.exit(f"translate predict: error: {error}")

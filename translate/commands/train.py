@@ -1,0 +1,36 @@
+"""``translate fit|validate|test``: LightningCLI (translate.training.cli); translate's own errors end in one line."""
+
+import os
+import sys
+from pathlib import Path
+
+from translate.training.cli import run_cli
+
+PACKAGE = Path(__file__).resolve().parent.parent
+# Only settings that cannot name a model: anything else (a typo such as --confg) is jsonargparse's to name.
+SETTINGS_WITHOUT_A_MODEL = ("--trainer", "--data", "--seed_everything", "--ckpt_path", "--optimizer", "--lr_scheduler")
+
+
+def main(argv: list[str]) -> None:
+    """``translate fit|validate|test ...``: our own errors end the run in one line (TRANSLATE_DEBUG=1: traceback)."""
+    options = [a for a in argv[1:] if a.startswith("-")]
+    if all(a.startswith(SETTINGS_WITHOUT_A_MODEL) for a in options):
+        sys.exit(
+            f"translate {argv[0]}: error: no model given; pass --config FILE (for example configs/quickstart.yaml), "
+            f"or --model CLASS and its options (`translate {argv[0]} --help`)"
+        )
+    try:
+        # sys.argv itself when run as `translate ...`: LightningCLI warns when given args beside a command line
+        run_cli(None if argv == sys.argv[1:] else argv)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, OSError) as error:
+        if not _raised_by_translate(error) or os.environ.get("TRANSLATE_DEBUG"):
+            raise  # someone else's error (a bug to report): keep the whole traceback
+        sys.exit(f"translate {argv[0]}: error: {error}  (TRANSLATE_DEBUG=1 shows the traceback)")
+
+
+def _raised_by_translate(error: BaseException) -> bool:
+    """Whether the innermost frame that raised ``error`` is this package's code: our messages are complete."""
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is not None and Path(traceback.tb_frame.f_code.co_filename).is_relative_to(PACKAGE)

@@ -1,0 +1,67 @@
+"""``translate export``: a trained generator as ONNX or TorchScript, with dynamic batch, height and width.
+
+The exported graph takes ``image`` (B, C, H, W) in [-1, 1], H and W multiples of the model's ``size_multiple``, and
+returns ``translated`` of the same shape. One file holds one direction (CycleGAN, TraVeLGAN) or one target domain
+(StarGAN); EMA generators are exported when the model keeps them, as predict uses them.
+"""
+
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from translate.inference.targets import choose_translation
+from translate.models.contract import TranslationModel
+
+Format = Literal["onnx", "torchscript"]
+
+
+def export(
+    model: TranslationModel,
+    output: str | Path,
+    *,
+    format: Format = "onnx",
+    direction: str = "a2b",
+    target_domain: str | None = None,
+    opset: int = 17,
+) -> Path:
+    """Write ``model``'s translator to ``output``; returns the path."""
+    output = Path(output)
+    target = choose_translation(model, direction=direction, target_domain=target_domain)
+    translator = model.eval().cpu().translator(target).eval()
+    side = model.size_multiple * max(1, 32 // model.size_multiple)  # a small valid example input
+    example = torch.zeros(1, model.channels, side, side)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks
+        if format == "onnx":
+            torch.onnx.export(
+                translator, (example,), str(output), dynamo=False, opset_version=opset,
+                input_names=["image"], output_names=["translated"],
+                dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                              "translated": {0: "batch", 2: "height", 3: "width"}},
+            )  # fmt: skip
+            _write_metadata(output, model, target)
+        elif format == "torchscript":
+            torch.jit.trace(translator, example, check_trace=False).save(str(output))
+        else:
+            raise ValueError(f"unknown format {format!r}, expected 'onnx' or 'torchscript'")
+    return output
+
+
+def _write_metadata(path: Path, model: TranslationModel, target: str) -> None:
+    """Record what ``translate predict --onnx`` needs to use the file like the checkpoint: the size multiple to pad
+    to, the image channels, and the translation it holds (a direction, or a target domain)."""
+    import onnx
+
+    graph = onnx.load(str(path))
+    metadata = {
+        "translate.size_multiple": str(model.size_multiple),
+        "translate.channels": str(model.channels),
+        "translate.direction": target if model.target_kind == "direction" else "",
+        "translate.target_domain": target if model.target_kind == "domain" else "",
+    }
+    for key, value in metadata.items():
+        graph.metadata_props.add(key=key, value=value)
+    onnx.save(graph, str(path))

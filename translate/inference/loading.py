@@ -1,0 +1,49 @@
+"""Checkpoints back into models: ``load_model`` rebuilds what ``translate fit`` or ``translate import`` saved."""
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningModule
+
+import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.inference.official import is_stargan_generator, stargan_from_official
+from translate.models.contract import TranslationModel
+from translate.training.checkpoint_io import resolve_checkpoint
+
+
+def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: bool = False) -> TranslationModel:
+    """Rebuild the model that ``translate fit`` saved in ``ckpt`` (any of translate.models), in eval mode.
+
+    Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain data only, so a file crafted to run
+    code when unpickled is refused. ``trust=True`` lifts that for files from a source you trust.
+    """
+    ckpt = resolve_checkpoint(ckpt)  # a run or checkpoint folder: its newest last.ckpt
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
+    try:
+        checkpoint = torch.load(ckpt, map_location="cpu", weights_only=not trust)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"checkpoint {ckpt} holds pickled Python objects beyond tensors and plain data, which could run code when "
+            "loaded; refused. Pass --trust-checkpoint only if you trust where it comes from"
+        ) from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile) as error:
+        raise ValueError(f"checkpoint {ckpt} is not a readable PyTorch checkpoint ({error})") from None
+    hparams = checkpoint.get("hyper_parameters", {})
+    if "_instantiator" not in hparams and is_stargan_generator(checkpoint):  # yunjey/stargan's NNNNNN-G.ckpt
+        return stargan_from_official(ckpt)[0].to(device).eval()
+    if "_instantiator" not in hparams:
+        raise ValueError(
+            f"checkpoint {ckpt} does not record its model class (not written by `translate fit`); "
+            "load it in Python with the model class, e.g. CycleGAN.load_from_checkpoint(path)"
+        )
+    try:
+        model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=not trust)
+    except ValueError as error:  # e.g. weights that do not fit the recorded architecture (models/_checks.py)
+        raise ValueError(f"checkpoint {ckpt}: {error}") from None
+    if not isinstance(model, TranslationModel):
+        raise ValueError(f"checkpoint {ckpt} holds a {type(model).__name__}, which is not a translation model "
+                         "(translate.models.contract.TranslationModel); predict, export and load need one")  # fmt: skip
+    return model.to(device).eval()

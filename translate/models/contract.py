@@ -1,0 +1,89 @@
+"""The model contract: what inference, export, serving and the metrics may rely on, and nothing else.
+
+A translation model translates images to named targets. ``target_kind`` says what the names are:
+
+- ``"direction"``: a two-domain model (CycleGAN, TraVeLGAN) translates ``"a2b"`` and/or ``"b2a"``; predict writes to
+  the output folder itself and takes ``--direction``; FID compares each direction's output with its target domain.
+- ``"domain"``: a multi-domain model (StarGAN) translates to each of its domains; predict takes ``--target-domain``
+  and writes one sub-folder per target.
+
+Models whose generator is conditioned on a label vector (StarGAN) implement ``LabelConditioned`` as well, so
+predict can start from each input's own labels and change some (``--attrs``). A new model subclasses the contract
+(after ``LightningModule``) and gets ``translate predict``, ``export``, ``translate.load`` and FID without any change
+there: they never ask a model for its class or probe its attributes.
+"""
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+TargetKind = Literal["direction", "domain"]
+# Where each direction's source and target domain sit in a two-domain batch (real_a, real_b).
+DIRECTION_DOMAINS = {"a2b": (0, 1), "b2a": (1, 0)}
+
+
+class TranslationModel(ABC):
+    """Translates (B, channels, H, W) images in [-1, 1], H and W multiples of ``size_multiple``, to ``targets``."""
+
+    target_kind: ClassVar[TargetKind]
+    device: torch.device  # where translator() runs (LightningModule provides it)
+
+    @property
+    @abstractmethod
+    def channels(self) -> int:
+        """Image channels in and out (1 grayscale, 3 RGB)."""
+
+    @property
+    @abstractmethod
+    def size_multiple(self) -> int:
+        """Height and width the translators accept are multiples of this (predict pads to it and crops back)."""
+
+    @property
+    @abstractmethod
+    def targets(self) -> tuple[str, ...]:
+        """What ``translator`` takes: the directions (``"a2b"``, ``"b2a"``) or domain names this model translates to."""
+
+    @abstractmethod
+    def translator(self, target: str) -> nn.Module:
+        """A plain image -> image module translating to ``target``: the generator (its moving average when the
+        model keeps one), with anything fixed it needs (a target label) folded in; it traces for export."""
+
+
+class ShowsSamples(ABC):
+    """A model that shows its progress as sample grids (``translate.training.callbacks.SampleGrid``)."""
+
+    @abstractmethod
+    def sample_columns(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """The columns of a grid for a fixed batch from the data module: name -> (N, C, H, W) in [-1, 1]."""
+
+
+class LabelConditioned(TranslationModel):
+    """A multi-domain model whose generator reads a label vector: one-hot (``single``) or one 0/1 per attribute
+    (``multi``, of which ``groups`` hold exactly one on). Predict translates an input by changing its own labels."""
+
+    target_kind: ClassVar[TargetKind] = "domain"
+    domains: list[str]  # label names, in label order
+    groups: list[list[int]]  # with label_mode "multi": indices of attributes of which exactly one is on
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.domains)
+
+    @property
+    @abstractmethod
+    def label_mode(self) -> Literal["single", "multi"]:
+        """``single``: one domain per image (one-hot labels); ``multi``: independent attributes."""
+
+    @abstractmethod
+    def changed(self, labels: Tensor, name: str, value: float | None = None) -> Tensor:
+        """``labels`` (B, len(domains)) with ``name`` switched on (or set to ``value``), groups kept one-hot."""
+
+    @abstractmethod
+    def estimate_labels(self, images: Tensor) -> Tensor:
+        """The labels (B, len(domains)) the model sees in ``images`` of any size."""
+
+    @abstractmethod
+    def translate_to(self, images: Tensor, labels: Tensor) -> Tensor:
+        """``images`` translated to ``labels`` (B, len(domains)), with the generator ``translator`` would use."""
