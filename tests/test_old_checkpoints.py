@@ -1,6 +1,6 @@
 """Checkpoints written by an earlier main still load, predict the same pixels and resume.
 
-tests/data/main_478439d/ was made by main at 478439d (before the package layout moved to data/, training/,
+tests/assets/main_478439d/ was made by main at 478439d (before the package layout moved to data/, training/,
 inference/ and commands/): a tiny CycleGAN (EMA kept, LinearDecayLR) and a tiny StarGAN fitted for 4 optimizer
 steps on 32 px images, and what `translate predict` wrote with them from input/. The class paths they record
 (translate.CycleGAN, translate.networks.ResnetGenerator, translate.schedules.LinearDecayLR, ...) must stay
@@ -17,7 +17,7 @@ from PIL import Image
 from tests.conftest import REPO, write_images
 from translate.cli import main
 
-OLD = Path(__file__).parent / "data" / "main_478439d"
+OLD = Path(__file__).parent / "assets" / "main_478439d"
 
 
 def _pixels(path: Path) -> np.ndarray:
