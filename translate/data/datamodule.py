@@ -4,7 +4,6 @@ Layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, 
 """
 
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -18,16 +17,14 @@ from torch.utils.data import DataLoader
 
 from translate.data.datasets import (
     AttributeImages,
-    DomainFolder,
-    Transform,
     UnpairedDataset,
     UnpairedSampler,
     collate_domains,
     init_loader_worker,
-    read_attributes,
 )
-from translate.data.images import BadImages, UndecodableImageError
-from translate.data.layouts import LAYOUTS, discover_domains, missing_root_message, named_domains
+from translate.data.images import BadImages
+from translate.data.layouts import LAYOUTS, discover_domains, named_domains
+from translate.data.sources import AttributeFile, DomainFolders
 from translate.data.spec import DataSpec
 
 
@@ -125,7 +122,8 @@ class UnpairedDataModule(LightningDataModule):
         self.train_set: UnpairedDataset | AttributeImages | None = None
         self.val_set: UnpairedDataset | AttributeImages | None = None
         self._val_resolved = False
-        self._preview_set: UnpairedDataset | None = None
+        self._preview_set: UnpairedDataset | AttributeImages | None = None
+        self._source: DomainFolders | AttributeFile | None = None
         self._resume_position: tuple[int, int] | None = None
 
     @property
@@ -168,88 +166,33 @@ class UnpairedDataModule(LightningDataModule):
         if min(sizes.values()) < 1:
             raise ValueError(f"load_size, crop_size and batch_size must be >= 1, got {sizes}")
 
+    @property
+    def source(self) -> DomainFolders | AttributeFile:
+        """Where the images come from: the attribute file when given, else a folder per domain (made on first use,
+        when the domains are known)."""
+        if self._source is None:
+            if self.attr_file is not None:
+                self._source = AttributeFile(self.attr_file, self.root, self.domains, val_count=self.val_count,
+                                             channels=self.channels)  # fmt: skip
+            else:
+                self._source = DomainFolders(self.root, self.domains, train_dirs=self.train_dirs,
+                                             val_dirs=self.val_dirs, channels=self.channels,
+                                             bad_images=self.bad_images, min_size=self.crop_size)  # fmt: skip
+        return self._source
+
     def setup(self, stage: str) -> None:
         """Find the images (once); decoding happens later, in the loader workers."""
-        if self.attr_file is not None:
-            if self.train_set is None:
-                self._setup_attributes()
-            return
         if stage == "fit" and self.train_set is None:
-            self.train_set = self._dataset(self._folders("train"), self.train_transform)
+            self.train_set = self.source.train_set(self.train_transform)
         if stage in ("fit", "validate", "test") and not self._val_resolved:
-            folders = self._folders("test")
-            self.val_set = None if folders is None else self._dataset(folders, self.eval_transform)
+            self.val_set = self.source.val_set(self.eval_transform)
             self._val_resolved = True
-
-    def _setup_attributes(self) -> None:
-        if self.root is None:
-            raise ValueError("data.attr_file needs data.root, the folder of the images (or of images/)")
-        names, labels = read_attributes(self.attr_file, self.domains)
-        folder = self.root / "images" if (self.root / "images").is_dir() else self.root
-        order = list(range(len(names)))
-        random.Random(1234).shuffle(order)  # the official split: a fixed shuffle, the first images held out
-        val, train = order[: self.val_count], order[self.val_count :]
-        if not train:
-            raise ValueError(f"{self.attr_file} lists {len(names)} images, all held out by val_count={self.val_count}")
-        paths = [folder / name for name in names]
-
-        def subset(rows: list[int], transform: Transform) -> AttributeImages:
-            return AttributeImages([paths[i] for i in rows], labels[rows], transform, channels=self.channels)
-
-        self.train_set = subset(train, self.train_transform)
-        self.val_set = subset(val, self.eval_transform) if val else None
-        self._val_resolved = True
-
-    def _folders(self, split: Literal["train", "test"]) -> list[Path] | None:
-        """One folder per domain for ``split``, or None for a test split that isn't there (no validation)."""
-        explicit = self.train_dirs if split == "train" else self.val_dirs
-        if explicit is not None:
-            if len(explicit) != len(self.domains):  # domains found under root only now
-                name = "data.train_dirs" if split == "train" else "data.val_dirs"
-                raise ValueError(
-                    f"{name} has {len(explicit)} folders but the domains are {self.domains}: give one each"
-                )
-            return explicit  # DomainFolder names any missing one
-        if self.root is None:
-            return None  # train_dirs without val_dirs
-        if not self.root.is_dir():
-            raise FileNotFoundError(missing_root_message(self.root))
-        candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in self.domains}
-        found = {d: next((p for p in paths if p.is_dir()), None) for d, paths in candidates.items()}
-        missing = [d for d, path in found.items() if path is None]
-        if split == "test" and len(missing) == len(self.domains):
-            return None
-        if missing:
-            official, per_domain = candidates[missing[0]]
-            raise FileNotFoundError(
-                f"no {split} folder for domain {missing[0]!r} (domains: {self.domains}): expected {official} "
-                f"(official CycleGAN layout) or {per_domain} (folder per domain)"
-            )
-        return list(found.values())
-
-    def _dataset(self, folders: list[Path], transform: Transform) -> UnpairedDataset:
-        try:
-            return UnpairedDataset(
-                [
-                    DomainFolder(
-                        f, transform, channels=self.channels, bad_images=self.bad_images, min_size=self.crop_size
-                    )
-                    for f in folders
-                ]
-            )
-        except UndecodableImageError:
-            raise
-        except ValueError as error:  # an empty folder: say how to fix it
-            raise ValueError(
-                f"{error}; put the domain's images there or point data.root elsewhere ({LAYOUTS})"
-            ) from None
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
         trainer = self.trainer  # None outside a Trainer
-        sizes = [len(self.train_set)] if self.attr_file is not None else [len(f) for f in self.train_set.folders]
         sampler = UnpairedSampler(
-            sizes,
+            self.train_set.sizes,
             seed=self.seed,
             num_replicas=trainer.world_size if trainer is not None else 1,
             rank=trainer.global_rank if trainer is not None else 0,
@@ -288,16 +231,8 @@ class UnpairedDataModule(LightningDataModule):
         """The validation data (the test folders, or the held-out ``val_count`` images), for ``translate test``."""
         self.setup("test")
         if self.val_set is None:
-            raise FileNotFoundError(self._no_test_data_message())
+            raise FileNotFoundError(self.source.no_test_data_message())
         return self._loader(self.val_set)
-
-    def _no_test_data_message(self) -> str:
-        if self.attr_file is not None:
-            return f"no test images: data.val_count is {self.val_count}; set it above 0 to hold images out for testing"
-        if self.root is None:
-            return "no test folders: data.train_dirs is set without data.val_dirs; pass data.val_dirs (one per domain)"
-        expected = ", ".join(f"{self.root / f'test{d}'} or {self.root / 'test' / d}" for d in self.domains)
-        return f"no test folders: none of {expected} exists; add them (one per domain) or pass data.val_dirs"
 
     def _loader(self, dataset: UnpairedDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
         return DataLoader(
@@ -317,13 +252,8 @@ class UnpairedDataModule(LightningDataModule):
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.setup("validate")
-        if self.attr_file is not None:  # (images, labels), from validation or else training images
-            dataset = self.val_set if self.val_set is not None else self.train_set
-            return collate_domains([dataset[i * len(dataset) // n] for i in range(n)])
         if self.val_set is not None:
-            dataset = self.val_set
-        else:
-            if self._preview_set is None:
-                self._preview_set = self._dataset(self._folders("train"), self.eval_transform)
-            dataset = self._preview_set
-        return tuple(torch.stack([folder[i * len(folder) // n] for i in range(n)]) for folder in dataset.folders)
+            return self.val_set.preview(n)
+        if self._preview_set is None:
+            self._preview_set = self.source.preview_set(self.eval_transform)
+        return self._preview_set.preview(n)

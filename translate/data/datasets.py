@@ -130,6 +130,15 @@ class UnpairedDataset(Dataset):
     def __len__(self) -> int:
         return max(len(folder) for folder in self.folders)
 
+    @property
+    def sizes(self) -> list[int]:
+        """Images per domain (``UnpairedSampler`` draws from each)."""
+        return [len(folder) for folder in self.folders]
+
+    def preview(self, n: int) -> tuple[Tensor, ...]:
+        """``n`` evenly spaced images per domain, one (n, C, H, W) tensor each: the same at every call."""
+        return tuple(torch.stack([folder[i * len(folder) // n] for i in range(n)]) for folder in self.folders)
+
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, ...]:
         if isinstance(index, SampleIndex):
             self.reseed(index.seed)  # augmentations are a function of the item: same for any worker count or resume
@@ -231,6 +240,14 @@ class AttributeImages(Dataset):
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(self)]
+
+    def preview(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` evenly spaced (images, labels): the same at every call."""
+        return collate_domains([self[i * len(self) // n] for i in range(n)])
 
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, Tensor]:
         if isinstance(index, SampleIndex):
