@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "translate"
-LAYERS = {"networks": 0, "losses": 0, "schedules": 0, "data": 0, "models": 1, "training": 2, "inference": 3,
+LAYERS = {"moved": 0, "networks": 0, "losses": 0, "schedules": 0, "data": 0, "models": 1, "training": 2, "inference": 3,
           "commands": 4, "cli": 5}  # fmt: skip
 
 

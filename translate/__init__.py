@@ -6,7 +6,10 @@
 
 import importlib
 
+from translate import moved
+
 __version__ = "0.1.0"
+moved.install()  # translate.callbacks, translate.predict, ... of 0.1 configs and scripts still import
 
 _EXPORTS = {
     "CycleGAN": "translate.models",
