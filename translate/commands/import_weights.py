@@ -3,18 +3,18 @@
 import argparse
 import sys
 
-from translate.inference.official import _GENERATORS, CELEBA_DOMAINS, import_cyclegan, import_stargan
+from translate.inference.official import CELEBA_DOMAINS, OFFICIAL_GENERATORS, import_cyclegan, import_stargan
 
 
-def main(argv: list[str]) -> None:
-    """``translate import --g-ab latest_net_G_A.pth [--g-ba ...] --netG NAME --output CKPT`` (CycleGAN) or
-    ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
+def import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="translate import", description="Official pretrained networks -> checkpoint.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--g-ab", "--g_ab", help="CycleGAN: official A->B generator (latest_net_G_A.pth, X.pth)")
     source.add_argument("--stargan", metavar="G_CKPT", help="StarGAN: official generator (200000-G.ckpt)")
     parser.add_argument("--g-ba", "--g_ba", help="CycleGAN: official B->A generator (latest_net_G_B.pth), optional")
-    parser.add_argument("--netG", default="resnet_9blocks", choices=list(_GENERATORS), help="CycleGAN architecture")
+    parser.add_argument(
+        "--netG", default="resnet_9blocks", choices=list(OFFICIAL_GENERATORS), help="CycleGAN architecture"
+    )
     parser.add_argument("--norm", default="instance", choices=["instance", "batch"], help="CycleGAN --norm")
     parser.add_argument("--channels", type=int, default=3, choices=[1, 3], help="CycleGAN --input_nc")
     parser.add_argument(
@@ -44,7 +44,13 @@ def main(argv: list[str]) -> None:
         help="StarGAN multi-label: a group of which exactly one is on (repeatable)",
     )
     parser.add_argument("--output", required=True, help="checkpoint to write")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    """``translate import --g-ab latest_net_G_A.pth [--g-ba ...] --netG NAME --output CKPT`` (CycleGAN) or
+    ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
+    args = import_parser().parse_args(argv)
     try:
         if args.stargan:
             path = import_stargan(args.stargan, args.output, discriminator=args.stargan_d, domains=args.domains,

@@ -24,6 +24,13 @@ def predict_parser() -> argparse.ArgumentParser:
         prog="translate predict",
         description="Translate every image under --input into --output, keeping relative paths, names and sizes.",
     )
+    _add_files(parser)
+    _add_translation(parser.add_argument_group("which translation"))
+    _add_running(parser.add_argument_group("how to run"))
+    return parser
+
+
+def _add_files(parser: argparse.ArgumentParser) -> None:
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument(
         "--ckpt",
@@ -34,57 +41,53 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", required=True, help="folder of images (searched recursively)")
     parser.add_argument("--output", required=True, help="folder to write to (created; must not be inside --input)")
     parser.add_argument(
-        "--direction", choices=["a2b", "b2a"], help="CycleGAN direction (default a2b; --onnx: exported)"
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs arbitrary pickled objects (can run code: only for files you trust)",
     )
-    parser.add_argument(
+
+
+def _add_translation(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--direction", choices=["a2b", "b2a"], help="CycleGAN direction (default a2b; --onnx: exported)")
+    group.add_argument(
         "--target-domain",
         "--target_domain",
         action="append",
         metavar="NAME",
         help="StarGAN: translate to this domain into OUTPUT/NAME/ (repeatable; `all`: every domain)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--attrs",
         type=parse_attrs,
         help="StarGAN multi-label: attribute values, e.g. Blond_Hair=1,Male=0, changing the input's own labels "
         "(from --attr-file, else as the model's classifier sees them); in an exclusive group set one member to 1",
     )
-    parser.add_argument(
+    group.add_argument(
         "--attr-file",
         "--attr_file",
         metavar="FILE",
         help="StarGAN multi-label: CelebA-style attribute file (list_attr_celeba.txt) giving the inputs' own labels, "
         "looked up by file name (or stem); inputs not in it get the classifier's estimate",
     )
-    parser.add_argument(
-        "--grid", action="store_true", help="StarGAN: one strip per input: the input, then every target"
-    )
-    parser.add_argument(
-        "--batch-size",
-        "--batch_size",
-        type=int,
-        default=1,
-        help="images per forward pass (same-size images are batched)",
-    )
-    parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
-    parser.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
-    parser.add_argument(
+    group.add_argument("--grid", action="store_true", help="StarGAN: one strip per input: the input, then every target")
+
+
+def _add_running(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--batch-size", "--batch_size", type=int, default=1,
+                       help="images per forward pass (same-size images are batched)")  # fmt: skip
+    group.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    group.add_argument("--num-workers", "--num_workers", type=int, default=2, help="decoding processes (default 2)")
+    group.add_argument(
         "--overwrite", action="store_true", help="translate again images whose outputs exist (default: skip them)"
     )
-    parser.add_argument(
+    group.add_argument(
         "--precision",
         choices=["32", "bf16", "16"],
         default="32",
         help="run the network in mixed precision: 16 or bf16 on a GPU, bf16 on a CPU with native bf16 (default 32)",
     )
-    parser.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
-    parser.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
-    parser.add_argument(
-        "--trust-checkpoint",
-        action="store_true",
-        help="allow a checkpoint that needs arbitrary pickled objects (can run code: only for files you trust)",
-    )
-    return parser
+    group.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
+    group.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
 
 
 def resolve_device(name: str) -> str:

@@ -34,7 +34,7 @@ from translate.training.checkpoint_io import AtomicCheckpointIO
 log = logging.getLogger(__name__)
 
 OfficialGenerator = Literal["resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"]
-_GENERATORS = {
+OFFICIAL_GENERATORS = {
     "resnet_9blocks": (ResnetGenerator, {"num_blocks": 9}),
     "resnet_6blocks": (ResnetGenerator, {"num_blocks": 6}),
     "unet_128": (UNetGenerator, {"num_downs": 7}),
@@ -78,9 +78,9 @@ def import_cyclegan(
     channels: int = 3,
 ) -> Path:
     """Write a CycleGAN checkpoint whose ``gen_ab`` (and ``gen_ba`` when given) hold the official weights."""
-    if netG not in _GENERATORS:
-        raise ValueError(f"unknown --netG {netG!r}, expected one of {list(_GENERATORS)}")
-    cls, kwargs = _GENERATORS[netG]
+    if netG not in OFFICIAL_GENERATORS:
+        raise ValueError(f"unknown --netG {netG!r}, expected one of {list(OFFICIAL_GENERATORS)}")
+    cls, kwargs = OFFICIAL_GENERATORS[netG]
     generator_args = {"base_channels": 64, "norm": norm, **kwargs}
     model = CycleGAN(
         lambda i, o: cls(i, o, **generator_args), lambda i: PatchDiscriminator(i, norm=norm), channels=channels
