@@ -13,11 +13,22 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 @pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
-def test_an_old_module_path_is_the_new_module(old, new):
+def test_an_old_module_path_gives_the_new_objects(old, new):
     sys.modules.pop(old, None)
-    with pytest.warns(DeprecationWarning, match=f"{old} moved to {new}"):
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to {new.split()[0]}"):
         module = importlib.import_module(old)
-    assert module is importlib.import_module(new)
+    for target in new.split():
+        public = [name for name in vars(importlib.import_module(target)) if not name.startswith("_")]
+        assert public and all(
+            getattr(module, name) is getattr(importlib.import_module(target), name) for name in public
+        )
+    with pytest.raises(AttributeError, match="moved to"):
+        module.no_such_name  # noqa: B018
+
+
+def test_what_0_1_readme_imported_still_imports():
+    from translate.export import OnnxTranslator, export  # noqa: F401
+    from translate.predict import load_model, predict_folder  # noqa: F401
 
 
 def test_a_config_naming_old_class_paths_still_trains(tiny_domains, tmp_path):

@@ -1,14 +1,16 @@
 """Module paths from before the role packages (0.1), kept importable: configs copied from the shipped ones name
 ``translate.callbacks.SampleGrid``, saved run configs and scripts ``translate.predict.predict_folder``.
 
-An old name imports the new module under it, with a DeprecationWarning giving the new path; the classes and functions
-are the same objects, so a config or a pickle that names either path gets the same thing.
+An old name imports as a module that forwards every attribute to the modules its contents moved to, with a
+DeprecationWarning giving the new path; the classes and functions are the same objects, so a config or a pickle that
+names either path gets the same thing.
 """
 
 import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 import warnings
 
 MOVED = {
@@ -21,9 +23,9 @@ MOVED = {
     "translate.strategies": "translate.training.strategies",
     "translate.metrics": "translate.training.fid",
     "translate.training_cli": "translate.training.cli",
-    "translate.predict": "translate.inference.predict",
+    "translate.predict": "translate.inference.predict translate.inference.loading",
     "translate.tiling": "translate.inference.tiling",
-    "translate.export": "translate.inference.export",
+    "translate.export": "translate.inference.export translate.inference.onnx",
     "translate.api": "translate.inference.api",
     "translate.official": "translate.inference.official",
 }
@@ -36,8 +38,19 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(name, self) if name in MOVED else None
 
     def create_module(self, spec):
-        warnings.warn(f"{spec.name} moved to {MOVED[spec.name]}; import that instead", DeprecationWarning, 3)
-        return importlib.import_module(MOVED[spec.name])
+        targets = MOVED[spec.name].split()
+        warnings.warn(f"{spec.name} moved to {' and '.join(targets)}; import that instead", DeprecationWarning, 3)
+        modules = [importlib.import_module(target) for target in targets]
+        alias = types.ModuleType(spec.name, f"Moved to {', '.join(targets)}.")
+
+        def forward(name: str):
+            for module in modules:
+                if hasattr(module, name):
+                    return getattr(module, name)
+            raise AttributeError(f"module {spec.name!r} (moved to {', '.join(targets)}) has no attribute {name!r}")
+
+        alias.__getattr__ = forward
+        return alias
 
     def exec_module(self, module) -> None:
         pass  # the new module ran when it was imported
