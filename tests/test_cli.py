@@ -9,10 +9,11 @@ import torch
 from lightning.pytorch import LightningModule
 from PIL import Image
 
-from tests.conftest import REPO, write_images
 from translate.cli import main
 from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
+
+REPO = Path(__file__).resolve().parent.parent
 
 CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml") if not p.stem.startswith("debug"))  # debug*: overlays
 DEBUG = str(REPO / "configs" / "debug.yaml")
@@ -148,7 +149,7 @@ def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
     assert "lambda_cycl" in err
 
 
-def _odd_folder(root: Path) -> list[Path]:
+def _odd_folder(write_images, root: Path) -> list[Path]:
     """Images of awkward sizes, a nested folder and a JPEG: predict must keep each name and size."""
     paths = write_images(root, 2, size=(37, 53))
     paths += write_images(root / "nested" / "deeper", 1, size=(20, 17), colour=1, ext="jpg")
@@ -156,17 +157,8 @@ def _odd_folder(root: Path) -> list[Path]:
     return paths
 
 
-def _train_tiny(tiny_domains: Path, tmp_path: Path) -> Path:
-    config = REPO / "configs" / "quickstart.yaml"
-    main(["fit", "--config", str(config), "--config", DEBUG, "--trainer.fast_dev_run=false", "--trainer.max_steps=4",
-          f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}",
-          "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
-          "--trainer.callbacks.save_last=true"])  # fmt: skip
-    return next(tmp_path.rglob("last.ckpt"))
-
-
-def test_validate_and_test_report_a_checkpoints_metrics(tiny_domains, tmp_path, capsys):
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+def test_validate_and_test_report_a_checkpoints_metrics(train_tiny, tiny_domains, tmp_path, capsys):
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     common = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--config", DEBUG, "--trainer.fast_dev_run=false",
               f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
               "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
@@ -185,13 +177,13 @@ def test_validate_and_test_report_a_checkpoints_metrics(tiny_domains, tmp_path, 
     assert 0.0 < cycle(tested, "test") < 4.0  # two L1 errors of images in [-1, 1]
 
 
-def test_fit_checkpoint_predict_round_trip(tiny_domains, tmp_path):
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+def test_fit_checkpoint_predict_round_trip(train_tiny, write_images, tiny_domains, tmp_path):
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     model = LightningModule.load_from_checkpoint(ckpt)
     assert isinstance(model, CycleGAN)
 
     inputs = tmp_path / "in"
-    paths = _odd_folder(inputs)
+    paths = _odd_folder(write_images, inputs)
     main(["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(tmp_path / "out"),
           "--direction", "b2a", "--batch-size", "2", "--num-workers", "0"])  # fmt: skip
     written = sorted(p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*") if p.is_file())
@@ -210,8 +202,10 @@ def test_fit_checkpoint_predict_round_trip(tiny_domains, tmp_path):
     assert np.abs(result - expected.permute(1, 2, 0).numpy()).max() <= 1
 
 
-def test_predict_never_overwrites_resumes_and_stays_out_of_the_input(tiny_domains, tmp_path, caplog):
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+def test_predict_never_overwrites_resumes_and_stays_out_of_the_input(
+    train_tiny, write_images, tiny_domains, tmp_path, caplog
+):
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     inputs, outputs = tmp_path / "in", tmp_path / "out"
     write_images(inputs, 3)
     args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--output", str(outputs), "--num-workers", "0"]
@@ -228,8 +222,8 @@ def test_predict_never_overwrites_resumes_and_stays_out_of_the_input(tiny_domain
         main([*args[:-4], "--output", str(inputs / "translated")])
 
 
-def test_predict_reports_bad_files_and_translates_the_rest(tiny_domains, tmp_path):
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+def test_predict_reports_bad_files_and_translates_the_rest(train_tiny, write_images, tiny_domains, tmp_path):
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     inputs, outputs = tmp_path / "in", tmp_path / "out"
     write_images(inputs, 2)
     (inputs / "broken.png").write_bytes((inputs / "img_000.png").read_bytes()[:60])  # truncated: header only
@@ -266,13 +260,13 @@ def _train_tiny_stargan(root: Path, tmp_path: Path, domains: list[str]) -> Path:
     return next(tmp_path.rglob("last.ckpt"))
 
 
-def test_stargan_predict_writes_one_output_per_input_per_target(tmp_path):
+def test_stargan_predict_writes_one_output_per_input_per_target(write_images, tmp_path):
     domains = ["red", "green", "blue"]
     for colour, domain in enumerate(domains):
         write_images(tmp_path / "data" / "train" / domain, 3, colour=colour)
     ckpt = _train_tiny_stargan(tmp_path / "data", tmp_path / "run", domains)
     inputs = tmp_path / "in"
-    paths = _odd_folder(inputs)
+    paths = _odd_folder(write_images, inputs)
     args = ["predict", "--ckpt", str(ckpt), "--input", str(inputs), "--num-workers", "0"]
     main([*args, "--output", str(tmp_path / "all"), "--target-domain", "all"])
     for domain in domains:
@@ -292,7 +286,7 @@ def test_stargan_predict_writes_one_output_per_input_per_target(tmp_path):
         main([*args, "--output", str(tmp_path / "none")])
 
 
-def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(tmp_path, capsys):
+def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(write_images, tmp_path, capsys):
     for colour, domain in enumerate(["red", "green", "blue"]):
         for split in ("train", "test"):
             write_images(tmp_path / "data" / split / domain, 2, colour=colour)
@@ -312,17 +306,17 @@ def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(
     assert "test/acc_real" in capsys.readouterr().out
 
 
-def test_target_domain_on_a_cyclegan_checkpoint_is_a_clear_error(tiny_domains, tmp_path):
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+def test_target_domain_on_a_cyclegan_checkpoint_is_a_clear_error(train_tiny, write_images, tiny_domains, tmp_path):
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     write_images(tmp_path / "in", 1)
     with pytest.raises(SystemExit, match="for StarGAN checkpoints; this is CycleGAN: use --direction"):
         main(["predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
               "--target-domain", "A"])  # fmt: skip
 
 
-def test_export_command_writes_a_runnable_onnx_file(tiny_domains, tmp_path, capsys):
+def test_export_command_writes_a_runnable_onnx_file(train_tiny, tiny_domains, tmp_path, capsys):
     onnxruntime = pytest.importorskip("onnxruntime")
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     main(["export", "--ckpt", str(ckpt), "--format", "onnx", "--output", str(tmp_path / "g.onnx")])
     assert "wrote" in capsys.readouterr().out
     session = onnxruntime.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
@@ -332,10 +326,10 @@ def test_export_command_writes_a_runnable_onnx_file(tiny_domains, tmp_path, caps
         main(["export", "--ckpt", str(ckpt), "--output", str(tmp_path / "x.onnx"), "--direction", "ab"])
 
 
-def test_python_api_translates_pil_numpy_and_tensors(tiny_domains, tmp_path):
+def test_python_api_translates_pil_numpy_and_tensors(train_tiny, tiny_domains, tmp_path):
     import translate
 
-    ckpt = _train_tiny(tiny_domains, tmp_path / "run")
+    ckpt = train_tiny(tiny_domains, tmp_path / "run")
     to_a = translate.load(ckpt, direction="b2a", device="cpu")
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (53, 37, 3), dtype=np.uint8))
     result = to_a(image)
@@ -350,3 +344,19 @@ def test_python_api_translates_pil_numpy_and_tensors(tiny_domains, tmp_path):
     assert torch.allclose(to_a(x), expected, atol=1e-5)
     with pytest.raises(TypeError, match="PIL image, a numpy array or a tensor"):
         to_a([1, 2, 3])
+
+
+def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models(write_images, tmp_path, monkeypatch):
+    for colour, domain in enumerate(["A", "B"]):
+        write_images(tmp_path / "data" / "train" / domain, 2, colour=colour)
+    ckpt = _train_tiny_stargan(tmp_path / "data", tmp_path / "run", ["A", "B"])  # single-label
+    args = ["predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "data" / "train" / "A"), "--output",
+            str(tmp_path / "out"), "--num-workers", "0"]  # fmt: skip
+    with pytest.raises(SystemExit, match="--attr-file gives the attributes of multi-label models"):
+        main([*args, "--target-domain", "B", "--attr-file", str(tmp_path / "attrs.txt")])
+    with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
+        main([*args, "--attrs", "B=1"])
+    seen = {}
+    monkeypatch.setattr("translate.commands.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
+    main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
+    assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")

@@ -1,6 +1,7 @@
 """UnpairedDataModule and friends on tiny folders: discovery, decoding, layouts, sampling, errors, config, fruit."""
 
 import importlib.util
+from pathlib import Path
 
 import albumentations as A
 import numpy as np
@@ -11,21 +12,18 @@ from jsonargparse import ArgumentParser
 from lightning import LightningModule, Trainer
 from PIL import Image
 
-from tests.conftest import REPO, write_images
 from translate.data import UnpairedDataModule
 from translate.data.datasets import UnpairedSampler
 from translate.data.images import find_images, read_image
 from translate.data.layouts import discover_domains
 
-
-def small_module(root, **kwargs) -> UnpairedDataModule:
-    return UnpairedDataModule(root, **{"load_size": 18, "crop_size": 16, "batch_size": 2, "num_workers": 0, **kwargs})
+REPO = Path(__file__).resolve().parent.parent
 
 
 # --- find_images / read_image -----------------------------------------------------------------------------------
 
 
-def test_find_images_recurses_sorts_and_skips_hidden(tmp_path):
+def test_find_images_recurses_sorts_and_skips_hidden(write_images, tmp_path):
     write_images(tmp_path / "z", 1)
     write_images(tmp_path / "a" / "deep", 2, ext="JPG")
     write_images(tmp_path / ".cache", 1)  # hidden folder
@@ -83,8 +81,8 @@ def test_read_image_applies_exif_orientation(tmp_path):
 # --- the data module ----------------------------------------------------------------------------------------------
 
 
-def test_train_batches(tiny_domains):
-    dm = small_module(tiny_domains)
+def test_train_batches(tiny_data, tiny_domains):
+    dm = tiny_data(tiny_domains)
     dm.setup("fit")
     assert len(dm.train_set) == 6  # max(len A, len B), as the official CycleGAN
     loader = dm.train_dataloader()
@@ -98,38 +96,38 @@ def test_train_batches(tiny_domains):
     assert dm.domains == ["A", "B"] and dm.channels == 3
 
 
-def test_val_batches_are_deterministic_and_span_the_range(tiny_domains):
-    dm = small_module(tiny_domains)
+def test_val_batches_are_deterministic_and_span_the_range(tiny_data, tiny_domains):
+    dm = tiny_data(tiny_domains)
     dm.setup("fit")
     first, second = list(dm.val_dataloader()), list(dm.val_dataloader())
     assert len(first) == 1 and all(torch.equal(x, y) for x, y in zip(first[0], second[0], strict=True))
     values = torch.cat(first[0])  # pixels 0..249 in the files
     assert -1 <= values.min() < -0.99 and 0.9 < values.max() <= 1
-    real_a, real_b = next(iter(small_module(tiny_domains, crop_size=12).val_dataloader()))
+    real_a, real_b = next(iter(tiny_data(tiny_domains, crop_size=12).val_dataloader()))
     assert real_a.shape == real_b.shape == (2, 3, 12, 12)  # eval resizes straight to crop_size
 
 
-def test_crop_size_and_grayscale(tiny_domains):
-    dm = small_module(tiny_domains, load_size=14, crop_size=10, channels=1, batch_size=3)
+def test_crop_size_and_grayscale(tiny_data, tiny_domains):
+    dm = tiny_data(tiny_domains, load_size=14, crop_size=10, channels=1, batch_size=3)
     real_a, real_b = next(iter(dm.train_dataloader()))
     assert real_a.shape == real_b.shape == (3, 1, 10, 10)
 
 
-def test_domain_order_follows_domains(tiny_domains):
-    real_b, real_a = next(iter(small_module(tiny_domains, domains=["B", "A"]).train_dataloader()))
+def test_domain_order_follows_domains(tiny_data, tiny_domains):
+    real_b, real_a = next(iter(tiny_data(tiny_domains, domains=["B", "A"]).train_dataloader()))
     assert real_b[:, 1].mean() > real_b[:, 0].mean() and real_a[:, 0].mean() > real_a[:, 1].mean()
 
 
-def test_folder_per_domain_layout(tmp_path):
+def test_folder_per_domain_layout(tiny_data, write_images, tmp_path):
     for split, count in (("train", 3), ("test", 1)):
         write_images(tmp_path / split / "horse", count, colour=0)
         write_images(tmp_path / split / "zebra", count + 1, colour=2)
-    dm = small_module(tmp_path, domains=["horse", "zebra"])
+    dm = tiny_data(tmp_path, domains=["horse", "zebra"])
     dm.setup("fit")
     assert len(dm.train_set) == 4 and len(dm.val_set) == 2
 
 
-def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
+def test_discover_domains_from_folder_names(write_images, tiny_data, tmp_path, tiny_domains):
     for name in ("zebra", "horse", "donkey"):
         write_images(tmp_path / "per_domain" / "train" / name, 1)
     (tmp_path / "per_domain" / "train" / "empty").mkdir()  # no images: not a domain
@@ -141,8 +139,8 @@ def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
         image.unlink()
     assert discover_domains(tiny_domains) == ["A", "B"]  # an empty trainB stays a domain: its own error names it
     with pytest.raises(ValueError, match="trainB"):
-        small_module(tiny_domains).setup("fit")
-    dm = small_module(tmp_path / "per_domain")  # no domains given: discovered
+        tiny_data(tiny_domains).setup("fit")
+    dm = tiny_data(tmp_path / "per_domain")  # no domains given: discovered
     assert dm.domains == ["donkey", "horse", "zebra"] and len(dm.train_dataloader().dataset.folders) == 3
     with pytest.raises(FileNotFoundError, match="dataset root not found: .*nowhere"):
         discover_domains(tmp_path / "nowhere")
@@ -151,9 +149,9 @@ def test_discover_domains_from_folder_names(tmp_path, tiny_domains):
         discover_domains(tmp_path / "one")
 
 
-def test_domains_are_found_on_first_use_and_a_missing_root_says_how_to_make_it(tmp_path):
+def test_domains_are_found_on_first_use_and_a_missing_root_says_how_to_make_it(tiny_data, write_images, tmp_path):
     # a config can be parsed (LightningCLI builds the module) before the data exists
-    fruit, apple2orange, mine = (small_module(tmp_path / name) for name in ("fruit", "apple2orange", "mine"))
+    fruit, apple2orange, mine = (tiny_data(tmp_path / name) for name in ("fruit", "apple2orange", "mine"))
     with pytest.raises(FileNotFoundError, match=r"fruit; `python datasets/make_fruit.py --root .*fruit` generates it"):
         _ = fruit.domains
     with pytest.raises(FileNotFoundError, match=r"`translate data download apple2orange --root .*` gets it"):
@@ -162,22 +160,24 @@ def test_domains_are_found_on_first_use_and_a_missing_root_says_how_to_make_it(t
         write_images(tmp_path / "mine" / name, 2)
     assert mine.domains == ["A", "B"]  # found now that the folders exist
     with pytest.raises(ValueError, match=r"data.val_dirs has 1 folders but the domains are \['A', 'B'\]"):
-        small_module(tmp_path / "mine", val_dirs=[tmp_path / "mine" / "trainA"]).setup("validate")
+        tiny_data(tmp_path / "mine", val_dirs=[tmp_path / "mine" / "trainA"]).setup("validate")
 
 
-def test_test_loader_is_the_validation_data_or_names_the_missing_folders(tiny_domains, tmp_path):
-    dm = small_module(tiny_domains)
+def test_test_loader_is_the_validation_data_or_names_the_missing_folders(
+    tiny_data, write_images, tiny_domains, tmp_path
+):
+    dm = tiny_data(tiny_domains)
     test_batch, val_batch = next(iter(dm.test_dataloader())), next(iter(dm.val_dataloader()))
     assert all(torch.equal(x, y) for x, y in zip(test_batch, val_batch, strict=True))
     for name in ("trainA", "trainB"):
         write_images(tmp_path / "no_test" / name, 2)
     with pytest.raises(FileNotFoundError, match=r"no test folders: none of .*testA or .*test/A, .*testB.*val_dirs"):
-        small_module(tmp_path / "no_test").test_dataloader()
+        tiny_data(tmp_path / "no_test").test_dataloader()
     with pytest.raises(FileNotFoundError, match="pass data.val_dirs"):
-        small_module(None, train_dirs=[tiny_domains / "trainA", tiny_domains / "trainB"]).test_dataloader()
+        tiny_data(None, train_dirs=[tiny_domains / "trainA", tiny_domains / "trainB"]).test_dataloader()
 
 
-def test_explicit_dirs_without_val_skip_validation(tmp_path):
+def test_explicit_dirs_without_val_skip_validation(write_images, tmp_path):
     dirs = [tmp_path / "left", tmp_path / "right"]
     write_images(dirs[0], 3, colour=0)
     write_images(dirs[1], 2, colour=1)
@@ -209,7 +209,7 @@ class _Probe(LightningModule):
 
 @pytest.mark.filterwarnings("ignore:Total length of `list` across ranks is zero")  # Lightning on the empty val list
 @pytest.mark.parametrize("with_test_folders", [True, False])
-def test_fit_validates_only_with_test_folders(tiny_domains, tmp_path, with_test_folders):
+def test_fit_validates_only_with_test_folders(tiny_data, tiny_domains, tmp_path, with_test_folders):
     if not with_test_folders:
         for name in ("testA", "testB"):
             for path in (tiny_domains / name).iterdir():
@@ -225,20 +225,20 @@ def test_fit_validates_only_with_test_folders(tiny_domains, tmp_path, with_test_
         enable_model_summary=False,
         default_root_dir=tmp_path,
     )
-    trainer.fit(probe, datamodule=small_module(tiny_domains))
+    trainer.fit(probe, datamodule=tiny_data(tiny_domains))
     assert trainer.global_step == 3
     assert probe.val_steps == (1 + 1 if with_test_folders else 0)  # sanity check + one epoch
 
 
-def test_sample_batch_uses_val_images(tiny_domains):
-    dm = small_module(tiny_domains)
+def test_sample_batch_uses_val_images(tiny_data, tiny_domains):
+    dm = tiny_data(tiny_domains)
     real_a, real_b = dm.sample_batch(3)
     assert real_a.shape == (3, 3, 16, 16) and torch.equal(real_b, dm.sample_batch(3)[1])
 
 
-def test_order_does_not_depend_on_workers(tiny_domains):
+def test_order_does_not_depend_on_workers(tiny_data, tiny_domains):
     def batches(workers):
-        dm = small_module(tiny_domains, num_workers=workers, train_transform=A.Resize(16, 16), seed=3)
+        dm = tiny_data(tiny_domains, num_workers=workers, train_transform=A.Resize(16, 16), seed=3)
         return list(dm.train_dataloader())
 
     for serial, parallel in zip(batches(0), batches(2), strict=True):
@@ -298,15 +298,15 @@ def test_augmentations_depend_on_the_item_not_the_worker(tiny_domains):
 # --- errors -------------------------------------------------------------------------------------------------------
 
 
-def test_errors_name_the_path(tmp_path, tiny_domains):
+def test_errors_name_the_path(tiny_data, tmp_path, tiny_domains):
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        small_module(tmp_path / "nowhere").setup("fit")
+        tiny_data(tmp_path / "nowhere").setup("fit")
     with pytest.raises(FileNotFoundError, match=r"trainC.*official.*train/C"):
-        small_module(tiny_domains, domains=["A", "C"]).setup("fit")
+        tiny_data(tiny_domains, domains=["A", "C"]).setup("fit")
     for path in (tiny_domains / "trainB").iterdir():
         path.unlink()
     with pytest.raises(ValueError, match="no images.*trainB"):
-        small_module(tiny_domains).setup("fit")
+        tiny_data(tiny_domains).setup("fit")
     with pytest.raises(FileNotFoundError, match="gone"):
         UnpairedDataModule(train_dirs=[tiny_domains / "trainA", tmp_path / "gone"]).setup("fit")
 

@@ -1,79 +1,20 @@
 """`translate data download` against a local HTTP server: resume, truncation, corruption, unsafe archives."""
 
-import io
-import threading
-import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from translate.data.download import DownloadError, download, fetch_dataset, safe_extract
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
-        for name, data in entries.items():
-            zipped.writestr(name, data)
-    return buffer.getvalue()
-
-
-DATASET = {f"horse2zebra/{split}/img_{i}.jpg": bytes([i, len(split)]) * 5000 for split in
-           ("trainA", "trainB", "testA", "testB") for i in range(3)}  # fmt: skip
-
-
-class _Server:
-    """Serves ``files`` on 127.0.0.1; honours Range; ``truncate_next`` sends only that many body bytes once."""
-
-    def __init__(self):
-        self.files: dict[str, bytes] = {}
-        self.truncate_next: int | None = None
-        self.ranges: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                data = server.files.get(self.path)
-                server.ranges.append(self.headers.get("Range"))
-                if data is None:
-                    self.send_error(404)
-                    return
-                start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
-                body = data[start:]
-                self.send_response(206 if start else 200)
-                if start:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.truncate_next is not None:
-                    body, server.truncate_next = body[: server.truncate_next], None
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def server():
-    served = _Server()
-    yield served
-    served.httpd.shutdown()
-
-
-def test_fetch_dataset_unpacks_the_official_layout(server, tmp_path):
-    server.files["/horse2zebra.zip"] = _zip(DATASET)
+def test_fetch_dataset_unpacks_the_official_layout(zip_bytes, horse2zebra, server, tmp_path):
+    server.files["/horse2zebra.zip"] = zip_bytes(horse2zebra)
     folder = fetch_dataset("horse2zebra", tmp_path, base_url=server.url, progress=False)
     assert folder == tmp_path / "horse2zebra"
-    assert all((tmp_path / name).read_bytes() == data for name, data in DATASET.items())
+    assert all((tmp_path / name).read_bytes() == data for name, data in horse2zebra.items())
     assert not list(tmp_path.glob("*.zip*")), "the archive and partial files are cleaned up"
 
 
-def test_truncated_download_fails_clearly_then_resumes(server, tmp_path):
-    data = _zip(DATASET)
+def test_truncated_download_fails_clearly_then_resumes(zip_bytes, horse2zebra, server, tmp_path):
+    data = zip_bytes(horse2zebra)
     server.files["/horse2zebra.zip"] = data
     server.truncate_next = 1000
     with pytest.raises(DownloadError, match=f"got 1000 of {len(data)} bytes; run the command again to resume"):
@@ -91,8 +32,8 @@ def test_checksum_mismatch_removes_the_file(server, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_corrupt_archive_is_refused_before_anything_is_written(server, tmp_path):
-    data = bytearray(_zip(DATASET))
+def test_corrupt_archive_is_refused_before_anything_is_written(zip_bytes, horse2zebra, server, tmp_path):
+    data = bytearray(zip_bytes(horse2zebra))
     data[200:210] = b"\x00" * 10  # inside the first member's compressed bytes
     server.files["/horse2zebra.zip"] = bytes(data)
     with pytest.raises(DownloadError, match="corrupt|not a valid zip"):
@@ -101,17 +42,17 @@ def test_corrupt_archive_is_refused_before_anything_is_written(server, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "horse2zebra/../../evil.txt", "/tmp/evil.txt"])
-def test_path_traversal_is_refused(name, tmp_path):
+def test_path_traversal_is_refused(zip_bytes, name, tmp_path):
     archive = tmp_path / "a.zip"
-    archive.write_bytes(_zip({"horse2zebra/trainA/ok.jpg": b"ok", name: b"evil"}))
+    archive.write_bytes(zip_bytes({"horse2zebra/trainA/ok.jpg": b"ok", name: b"evil"}))
     with pytest.raises(DownloadError, match="unsafe entry"):
         safe_extract(archive, tmp_path / "root")
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "root").exists()
 
 
-def test_existing_files_need_force(tmp_path):
+def test_existing_files_need_force(zip_bytes, tmp_path):
     archive = tmp_path / "a.zip"
-    archive.write_bytes(_zip({"d/trainA/x.jpg": b"new"}))
+    archive.write_bytes(zip_bytes({"d/trainA/x.jpg": b"new"}))
     (tmp_path / "root/d/trainA").mkdir(parents=True)
     (tmp_path / "root/d/trainA/x.jpg").write_bytes(b"mine")
     with pytest.raises(DownloadError, match="already exist.*--force"):
@@ -131,10 +72,10 @@ def test_missing_file_is_a_clear_http_error(server, tmp_path):
         fetch_dataset("maps", tmp_path, base_url=server.url, progress=False)
 
 
-def test_cli_data_download(server, tmp_path, capsys):
+def test_cli_data_download(zip_bytes, horse2zebra, server, tmp_path, capsys):
     from translate.cli import main
 
-    server.files["/horse2zebra.zip"] = _zip(DATASET)
+    server.files["/horse2zebra.zip"] = zip_bytes(horse2zebra)
     main(["data", "download", "horse2zebra", "--root", str(tmp_path), f"--base-url={server.url}"])
     assert "translate fit --config configs/horse2zebra.yaml" in capsys.readouterr().out
     assert (tmp_path / "horse2zebra" / "trainA" / "img_0.jpg").exists()

@@ -3,23 +3,15 @@
 import pytest
 import torch
 
-from tests.conftest import write_images
-from tests.test_models import fit, tiny_data
-from tests.test_stargan import DOMAINS, data_module, tiny_stargan
-from tests.test_travelgan import tiny_siamese_disc, tiny_travelgan
 from translate.models.ema import moving_average
 
 
-def _rgb_domains(root):
-    for colour, domain in enumerate(DOMAINS):
-        write_images(root / "train" / domain, 4, colour=colour)
-    return root
-
-
 @pytest.mark.parametrize("name", ["travelgan", "siamese_disc", "stargan"])
-def test_ema_moves_translates_and_is_checkpointed(name, tiny_domains, tmp_path):
+def test_ema_moves_translates_and_is_checkpointed(
+    fit, tiny_travelgan, tiny_siamese_disc, tiny_stargan, rgb_data, rgb_domains, tiny_data, name, tiny_domains, tmp_path
+):
     if name == "stargan":
-        model, data = tiny_stargan(ema_decay=0.5), data_module(_rgb_domains(tmp_path / "rgb"))
+        model, data = tiny_stargan(ema_decay=0.5), rgb_data(rgb_domains)
         raw, average = model.gen, model.ema_gen
         x, args = torch.rand(2, 3, 16, 16) * 2 - 1, (torch.tensor([0.0, 1.0, 0.0]),)
     else:

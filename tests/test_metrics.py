@@ -1,7 +1,6 @@
 """FID/KID on translated validation images: the real torchmetrics path with a tiny feature network, no download."""
 
 import logging
-from functools import partial
 
 import pytest
 import torch
@@ -9,10 +8,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
-from translate.data import UnpairedDataModule
-from translate.models import CycleGAN
 from translate.models.contract import TranslationModel
-from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.training.fid import INCEPTION_FILE, INCEPTION_URL, FIDMonitor, find_inception_weights
 
 
@@ -57,32 +53,28 @@ class _Direction(nn.Module):
         return self.model(x, self.direction)
 
 
-def _data(root, **kwargs):
-    return UnpairedDataModule(root, load_size=16, crop_size=16, batch_size=2, num_workers=0, **kwargs)
-
-
-def _validate(mode, root, tmp_path) -> dict:
+def _validate(mode, data, tmp_path) -> dict:
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, default_root_dir=tmp_path,
                       callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures())])  # fmt: skip
-    return trainer.validate(_Translator(mode), datamodule=_data(root), verbose=False)[0]
+    return trainer.validate(_Translator(mode), datamodule=data, verbose=False)[0]
 
 
-def test_fid_and_kid_are_lower_for_the_target_distribution_than_for_noise(tiny_domains, tmp_path):
-    styled, noise = _validate("style", tiny_domains, tmp_path), _validate("noise", tiny_domains, tmp_path)
+def test_fid_and_kid_are_lower_for_the_target_distribution_than_for_noise(tiny_data, tiny_domains, tmp_path):
+    styled = _validate("style", tiny_data(tiny_domains, load_size=16), tmp_path)
+    noise = _validate("noise", tiny_data(tiny_domains, load_size=16), tmp_path)
     for key in ("val/fid_a2b", "val/fid_b2a", "val/kid_a2b", "val/kid_b2a", "val/fid"):
         assert styled[key] < noise[key], (key, styled[key], noise[key])
     assert noise["val/fid"] > 0.1
 
 
-def test_fid_monitor_keeps_the_best_checkpoint_while_training(tiny_domains, tmp_path, caplog):
-    model = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1),
-                     partial(PatchDiscriminator, base_channels=4, num_layers=2))  # fmt: skip
+def test_fid_monitor_keeps_the_best_checkpoint_while_training(tiny_cyclegan, tiny_data, tiny_domains, tmp_path, caplog):
+    model = tiny_cyclegan()
     best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/fid", mode="min", filename="best-{epoch}")
     trainer = Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_progress_bar=False,
                       default_root_dir=tmp_path, num_sanity_val_steps=0,
                       callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures()), best])  # fmt: skip
     with caplog.at_level(logging.WARNING):
-        trainer.fit(model, datamodule=_data(tiny_domains))
+        trainer.fit(model, datamodule=tiny_data(tiny_domains, load_size=16))
     assert torch.isfinite(trainer.callback_metrics["val/fid"])
     assert best.best_model_path and best.best_model_score is not None
     saved = torch.load(tmp_path / "ckpt" / "best_fid.ckpt", weights_only=False)  # FIDMonitor's own best
@@ -90,15 +82,16 @@ def test_fid_monitor_keeps_the_best_checkpoint_while_training(tiny_domains, tmp_
     assert "biased" in caplog.text  # 2 validation images per domain: far fewer than 1000
 
 
-def test_missing_inception_weights_say_where_and_training_goes_on(tiny_domains, tmp_path, caplog):
+def test_missing_inception_weights_say_where_and_training_goes_on(
+    tiny_cyclegan, tiny_data, tiny_domains, tmp_path, caplog
+):
     missing = tmp_path / "nowhere" / INCEPTION_FILE
-    model = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1),
-                     partial(PatchDiscriminator, base_channels=4, num_layers=2))  # fmt: skip
+    model = tiny_cyclegan()
     trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False,
                       enable_checkpointing=False, default_root_dir=tmp_path,
                       callbacks=[FIDMonitor(every_n_epochs=1, inception_weights=str(missing))])  # fmt: skip
     with caplog.at_level(logging.WARNING):
-        trainer.fit(model, datamodule=_data(tiny_domains))
+        trainer.fit(model, datamodule=tiny_data(tiny_domains, load_size=16))
     assert str(missing) in caplog.text and INCEPTION_URL in caplog.text
     assert "val/fid" not in trainer.callback_metrics and trainer.global_step > 0
 
@@ -117,13 +110,11 @@ def test_fid_monitor_rejects_bad_interval():
         FIDMonitor(every_n_epochs=0)
 
 
-def test_fid_monitor_measures_a_one_way_travelgan(tiny_domains, tmp_path):
-    from tests.test_travelgan import tiny_travelgan
-
+def test_fid_monitor_measures_a_one_way_travelgan(tiny_travelgan, tiny_data, tiny_domains, tmp_path):
     trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False,
                       enable_checkpointing=False, default_root_dir=tmp_path, num_sanity_val_steps=0,
                       callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures(), save_best=False)])  # fmt: skip
-    trainer.fit(tiny_travelgan(bidirectional=False), datamodule=_data(tiny_domains))
+    trainer.fit(tiny_travelgan(bidirectional=False), datamodule=tiny_data(tiny_domains, load_size=16))
     logged = trainer.callback_metrics
     assert "val/fid_a2b" in logged and "val/fid_b2a" not in logged and "val/cosine_ab" in logged
     assert torch.equal(logged["val/fid"], logged["val/fid_a2b"])

@@ -4,35 +4,15 @@ from functools import partial
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
 
-from tests.conftest import write_images
 from translate.data import UnpairedDataModule
-from translate.models import CycleGAN, TraVeLGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator, SiameseEncoder, StridedDiscriminator, UNetGenerator
-
-
-def tiny_cyclegan(**kwargs) -> CycleGAN:
-    return CycleGAN(
-        partial(ResnetGenerator, base_channels=4, num_blocks=1),
-        partial(PatchDiscriminator, base_channels=4, num_layers=2),
-        **kwargs,
-    )
-
-
-def tiny_data(root, **kwargs) -> UnpairedDataModule:
-    return UnpairedDataModule(root, **{"load_size": 18, "crop_size": 16, "batch_size": 2, "num_workers": 0, **kwargs})
-
-
-def fit(model, data, tmp_path, **trainer_kwargs) -> Trainer:
-    options = dict(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
-    trainer = Trainer(default_root_dir=tmp_path, enable_model_summary=False, **{**options, **trainer_kwargs})
-    trainer.fit(model, datamodule=data)
-    return trainer
+from translate.models import CycleGAN
 
 
 @pytest.mark.parametrize("gan_mode", ["lsgan", "vanilla", "hinge", "wgangp"])
-def test_one_epoch_updates_every_network_and_logs_every_term(gan_mode, tiny_domains, tmp_path):
+def test_one_epoch_updates_every_network_and_logs_every_term(
+    tiny_cyclegan, tiny_data, fit, gan_mode, tiny_domains, tmp_path
+):
     model = tiny_cyclegan(gan_mode=gan_mode)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     trainer = fit(model, tiny_data(tiny_domains), tmp_path, limit_val_batches=1)
@@ -50,32 +30,29 @@ def test_one_epoch_updates_every_network_and_logs_every_term(gan_mode, tiny_doma
     assert trainer.global_step == 2 * 3  # 6 images in A, batch 2: 3 batches, one G and one D step each
 
 
-def test_identity_weight_zero_skips_identity_terms(tiny_domains, tmp_path):
+def test_identity_weight_zero_skips_identity_terms(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     trainer = fit(tiny_cyclegan(lambda_identity=0.0), tiny_data(tiny_domains), tmp_path, max_steps=2)
     assert "train/g/idt_a" not in trainer.callback_metrics
 
 
-def test_channel_mismatch_names_both_options(tiny_domains, tmp_path):
+def test_channel_mismatch_names_both_options(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
         fit(tiny_cyclegan(channels=1), tiny_data(tiny_domains), tmp_path)
 
 
-def test_a_folder_per_domain_root_with_three_domains_is_a_clear_error(tmp_path):
+def test_a_folder_per_domain_root_with_three_domains_is_a_clear_error(
+    tiny_cyclegan, tiny_travelgan, tiny_data, fit, write_images, tmp_path
+):
     for colour, domain in enumerate(["red", "green", "blue"]):  # found as three domains: CycleGAN takes two
         write_images(tmp_path / "rgb" / "train" / domain, 2, colour=colour)
     with pytest.raises(ValueError, match=r"CycleGAN translates between two domains but the data has 3: \['blue'"):
         fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb"), tmp_path)
-    travelgan = TraVeLGAN(
-        partial(UNetGenerator, base_channels=4, num_downs=2),
-        partial(StridedDiscriminator, base_channels=4, num_layers=2),
-        partial(SiameseEncoder, embed_dim=8, base_channels=4, num_layers=2),
-    )
     with pytest.raises(ValueError, match="TraVeLGAN translates between two domains but the data has 3"):
-        fit(travelgan, tiny_data(tmp_path / "rgb"), tmp_path)
+        fit(tiny_travelgan(), tiny_data(tmp_path / "rgb"), tmp_path)
     fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb", domains=["blue", "red"]), tmp_path, max_steps=2)  # two: fine
 
 
-def test_scheduler_steps_per_epoch(tiny_domains, tmp_path):
+def test_scheduler_steps_per_epoch(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     from translate.schedules import LinearDecayLR
 
     model = tiny_cyclegan(scheduler=partial(LinearDecayLR, constant_epochs=1, decay_epochs=3))
@@ -84,7 +61,7 @@ def test_scheduler_steps_per_epoch(tiny_domains, tmp_path):
     assert rates == pytest.approx([2e-4 * 0.5] * 2)  # the third epoch (e = 2) runs at 1 - (2 + 1 - 1) / 4
 
 
-def test_training_lowers_the_cycle_loss(tiny_domains, tmp_path):
+def test_training_lowers_the_cycle_loss(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     torch.manual_seed(0)
     model = tiny_cyclegan(lambda_identity=0.0)
     data = tiny_data(tiny_domains)
@@ -106,7 +83,7 @@ def test_training_lowers_the_cycle_loss(tiny_domains, tmp_path):
     assert after < 0.6 * before, (before, after)
 
 
-def test_pools_are_saved_and_restored(tiny_domains, tmp_path):
+def test_pools_are_saved_and_restored(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     model = tiny_cyclegan(pool_size=3)
     trainer = fit(model, tiny_data(tiny_domains), tmp_path, max_steps=4, limit_val_batches=0)
     path = tmp_path / "pool.ckpt"
@@ -116,7 +93,7 @@ def test_pools_are_saved_and_restored(tiny_domains, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(restored.pool_a.images, model.pool_a.images, strict=True))
 
 
-def test_forward_picks_the_direction():
+def test_forward_picks_the_direction(tiny_cyclegan):
     model = tiny_cyclegan().eval()
     x = torch.rand(1, 3, 16, 16) * 2 - 1
     assert torch.equal(model(x, direction="b2a"), model.gen_ba(x))
@@ -125,7 +102,9 @@ def test_forward_picks_the_direction():
         model(x, direction="ab")
 
 
-def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_path):
+def test_ema_generators_differ_from_raw_ones_and_translate(
+    tiny_cyclegan, tiny_data, fit, write_images, tiny_domains, tmp_path
+):
     from translate.inference.predict import predict_folder
 
     model = tiny_cyclegan(ema_decay=0.5)
@@ -141,8 +120,7 @@ def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_pat
         assert torch.equal(restored(x), restored.ema_ab(x))
         assert not torch.equal(restored(x), restored(x, use_ema=False))
 
-    from tests.conftest import write_images
-    from translate.data.images import read_image, to_tensor
+        from translate.data.images import read_image, to_tensor
 
     write_images(tmp_path / "in", 1)
     (output,) = predict_folder(restored, tmp_path / "in", tmp_path / "out", num_workers=0, progress=False)
@@ -153,7 +131,7 @@ def test_ema_generators_differ_from_raw_ones_and_translate(tiny_domains, tmp_pat
     assert ((written + 1) * 127.5 - expected).abs().max() <= 1  # predict used the averaged generator
 
 
-def test_ema_decay_is_checked():
+def test_ema_decay_is_checked(tiny_cyclegan):
     with pytest.raises(ValueError, match="ema_decay"):
         tiny_cyclegan(ema_decay=1.5)
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import REPO, write_images
 from translate.cli import main
 
+REPO = Path(__file__).resolve().parent.parent
 OLD = Path(__file__).parent / "assets" / "main_478439d"
 
 
@@ -51,7 +51,7 @@ def test_an_old_checkpoint_loads_from_python_with_its_recorded_class_paths():
     assert hparams["scheduler"]["class_path"] == "translate.schedules.LinearDecayLR"  # still importable
 
 
-def test_training_resumes_from_an_old_checkpoint(tmp_path):
+def test_training_resumes_from_an_old_checkpoint(write_images, tmp_path):
     root = tmp_path / "tiny"
     for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
         write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)

@@ -6,25 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import write_images
-from tests.test_models import tiny_cyclegan
-from tests.test_stargan import tiny_stargan
 from translate.cli import main
 from translate.inference.export import export
 from translate.inference.onnx import OnnxTranslator
 from translate.inference.predict import predict_folder
 
 pytest.importorskip("onnxruntime")
-
-
-@pytest.fixture
-def photos(tmp_path):
-    """Images of several sizes (not multiples of 4), one in a sub-folder, and one file that does not decode."""
-    root = tmp_path / "photos"
-    write_images(root, 2, size=(30, 22))
-    write_images(root / "sub", 1, size=(36, 36), colour=1)
-    (root / "broken.png").write_bytes(b"not a png")
-    return root
 
 
 def _pixels(folder):
@@ -39,7 +26,7 @@ def _same_images(onnx_dir, torch_dir):
 
 
 @pytest.mark.parametrize("tile", [None, 16])
-def test_onnx_predict_matches_pytorch_predict(photos, tmp_path, tile):
+def test_onnx_predict_matches_pytorch_predict(tiny_cyclegan, photos, tmp_path, tile):
     torch.manual_seed(0)
     model = tiny_cyclegan().eval()
     path = export(model, tmp_path / "b2a.onnx", direction="b2a")
@@ -51,7 +38,7 @@ def test_onnx_predict_matches_pytorch_predict(photos, tmp_path, tile):
     _same_images(tmp_path / "onnx", tmp_path / "torch")
 
 
-def test_onnx_predict_cli_skips_overwrites_and_names_mistakes(photos, tmp_path):
+def test_onnx_predict_cli_skips_overwrites_and_names_mistakes(tiny_cyclegan, photos, tmp_path):
     torch.manual_seed(0)
     path = export(tiny_cyclegan(), tmp_path / "a2b.onnx", direction="a2b")
     out = tmp_path / "out"
@@ -77,7 +64,7 @@ def test_onnx_predict_cli_skips_overwrites_and_names_mistakes(photos, tmp_path):
         main([*args[:2], str(tmp_path / "plain.onnx"), *args[3:]])
 
 
-def test_onnx_stargan_writes_where_the_checkpoint_would(photos, tmp_path):
+def test_onnx_stargan_writes_where_the_checkpoint_would(tiny_stargan, photos, tmp_path):
     torch.manual_seed(0)
     model = tiny_stargan().eval()  # single-label: the exported one-hot target is what predict uses too
     path = export(model, tmp_path / "to_green.onnx", target_domain="green")

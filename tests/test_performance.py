@@ -7,26 +7,20 @@ import pytest
 import torch
 from lightning.pytorch import seed_everything
 
-from tests.test_resume import _data, _trainer
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator
 
+def test_fused_adam_trains_to_the_same_model_as_the_per_tensor_loop(
+    tiny_cyclegan, seeded_trainer, tiny_data, tiny_domains, tmp_path
+):
+    def _cyclegan(optimizer):
+        seed_everything(0)
+        return tiny_cyclegan(optimizer=optimizer, pool_size=2)
 
-def _cyclegan(optimizer) -> CycleGAN:
-    seed_everything(0)
-    return CycleGAN(
-        partial(ResnetGenerator, base_channels=4, num_blocks=1),
-        partial(PatchDiscriminator, base_channels=4, num_layers=2),
-        optimizer=optimizer,
-        pool_size=2,
-    )
-
-
-def test_fused_adam_trains_to_the_same_model_as_the_per_tensor_loop(tiny_domains, tmp_path):
     trained = {}
     for name, fused in [("loop", False), ("fused", True)]:
         model = _cyclegan(partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=fused))
-        _trainer(tmp_path / name, max_epochs=2, enable_checkpointing=False).fit(model, datamodule=_data(tiny_domains))
+        seeded_trainer(tmp_path / name, max_epochs=2, enable_checkpointing=False).fit(
+            model, datamodule=tiny_data(tiny_domains, load_size=20)
+        )
         assert model.optimizers()[0].optimizer.defaults["fused"] is fused
         trained[name] = model.eval()
     start = _cyclegan(None).state_dict()
@@ -63,14 +57,13 @@ def test_benchmark_script_measures_training_and_predict(tmp_path):
     assert json.loads(out.read_text())["results"] == rows
 
 
-def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
+def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(write_images, tiny_cyclegan, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from tests.conftest import write_images
     from translate.inference.predict import predict_folder
 
-    model = _cyclegan(None).eval()
+    model = tiny_cyclegan().eval()
     write_images(tmp_path / "in", 2, size=(24, 20))
     outputs = {}
     for precision in ("32", "bf16"):
@@ -83,8 +76,8 @@ def test_predict_in_bf16_matches_fp32_to_a_few_grey_levels(tmp_path):
     assert 0 < difference.mean() < 2 and difference.max() <= 16  # really bf16 (not identical), still the same image
 
 
-def test_predict_rejects_an_unknown_precision(tmp_path):
+def test_predict_rejects_an_unknown_precision(tiny_cyclegan, tmp_path):
     from translate.inference.predict import predict_folder
 
     with pytest.raises(ValueError, match="--precision must be one of 32, bf16, 16, got 'fp8'"):
-        predict_folder(_cyclegan(None), tmp_path, tmp_path / "out", precision="fp8", progress=False)
+        predict_folder(tiny_cyclegan(), tmp_path, tmp_path / "out", precision="fp8", progress=False)

@@ -15,19 +15,13 @@ import torch
 from lightning.pytorch import Trainer
 from PIL import Image
 
-from tests.conftest import REPO, write_images
 from translate.cli import main
 from translate.data import UnpairedDataModule
 from translate.data.datasets import DomainFolder
 from translate.data.images import UndecodableImageError, read_image
 from translate.inference.loading import load_model
 from translate.inference.predict import predict_folder
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator
-
-
-def _module(root: Path, **kwargs) -> UnpairedDataModule:
-    return UnpairedDataModule(root, **{"load_size": 16, "crop_size": 16, "batch_size": 2, "num_workers": 0, **kwargs})
+from translate.networks import ResnetGenerator
 
 
 def _junk(folder: Path) -> list[Path]:
@@ -48,13 +42,13 @@ def _truncate(path: Path) -> None:
 # --- data loading -------------------------------------------------------------------------------------------------
 
 
-def test_undecodable_files_are_named_and_counted_and_other_files_ignored(tiny_domains):
+def test_undecodable_files_are_named_and_counted_and_other_files_ignored(tiny_data, tiny_domains):
     folder = tiny_domains / "trainA"  # 6 good images
     junk = _junk(folder)
     (folder / "README.txt").write_text("a note, not an image")
     (folder / "empty_sub").mkdir()
     with pytest.warns(UserWarning) as caught:
-        dm = _module(tiny_domains)
+        dm = tiny_data(tiny_domains, load_size=16)
         dm.setup("fit")
     messages = [str(w.message) for w in caught]
     for path in junk:
@@ -66,27 +60,27 @@ def test_undecodable_files_are_named_and_counted_and_other_files_ignored(tiny_do
     assert real_a.shape == (2, 3, 16, 16) and torch.isfinite(real_a).all()
 
 
-def test_a_domain_with_no_decodable_image_is_an_error_naming_the_folder(tiny_domains):
+def test_a_domain_with_no_decodable_image_is_an_error_naming_the_folder(tiny_data, tiny_domains):
     for path in (tiny_domains / "trainB").iterdir():
         path.unlink()
     _junk(tiny_domains / "trainB")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match=rf"none of the 3 image files under {tiny_domains / 'trainB'} can be"):
-            _module(tiny_domains).setup("fit")
+            tiny_data(tiny_domains, load_size=16).setup("fit")
 
 
-def test_bad_images_fail_names_the_file_at_setup(tiny_domains):
+def test_bad_images_fail_names_the_file_at_setup(tiny_data, tiny_domains):
     bad = tiny_domains / "trainB" / "random.png"
     bad.write_bytes(b"\x89PNG but nothing after it")
     with pytest.raises(UndecodableImageError, match=rf"^cannot decode {bad} .*data.bad_images: skip$"):
-        _module(tiny_domains, bad_images="fail").setup("fit")
+        tiny_data(tiny_domains, load_size=16, bad_images="fail").setup("fit")
 
 
-def test_bad_images_fail_in_a_loader_worker_is_one_clear_line(tiny_domains):
+def test_bad_images_fail_in_a_loader_worker_is_one_clear_line(tiny_data, tiny_domains):
     bad = tiny_domains / "trainA" / "img_003.png"
     _truncate(bad)  # opens fine, so only a worker decoding it finds out
-    dm = _module(tiny_domains, batch_size=6, num_workers=2, bad_images="fail")
+    dm = tiny_data(tiny_domains, load_size=16, batch_size=6, num_workers=2, bad_images="fail")
     dm.setup("fit")
     with pytest.raises(UndecodableImageError) as caught:
         for _ in dm.train_dataloader():
@@ -96,9 +90,9 @@ def test_bad_images_fail_in_a_loader_worker_is_one_clear_line(tiny_domains):
     assert "\n" not in message and "Traceback" not in message and "worker" not in message
 
 
-def test_truncated_file_is_skipped_while_loading_with_workers(tiny_domains):
+def test_truncated_file_is_skipped_while_loading_with_workers(tiny_data, tiny_domains):
     _truncate(tiny_domains / "trainA" / "img_003.png")
-    dm = _module(tiny_domains, batch_size=6, num_workers=2)
+    dm = tiny_data(tiny_domains, load_size=16, batch_size=6, num_workers=2)
     dm.setup("fit")
     batches = list(dm.train_dataloader())  # the worker warns; the next image takes the bad one's place
     assert len(batches) == 1 and batches[0][0].shape == (6, 3, 16, 16) and torch.isfinite(batches[0][0]).all()
@@ -158,13 +152,13 @@ def test_a_folder_of_mixed_modes_loads_as_the_configured_channels(tmp_path, chan
             assert image.min() < -0.8 and image.max() > 0.8, name
 
 
-def test_images_smaller_than_the_crop_are_resized_up_with_a_warning(tiny_domains):
+def test_images_smaller_than_the_crop_are_resized_up_with_a_warning(tiny_data, tiny_domains):
     thumb = tiny_domains / "trainA" / "thumb.png"
     Image.new("RGB", (10, 10), "red").save(thumb)
     crop_only = A.Compose([A.RandomCrop(16, 16)])  # would fail on a 10x10 image without the resize
     with pytest.warns(UserWarning, match=rf"1 of 7 images under {tiny_domains / 'trainA'} are smaller than crop_size "
                                          r"16 and are resized up \(blurry\): thumb.png \(10x10\)"):  # fmt: skip
-        dm = _module(tiny_domains, train_transform=crop_only, batch_size=7)
+        dm = tiny_data(tiny_domains, load_size=16, train_transform=crop_only, batch_size=7)
         dm.setup("fit")
     domain = dm.train_set.folders[0]
     assert domain[domain.paths.index(thumb)].shape == (3, 16, 16)
@@ -174,6 +168,7 @@ def test_images_smaller_than_the_crop_are_resized_up_with_a_warning(tiny_domains
 
 # --- configs and checkpoints --------------------------------------------------------------------------------------
 
+REPO = Path(__file__).resolve().parent.parent
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
 DEBUG = ["--config", str(REPO / "configs" / "debug.yaml")]
 STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG,
@@ -202,39 +197,9 @@ def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, t
     assert named in err and "Traceback" not in err
 
 
-def _fit(tmp_path: Path, root: Path, *config: str) -> Path:
-    """Two optimizer steps of a tiny model from ``config``; returns its last.ckpt."""
-    main(["fit", *config, f"--data.root={root}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=2",
-          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
-          "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
-          "--trainer.callbacks.save_last=true"])  # fmt: skip
-    return next(tmp_path.rglob("last.ckpt"))
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory) -> dict[str, Path]:
-    """Checkpoints of a tiny CycleGAN (base_channels 4) and a tiny StarGAN, written by `translate fit`."""
-    root = tmp_path_factory.mktemp("data")
-    for domain, colour in (("A", 0), ("B", 1)):
-        write_images(root / f"train{domain}", 4, size=(32, 32), colour=colour)
-    return {
-        "cyclegan": _fit(tmp_path_factory.mktemp("cyclegan"), root, "--config", QUICKSTART, *DEBUG),
-        "stargan": _fit(tmp_path_factory.mktemp("stargan"), root, *STARGAN),
-        "data": root,
-    }
-
-
-def _tiny_cyclegan(base_channels: int) -> CycleGAN:
-    return CycleGAN(
-        partial(ResnetGenerator, base_channels=base_channels, num_blocks=1),
-        partial(PatchDiscriminator, base_channels=4, num_layers=2),
-    )
-
-
-def _resume(model, ckpt: Path, data: Path, tmp_path: Path) -> str:
+def _resume(model, ckpt: Path, datamodule, tmp_path: Path) -> str:
     trainer = Trainer(default_root_dir=tmp_path, max_steps=4, accelerator="cpu", logger=False,
                       enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)  # fmt: skip
-    datamodule = UnpairedDataModule(data, load_size=32, crop_size=32, batch_size=2, num_workers=0)
     with pytest.raises(ValueError) as caught:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     message = str(caught.value)
@@ -242,23 +207,30 @@ def _resume(model, ckpt: Path, data: Path, tmp_path: Path) -> str:
     return message
 
 
-def test_resuming_from_another_architecture_names_both(checkpoints, tmp_path):
-    message = _resume(_tiny_cyclegan(8), checkpoints["cyclegan"], checkpoints["data"], tmp_path)
+WIDER_GENERATOR = partial(ResnetGenerator, base_channels=8, num_blocks=1)  # tiny_cyclegan's, 8 channels wide
+
+
+def test_resuming_from_another_architecture_names_both(tiny_data, tiny_cyclegan, checkpoints, tmp_path):
+    data = tiny_data(checkpoints["data"], load_size=32, crop_size=32)
+    message = _resume(tiny_cyclegan(generator=WIDER_GENERATOR), checkpoints["cyclegan"], data, tmp_path)
     assert message.startswith("the checkpoint holds a CycleGAN that does not fit this CycleGAN")
     assert "generator.init_args.base_channels: checkpoint 4, config 8" in message
     assert "gen_ab.model.1.weight is (4, 3, 7, 7) there, (8, 3, 7, 7) here" in message
 
 
-def test_resuming_from_another_model_names_both(checkpoints, tmp_path):
-    message = _resume(_tiny_cyclegan(4), checkpoints["stargan"], checkpoints["data"], tmp_path)
+def test_resuming_from_another_model_names_both(tiny_data, tiny_cyclegan, checkpoints, tmp_path):
+    data = tiny_data(checkpoints["data"], load_size=32, crop_size=32)
+    message = _resume(tiny_cyclegan(), checkpoints["stargan"], data, tmp_path)
     assert message.startswith("the checkpoint holds a StarGAN that does not fit this CycleGAN")
     assert "generator.class_path: checkpoint StarGANGenerator, config ResnetGenerator" in message
 
 
-def test_loading_another_architecture_in_python_names_both(checkpoints):
+def test_loading_another_architecture_in_python_names_both(tiny_cyclegan, checkpoints):
     with pytest.raises(ValueError, match="base_channels: checkpoint 4, config 8"):
-        _tiny_cyclegan(8).on_load_checkpoint(torch.load(checkpoints["cyclegan"], weights_only=True))
-    _tiny_cyclegan(4).on_load_checkpoint(torch.load(checkpoints["cyclegan"], weights_only=True))  # fits: no error
+        tiny_cyclegan(generator=WIDER_GENERATOR).on_load_checkpoint(
+            torch.load(checkpoints["cyclegan"], weights_only=True)
+        )
+    tiny_cyclegan().on_load_checkpoint(torch.load(checkpoints["cyclegan"], weights_only=True))  # fits: no error
 
 
 @pytest.mark.parametrize(
@@ -285,7 +257,7 @@ def model(checkpoints):
     return load_model(checkpoints["cyclegan"])
 
 
-def test_predict_never_writes_into_its_input(model, tmp_path):
+def test_predict_never_writes_into_its_input(write_images, model, tmp_path):
     photos = tmp_path / "photos"
     write_images(photos, 2)
     before = sorted(photos.rglob("*"))
@@ -295,7 +267,7 @@ def test_predict_never_writes_into_its_input(model, tmp_path):
     assert sorted(photos.rglob("*")) == before
 
 
-def test_same_stem_other_format_outputs_stay_distinct_and_existing_ones_are_kept(model, tmp_path):
+def test_same_stem_other_format_outputs_stay_distinct_and_existing_ones_are_kept(write_images, model, tmp_path):
     photos, out = tmp_path / "photos", tmp_path / "out"
     write_images(photos, 1, size=(20, 12), ext="png")
     write_images(photos, 1, size=(12, 20), colour=1, ext="jpg")  # img_000.png and img_000.jpg
@@ -310,7 +282,7 @@ def test_same_stem_other_format_outputs_stay_distinct_and_existing_ones_are_kept
     assert Image.open(out / "img_000.png").size == (20, 12)
 
 
-def test_predict_reports_an_image_too_small_for_the_generator_and_translates_the_rest(model, tmp_path):
+def test_predict_reports_an_image_too_small_for_the_generator_and_translates_the_rest(write_images, model, tmp_path):
     photos, out = tmp_path / "photos", tmp_path / "out"
     write_images(photos, 1, size=(20, 12))
     Image.new("RGB", (1, 5)).save(photos / "speck.png")  # found by tests/test_fuzz.py: a crash deep in the network
@@ -323,7 +295,7 @@ def test_predict_reports_an_image_too_small_for_the_generator_and_translates_the
 
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])
-def test_unwritable_prediction_folder_is_one_clear_error(model, tmp_path, monkeypatch, code):
+def test_unwritable_prediction_folder_is_one_clear_error(write_images, model, tmp_path, monkeypatch, code):
     # We run as root, where chmod does not stop writes: make the write fail the way the OS would.
     photos, out = tmp_path / "photos", tmp_path / "out"
     write_images(photos, 2)
@@ -339,16 +311,17 @@ def test_unwritable_prediction_folder_is_one_clear_error(model, tmp_path, monkey
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])
 @pytest.mark.parametrize("stage", ["create", "rename"])
-def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint(checkpoints, tmp_path, monkeypatch,
-                                                                                 code, stage):  # fmt: skip
+def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint(
+    tiny_cyclegan, tiny_data, checkpoints, tmp_path, monkeypatch, code, stage
+):
     import translate.training.checkpoint_io
     from translate.training.checkpoint_io import AtomicCheckpointIO
 
-    model = _tiny_cyclegan(4)
+    model = tiny_cyclegan()
     trainer = Trainer(default_root_dir=tmp_path, max_steps=2, accelerator="cpu", logger=False,
                       enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
                       plugins=[AtomicCheckpointIO()])  # fmt: skip
-    datamodule = UnpairedDataModule(checkpoints["data"], load_size=32, crop_size=32, batch_size=2, num_workers=0)
+    datamodule = tiny_data(checkpoints["data"], load_size=32, crop_size=32)
     trainer.fit(model, datamodule=datamodule)
     folder = tmp_path / "checkpoints"
     folder.mkdir()

@@ -12,25 +12,14 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor
 
 from translate.data import UnpairedDataModule
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.training.callbacks import StepSeed
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 
-def _model(**kwargs) -> CycleGAN:
-    torch.manual_seed(0)
-    return CycleGAN(
-        partial(ResnetGenerator, base_channels=4, num_blocks=1),
-        partial(PatchDiscriminator, base_channels=4, num_layers=2),
-        **kwargs,
-    )
-
-
-def test_bf16_mixed_trains_with_finite_losses(tiny_domains, tmp_path):
-    model = _model(gan_mode="wgangp")  # the gradient penalty's double backward under autocast too
+def test_bf16_mixed_trains_with_finite_losses(tiny_cyclegan, tiny_data, tiny_domains, tmp_path):
+    model = tiny_cyclegan(gan_mode="wgangp")  # the gradient penalty's double backward under autocast too
     before = model.gen_ab.model[1].weight.detach().clone()
-    data = UnpairedDataModule(tiny_domains, load_size=18, crop_size=16, batch_size=2, num_workers=0)
+    data = tiny_data(tiny_domains)
     trainer = Trainer(
         accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, default_root_dir=tmp_path, limit_val_batches=0,
@@ -57,40 +46,26 @@ class _SaveWeights(Callback):
         torch.save(pl_module.state_dict(), self.path)
 
 
-def _tiny_travelgan():
-    from tests.test_travelgan import tiny_travelgan
-
+def _seeded(build, **kwargs):
+    """``build(**kwargs)`` from torch's seed 0: the same initial weights in both processes and in the tests."""
     torch.manual_seed(0)
-    return tiny_travelgan()
+    return build(**kwargs)
 
 
-def _tiny_siamese_disc():
-    from tests.test_travelgan import tiny_siamese_disc
-
-    torch.manual_seed(0)
-    return tiny_siamese_disc()
-
-
-def _tiny_stargan():
-    from tests.test_stargan import tiny_stargan
-
-    torch.manual_seed(0)
-    return tiny_stargan(domains=["A", "B"], n_critic=2)  # WGAN-GP: the penalty's double backward too
-
-
-def _sgd_cyclegan():
-    """No pool, no randomness in a step, and SGD: the update is proportional to the gradient (Adam's would hide a
-    sum in place of a mean), and instance norm keeps the samples of a batch independent."""
-    return _model(optimizer=partial(torch.optim.SGD, lr=0.01), pool_size=0)
+@pytest.fixture(scope="module")
+def builds(tiny_cyclegan, tiny_travelgan, tiny_siamese_disc, tiny_stargan) -> dict[str, partial]:
+    """Each scenario's model builder: partials, which pickle into the worker processes (they have no fixtures)."""
+    return {
+        "cyclegan": partial(_seeded, tiny_cyclegan, pool_size=2),
+        "travelgan": partial(_seeded, tiny_travelgan),
+        "siamese_disc": partial(_seeded, tiny_siamese_disc),
+        "stargan": partial(_seeded, tiny_stargan, domains=["A", "B"], n_critic=2),  # WGAN-GP: the double backward too
+        # No pool, no randomness in a step, and SGD: the update is proportional to the gradient (Adam's would hide a
+        # sum in place of a mean), and instance norm keeps the samples of a batch independent.
+        "cyclegan_sgd": partial(_seeded, tiny_cyclegan, optimizer=partial(torch.optim.SGD, lr=0.01), pool_size=0),
+    }
 
 
-BUILDS = {
-    "cyclegan": partial(_model, pool_size=2),
-    "travelgan": _tiny_travelgan,
-    "siamese_disc": _tiny_siamese_disc,
-    "stargan": _tiny_stargan,
-    "cyclegan_sgd": _sgd_cyclegan,
-}
 BATCH_SIZES = {"travelgan": 2, "siamese_disc": 2}  # TraVeLGAN needs pairs within a batch; the others take 1
 # Networks this small are chaotic (instance norm over 4x4 maps): float rounding differences between a batch of 2 and
 # two averaged batches of 1 grow about 1000x per batch (1e-7 after one, 1e-5 after two, 1e-3 after three), so the
@@ -98,7 +73,9 @@ BATCH_SIZES = {"travelgan": 2, "siamese_disc": 2}  # TraVeLGAN needs pairs withi
 MAX_STEPS = {"cyclegan_sgd": 4}
 
 
-def _fit(name: str, data_root: Path, weights: Path, strategy="auto", devices=1, batch_size=None) -> Trainer:
+def _fit(
+    builds: dict, name: str, data_root: Path, weights: Path, strategy="auto", devices=1, batch_size=None
+) -> Trainer:
     batch_size = batch_size or BATCH_SIZES.get(name, 1)
     data = UnpairedDataModule(data_root, load_size=18, crop_size=16, batch_size=batch_size, num_workers=0)
     trainer = Trainer(
@@ -106,7 +83,7 @@ def _fit(name: str, data_root: Path, weights: Path, strategy="auto", devices=1, 
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         default_root_dir=weights.parent, limit_val_batches=0, callbacks=[StepSeed(), _SaveWeights(weights)],
     )  # fmt: skip
-    trainer.fit(BUILDS[name](), datamodule=data)
+    trainer.fit(builds[name](), datamodule=data)
     return trainer
 
 
@@ -133,27 +110,25 @@ def _buffers_case(strategy: StepSyncDDPStrategy, rank: int) -> dict[str, Tensor]
     return dict(norm.named_buffers())
 
 
-def _ddp_worker(rank: int, port: int, data_root: Path, folder: Path) -> None:
+def _ddp_worker(rank: int, port: int, data_root: Path, folder: Path, builds: dict) -> None:
     """One of the two processes: every scenario, each rank saving its weights as NAME-rankR.pt."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", NODE_RANK="0")
     os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank))
     torch.set_num_threads(1)
-    for name in BUILDS:
+    for name in builds:
         strategy = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES["ddp"])  # what --trainer.strategy ddp gives
-        trainer = _fit(name, data_root, folder / f"{name}-rank{rank}.pt", strategy, devices=2)
+        trainer = _fit(builds, name, data_root, folder / f"{name}-rank{rank}.pt", strategy, devices=2)
     # The last fit's strategy knows the world size.
     torch.save(_buffers_case(trainer.strategy, rank), folder / f"buffers-rank{rank}.pt")
     torch.save(_gradient_flags_case(trainer.strategy, rank), folder / f"flags-rank{rank}.pt")
     # Lightning's own DDP with the unused-parameter search, on the same run as "cyclegan": the reference.
     strategy = DDPStrategy(find_unused_parameters=True)
-    _fit("cyclegan", data_root, folder / f"cyclegan_find_unused-rank{rank}.pt", strategy, devices=2)
+    _fit(builds, "cyclegan", data_root, folder / f"cyclegan_find_unused-rank{rank}.pt", strategy, devices=2)
 
 
 @pytest.fixture(scope="module")
-def ddp_runs(tmp_path_factory) -> Path:
+def ddp_runs(tmp_path_factory, write_images, builds) -> Path:
     """Two gloo processes run every scenario; returns the folder of their weights (and the data's root)."""
-    from tests.conftest import write_images
-
     folder = tmp_path_factory.mktemp("ddp")
     data_root = folder / "data"
     write_images(data_root / "trainA", 6, colour=0)
@@ -162,7 +137,7 @@ def ddp_runs(tmp_path_factory) -> Path:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     torch.multiprocessing.start_processes(
-        _ddp_worker, args=(port, data_root, folder), nprocs=2, join=True, start_method="spawn"
+        _ddp_worker, args=(port, data_root, folder, builds), nprocs=2, join=True, start_method="spawn"
     )
     return folder
 
@@ -172,9 +147,9 @@ def _weights(folder: Path, name: str, rank: int) -> dict[str, Tensor]:
 
 
 @pytest.mark.parametrize("name", ["cyclegan", "travelgan", "siamese_disc", "stargan", "cyclegan_sgd"])
-def test_plain_ddp_trains_every_model_with_identical_weights(name, ddp_runs):
+def test_plain_ddp_trains_every_model_with_identical_weights(builds, name, ddp_runs):
     rank0, rank1 = _weights(ddp_runs, name, 0), _weights(ddp_runs, name, 1)
-    initial = dict(BUILDS[name]().named_parameters())
+    initial = dict(builds[name]().named_parameters())
     assert any(not torch.equal(rank0[k], initial[k]) for k in initial), "no training happened"
     # Parameters are averaged; running statistics are buffers each rank updates from its own data within a step
     # (rank 0's replace them at the start of the next, as DDP does; checkpoints save rank 0's).
@@ -182,18 +157,18 @@ def test_plain_ddp_trains_every_model_with_identical_weights(name, ddp_runs):
         assert torch.equal(rank0[key], rank1[key]), f"{key} differs between the ranks"
 
 
-def test_same_weights_as_lightnings_ddp_with_unused_parameter_search(ddp_runs):
+def test_same_weights_as_lightnings_ddp_with_unused_parameter_search(builds, ddp_runs):
     ours, reference = _weights(ddp_runs, "cyclegan", 0), _weights(ddp_runs, "cyclegan_find_unused", 0)
-    for key in dict(_model().named_parameters()):
+    for key in dict(builds["cyclegan"]().named_parameters()):
         torch.testing.assert_close(ours[key], reference[key], rtol=1e-5, atol=1e-6, msg=key)
 
 
-def test_two_ranks_of_one_image_train_as_one_process_of_two(ddp_runs, tmp_path):
+def test_two_ranks_of_one_image_train_as_one_process_of_two(builds, ddp_runs, tmp_path):
     """Rank r takes items r, r + 2, ... of each epoch (UnpairedSampler's sharding), so 2 ranks x batch 1 see the
     pairs that 1 process x batch 2 sees, one image each; averaged gradients must give the same SGD steps."""
-    _fit("cyclegan_sgd", ddp_runs / "data", tmp_path / "single.pt", batch_size=2)
+    _fit(builds, "cyclegan_sgd", ddp_runs / "data", tmp_path / "single.pt", batch_size=2)
     single, ddp = torch.load(tmp_path / "single.pt"), _weights(ddp_runs, "cyclegan_sgd", 0)
-    initial = dict(_sgd_cyclegan().named_parameters())
+    initial = dict(builds["cyclegan_sgd"]().named_parameters())
     for key, start in initial.items():
         moved = (single[key] - start).abs().max()  # a sum in place of the mean would be off by about half of this
         assert (ddp[key] - single[key]).abs().max() <= 1e-2 * moved + 1e-6, key
@@ -242,11 +217,9 @@ def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path
         assert cli.trainer.strategy._ddp_kwargs == {"find_unused_parameters": True}
 
 
-def test_bf16_mixed_trains_the_travelgans(tiny_domains, tmp_path):
-    from tests.test_travelgan import tiny_siamese_disc, tiny_travelgan
-
+def test_bf16_mixed_trains_the_travelgans(tiny_travelgan, tiny_siamese_disc, tiny_data, tiny_domains, tmp_path):
     for model in (tiny_travelgan(), tiny_siamese_disc()):
-        data = UnpairedDataModule(tiny_domains, load_size=18, crop_size=16, batch_size=3, num_workers=0)
+        data = tiny_data(tiny_domains, batch_size=3)
         trainer = Trainer(accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, limit_val_batches=0,
                           enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
         trainer.fit(model, datamodule=data)
@@ -254,15 +227,10 @@ def test_bf16_mixed_trains_the_travelgans(tiny_domains, tmp_path):
         assert terms and all(torch.isfinite(v) for v in terms.values()), (type(model).__name__, terms)
 
 
-def test_bf16_mixed_trains_stargan(tmp_path):
-    from tests.conftest import write_images
-    from tests.test_stargan import DOMAINS, data_module, tiny_stargan
-
-    for colour, domain in enumerate(DOMAINS):
-        write_images(tmp_path / "rgb" / "train" / domain, 4, colour=colour)
+def test_bf16_mixed_trains_stargan(tiny_stargan, rgb_data, rgb_domains, tmp_path):
     model = tiny_stargan()  # WGAN-GP: the penalty's double backward under bf16 autocast
     trainer = Trainer(accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, limit_val_batches=0,
                       enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path)  # fmt: skip
-    trainer.fit(model, datamodule=data_module(tmp_path / "rgb"))
+    trainer.fit(model, datamodule=rgb_data(rgb_domains))
     terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
     assert len(terms) >= 4 and all(torch.isfinite(v) for v in terms.values()), terms

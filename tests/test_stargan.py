@@ -2,6 +2,7 @@
 
 import importlib.util
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,6 @@ import yaml
 from lightning.pytorch import Callback, Trainer
 from PIL import Image
 
-from tests.conftest import REPO, write_images
 from translate import losses
 from translate.data import UnpairedDataModule
 from translate.data.layouts import discover_domains
@@ -20,32 +20,15 @@ from translate.networks import StarGANDiscriminator, StarGANGenerator
 from translate.schedules import LinearDecayLR
 from translate.training.callbacks import SampleGrid
 
-DOMAINS = ["red", "green", "blue"]
-
-
-def tiny_stargan(domains=DOMAINS, **kwargs) -> StarGAN:
-    kwargs = {"image_size": 16, "n_critic": 1, **kwargs}
-    return StarGAN(
-        partial(StarGANGenerator, base_channels=4, num_blocks=1),
-        partial(StarGANDiscriminator, base_channels=4, num_layers=2),
-        domains=domains,
-        **kwargs,
-    )
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def three_domains(tmp_path):
+def three_domains(rgb_domains, write_images):
     """root/train/<domain> and root/test/<domain> of 16x16 PNGs tinted red, green and blue."""
-    root = tmp_path / "rgb"
-    for colour, domain in enumerate(DOMAINS):
-        write_images(root / "train" / domain, 4, colour=colour)
-        write_images(root / "test" / domain, 2, colour=colour)
-    return root
-
-
-def data_module(root, **kwargs) -> UnpairedDataModule:
-    options = {"domains": DOMAINS, "load_size": 16, "crop_size": 16, "batch_size": 2, "num_workers": 0}
-    return UnpairedDataModule(root, **{**options, **kwargs})
+    for colour, domain in enumerate(["red", "green", "blue"]):
+        write_images(rgb_domains / "test" / domain, 2, colour=colour)
+    return rgb_domains
 
 
 def test_official_parameter_counts_and_keys():
@@ -59,14 +42,14 @@ def test_official_parameter_counts_and_keys():
     assert list(disc.state_dict())[-1] == "conv1.weight" and "main.1.running_mean" in gen.state_dict()
 
 
-def test_label_conditioning_changes_the_output():
+def test_label_conditioning_changes_the_output(tiny_stargan):
     model = tiny_stargan().eval()
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     red, blue = model(x, torch.tensor([1.0, 0, 0])), model(x, torch.tensor([0, 0, 1.0]))
     assert red.shape == x.shape and not torch.allclose(red, blue)
 
 
-def test_gradient_penalty_is_added_with_its_sign_and_weight(monkeypatch):
+def test_gradient_penalty_is_added_with_its_sign_and_weight(tiny_stargan, monkeypatch):
     model = tiny_stargan()
     model.log_dict = model.log = lambda *args, **kwargs: None
     real, labels = torch.rand(2, 3, 16, 16) * 2 - 1, torch.eye(3)[[0, 2]]
@@ -82,19 +65,19 @@ def test_gradient_penalty_is_added_with_its_sign_and_weight(monkeypatch):
     assert total(0.5, 3.0) - total(0.0, 3.0) == pytest.approx(1.5, abs=1e-5)
 
 
-def test_n_critic_discriminator_steps_per_generator_step(three_domains):
+def test_n_critic_discriminator_steps_per_generator_step(tiny_stargan, rgb_data, three_domains):
     model = tiny_stargan(n_critic=5)
     trainer = Trainer(accelerator="cpu", max_epochs=3, limit_val_batches=0, logger=False, enable_checkpointing=False,
                       enable_progress_bar=False, enable_model_summary=False)  # fmt: skip
-    trainer.fit(model, datamodule=data_module(three_domains, batch_size=1))  # 3 epochs of 4 batches
+    trainer.fit(model, datamodule=rgb_data(three_domains, batch_size=1))  # 3 epochs of 4 batches
     opt_g, opt_d = model.optimizers()
     step = lambda opt: int(next(iter(opt.optimizer.state.values()))["step"])  # noqa: E731
     assert (step(opt_d), step(opt_g)) == (12, 2)  # G after batches 5 and 10, as the official (i + 1) % 5
 
 
-def test_reconstruction_loss_decreases(three_domains):
+def test_reconstruction_loss_decreases(tiny_stargan, rgb_data, three_domains):
     model = tiny_stargan(lambda_rec=10.0, optimizer=partial(torch.optim.Adam, lr=2e-3, betas=(0.5, 0.999)))
-    data = data_module(three_domains)
+    data = rgb_data(three_domains)
     real, labels = model.unpack(data.sample_batch(2))
     target = model.random_targets(labels, torch.Generator().manual_seed(1))
 
@@ -109,24 +92,24 @@ def test_reconstruction_loss_decreases(three_domains):
     assert rec() < 0.7 * before
 
 
-def test_folder_per_domain_labels_follow_domains_order(three_domains):
+def test_folder_per_domain_labels_follow_domains_order(tiny_stargan, rgb_data, three_domains):
     model = tiny_stargan()
-    images, labels = model.unpack(data_module(three_domains).sample_batch(2))
+    images, labels = model.unpack(rgb_data(three_domains).sample_batch(2))
     assert images.shape == (6, 3, 16, 16)
     assert labels.tolist() == torch.eye(3).repeat_interleave(2, 0).tolist()
     assert images[0, 0].mean() > images[0, 1].mean() and images[2, 1].mean() > images[2, 0].mean()  # red, green
 
 
-def test_two_domain_official_layout_works_as_two_domains(tiny_domains):
+def test_two_domain_official_layout_works_as_two_domains(tiny_stargan, tiny_domains):
     model = tiny_stargan(domains=["A", "B"])
     data = UnpairedDataModule(tiny_domains, load_size=16, crop_size=16, num_workers=0)
     _, labels = model.unpack(data.sample_batch(1))
     assert labels.tolist() == [[1.0, 0.0], [0.0, 1.0]]
 
 
-def test_exclusive_groups_stay_one_hot_in_random_and_changed_targets():
+def test_exclusive_groups_stay_one_hot_in_random_and_changed_targets(tiny_stargan):
     attrs = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
-    model = tiny_stargan(attrs, label_mode="multi", exclusive_groups=[attrs[:3]])
+    model = tiny_stargan(domains=attrs, label_mode="multi", exclusive_groups=[attrs[:3]])
     labels = torch.tensor([[1.0, 0, 0, 1, 0]] * 64)
     target = model.random_targets(labels)
     assert (target[:, :3].sum(1) == 1).all() and 0 < target[:, 3:].mean() < 1
@@ -135,14 +118,14 @@ def test_exclusive_groups_stay_one_hot_in_random_and_changed_targets():
     assert model.changed(labels, "Male")[0].tolist() == [1, 0, 0, 0, 0]  # outside a group: flipped
 
 
-def test_mismatched_domains_are_a_clear_error(three_domains):
+def test_mismatched_domains_are_a_clear_error(tiny_stargan, rgb_data, three_domains):
     model = tiny_stargan(domains=["red", "green", "violet"])
     trainer = Trainer(accelerator="cpu", fast_dev_run=1, logger=False)
     with pytest.raises(ValueError, match="domains"):
-        trainer.fit(model, datamodule=data_module(three_domains))
+        trainer.fit(model, datamodule=rgb_data(three_domains))
 
 
-def test_attribute_file_gives_the_selected_labels(tmp_path):
+def test_attribute_file_gives_the_selected_labels(tiny_stargan, write_images, tmp_path):
     attrs = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
     names = [p.name for p in write_images(tmp_path / "celeba" / "images", 6)]
     header = ["5_o_Clock_Shadow", "Young", "Black_Hair", "Male", "Blond_Hair", "Brown_Hair"]
@@ -158,7 +141,7 @@ def test_attribute_file_gives_the_selected_labels(tmp_path):
         assert labels.tolist() == [i % 3 == 0, i % 3 == 1, i % 3 == 2, 1, i % 2]
     images, labels = next(iter(data.train_dataloader()))
     assert images.shape == (2, 3, 16, 16) and labels.shape == (2, 5)
-    model = tiny_stargan(attrs, label_mode="multi", exclusive_groups=[attrs[:3]])
+    model = tiny_stargan(domains=attrs, label_mode="multi", exclusive_groups=[attrs[:3]])
     trainer = Trainer(accelerator="cpu", fast_dev_run=2, logger=False)
     trainer.fit(model, datamodule=data)
     assert (model.random_targets(labels)[:, :3].sum(1) == 1).all()
@@ -173,10 +156,10 @@ def quiet_trainer(**kwargs) -> Trainer:
     return Trainer(**{**options, **kwargs})
 
 
-def test_domains_come_from_the_folder_names_or_must_be_given(three_domains):
+def test_domains_come_from_the_folder_names_or_must_be_given(rgb_data, tiny_stargan, three_domains):
     with pytest.raises(ValueError, match=r"StarGAN needs domains.*discover_domains\(root\)"):
         tiny_stargan(domains=None)
-    data = data_module(three_domains, domains=None)  # discovered: sorted folder names
+    data = rgb_data(three_domains, domains=None)  # discovered: sorted folder names
     model = tiny_stargan(domains=discover_domains(three_domains))
     assert data.domains == model.domains == ["blue", "green", "red"]
     quiet_trainer(fast_dev_run=1).fit(model, datamodule=data)
@@ -191,18 +174,20 @@ def test_folders_config_needs_no_domains(three_domains):
 
 @pytest.mark.parametrize("label_mode, attr_file, option", [("multi", False, "label_mode: single"),
                                                            ("single", True, "label_mode: multi")])  # fmt: skip
-def test_a_label_mode_that_does_not_fit_the_data_names_the_option(three_domains, label_mode, attr_file, option):
-    data = data_module(three_domains)
+def test_a_label_mode_that_does_not_fit_the_data_names_the_option(
+    rgb_data, tiny_stargan, three_domains, label_mode, attr_file, option
+):
+    data = rgb_data(three_domains)
     if attr_file:  # a single-label model given attribute data
         (three_domains / "attrs.txt").write_text("red green blue\n" + "".join(
             f"img_{i:03d}.png 1 -1 -1\n" for i in range(4)))  # fmt: skip
-        data = data_module(three_domains / "train" / "red", attr_file=three_domains / "attrs.txt", val_count=0)
+        data = rgb_data(three_domains / "train" / "red", attr_file=three_domains / "attrs.txt", val_count=0)
     with pytest.raises(ValueError, match=f"model.init_args.{option}"):
         quiet_trainer(fast_dev_run=1).fit(tiny_stargan(label_mode=label_mode), datamodule=data)
 
 
-def test_validation_and_test_metrics(three_domains):
-    model, data = tiny_stargan(), data_module(three_domains)
+def test_validation_and_test_metrics(tiny_stargan, rgb_data, three_domains):
+    model, data = tiny_stargan(), rgb_data(three_domains)
     (val,) = quiet_trainer().validate(model, datamodule=data, verbose=False)
     (test,) = quiet_trainer().test(model, datamodule=data, verbose=False)
     assert set(val) == {"val/acc_real", "val/acc_fake", "val/rec"} and test == {
@@ -214,7 +199,7 @@ def test_validation_and_test_metrics(three_domains):
     assert right["val/acc_real"] == 1.0
 
 
-def test_learning_rate_decays_per_batch_to_zero(three_domains):
+def test_learning_rate_decays_per_batch_to_zero(tiny_stargan, rgb_data, three_domains):
     schedule = partial(LinearDecayLR, constant_epochs=4, decay_epochs=6)
     model = tiny_stargan(scheduler=schedule, optimizer=partial(torch.optim.Adam, lr=1e-3))
     rates = []
@@ -224,14 +209,14 @@ def test_learning_rate_decays_per_batch_to_zero(three_domains):
             rates.append([opt.param_groups[0]["lr"] for opt in trainer.optimizers])
 
     quiet_trainer(max_epochs=3, limit_val_batches=0, callbacks=[RecordRates()]).fit(
-        model, datamodule=data_module(three_domains, batch_size=1)
+        model, datamodule=rgb_data(three_domains, batch_size=1)
     )  # 12 batches of 4 images
     expected = [1e-3 * f for f in [1, 1, 1, 1, 6 / 7, 5 / 7, 4 / 7, 3 / 7, 2 / 7, 1 / 7, 0, 0]]
     assert [g for g, d in rates] == pytest.approx(expected) and [d for g, d in rates] == pytest.approx(expected)
 
 
-def test_sample_grid_shows_the_input_then_every_target(three_domains, tmp_path):
-    model, data = tiny_stargan(), data_module(three_domains)
+def test_sample_grid_shows_the_input_then_every_target(tiny_stargan, rgb_data, three_domains, tmp_path):
+    model, data = tiny_stargan(), rgb_data(three_domains)
     batch = data.sample_batch(2)  # 2 images of each of the 3 domains
     columns = model.sample_columns(batch)
     assert list(columns) == ["real", "to_red", "to_green", "to_blue"]
@@ -277,8 +262,8 @@ def recorded_targets(model: StarGAN) -> list[list[float]]:
     return targets
 
 
-def test_attrs_change_the_inputs_own_labels_from_the_attr_file_else_the_estimate(tmp_path):
-    model = tiny_stargan(ATTRS, label_mode="multi", exclusive_groups=[ATTRS[:2]]).eval()
+def test_attrs_change_the_inputs_own_labels_from_the_attr_file_else_the_estimate(write_images, tiny_stargan, tmp_path):
+    model = tiny_stargan(domains=ATTRS, label_mode="multi", exclusive_groups=[ATTRS[:2]]).eval()
     model.estimate_labels = lambda x: torch.tensor([[1.0, 0, 1, 1]]).expand(len(x), -1)  # for inputs not in the file
     write_images(tmp_path / "in", 3)
     (tmp_path / "attrs.txt").write_text(
@@ -290,9 +275,9 @@ def test_attrs_change_the_inputs_own_labels_from_the_attr_file_else_the_estimate
     assert targets == [[0, 1, 1, 0], [0, 1, 0, 1], [0, 1, 1, 1]]  # blond; sex and age from the file, else estimated
 
 
-def test_attrs_that_would_empty_a_group_or_fit_no_multi_label_model_are_refused(tmp_path):
+def test_attrs_that_would_empty_a_group_or_fit_no_multi_label_model_are_refused(write_images, tiny_stargan, tmp_path):
     write_images(tmp_path / "in", 1)
-    multi = tiny_stargan(ATTRS, label_mode="multi", exclusive_groups=[ATTRS[:2]])
+    multi = tiny_stargan(domains=ATTRS, label_mode="multi", exclusive_groups=[ATTRS[:2]])
     run = partial(predict_folder, input_dir=tmp_path / "in", output_dir=tmp_path / "out", progress=False)
     with pytest.raises(ValueError, match=r"Black_Hair=0 would leave none of .*Black_Hair', 'Blond_Hair'.* to 1"):
         run(multi, attrs={"Black_Hair": 0.0, "Male": 1.0})
@@ -307,7 +292,7 @@ def test_attrs_that_would_empty_a_group_or_fit_no_multi_label_model_are_refused(
         run(tiny_stargan(), targets=["red"], attr_file=tmp_path / "attrs.txt")
 
 
-def test_tiles_of_one_image_share_the_labels_estimated_on_the_whole_image(tmp_path):
+def test_tiles_of_one_image_share_the_labels_estimated_on_the_whole_image(tiny_stargan, tmp_path):
     model = tiny_stargan(label_mode="multi").eval()  # channels red, green, blue as attributes
     estimated = []
 
@@ -324,22 +309,3 @@ def test_tiles_of_one_image_share_the_labels_estimated_on_the_whole_image(tmp_pa
     predict_folder(model, tmp_path / "in", tmp_path / "out", targets=["blue"], tile=32, tile_overlap=0,
                    progress=False)  # fmt: skip
     assert estimated == [(32, 64)] and targets == [[1.0, 1.0, 1.0]] * 2  # two tiles, both red + green + blue
-
-
-def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models(tmp_path, monkeypatch):
-    from tests.test_cli import _train_tiny_stargan
-    from translate.cli import main
-
-    for colour, domain in enumerate(["A", "B"]):
-        write_images(tmp_path / "data" / "train" / domain, 2, colour=colour)
-    ckpt = _train_tiny_stargan(tmp_path / "data", tmp_path / "run", ["A", "B"])  # single-label
-    args = ["predict", "--ckpt", str(ckpt), "--input", str(tmp_path / "data" / "train" / "A"), "--output",
-            str(tmp_path / "out"), "--num-workers", "0"]  # fmt: skip
-    with pytest.raises(SystemExit, match="--attr-file gives the attributes of multi-label models"):
-        main([*args, "--target-domain", "B", "--attr-file", str(tmp_path / "attrs.txt")])
-    with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
-        main([*args, "--attrs", "B=1"])
-    seen = {}
-    monkeypatch.setattr("translate.commands.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
-    main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
-    assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")

@@ -4,7 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-from tests.test_models import tiny_cyclegan
 from translate.inference.tiling import translate_tiled
 
 
@@ -15,7 +14,7 @@ def test_a_pointwise_network_gives_the_whole_image_result():
         assert torch.allclose(translate_tiled(net, image, tile=32, overlap=8), net(image), atol=1e-6)
 
 
-def test_tile_borders_show_no_step_and_tiles_stay_small():
+def test_tile_borders_show_no_step_and_tiles_stay_small(tiny_cyclegan):
     torch.manual_seed(0)
     generator = tiny_cyclegan().gen_ab.eval()  # instance norm: every tile normalised by its own statistics
     seen = []
@@ -44,10 +43,9 @@ def test_bad_tile_options_name_them():
         translate_tiled(nn.Identity(), torch.zeros(1, 3, 8, 8), tile=8, overlap=8)
 
 
-def test_predict_with_tiles_writes_full_size_images(tiny_domains, tmp_path):
+def test_predict_with_tiles_writes_full_size_images(write_images, tiny_cyclegan, tiny_domains, tmp_path):
     from PIL import Image
 
-    from tests.conftest import write_images
     from translate.inference.predict import predict_folder
 
     model = tiny_cyclegan().eval()

@@ -1,45 +1,18 @@
 """TraVeLGAN and the Siamese-discriminator TraVeLGAN: the losses' defining properties, training, predict."""
 
-from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from tests.conftest import REPO, write_images
-from tests.test_models import fit, tiny_data
 from translate import losses
 from translate.cli import main
-from translate.models import SiameseDiscTraVeLGAN, TraVeLGAN
+from translate.models import SiameseDiscTraVeLGAN
 from translate.networks import SiameseEncoder, StridedDiscriminator, UNetGenerator
 
+REPO = Path(__file__).resolve().parent.parent
 DEBUG = str(REPO / "configs" / "debug_travelgan.yaml")
-
-
-def tiny_travelgan(**kwargs) -> TraVeLGAN:
-    return TraVeLGAN(
-        partial(UNetGenerator, base_channels=4, num_downs=3, norm="instance"),
-        partial(StridedDiscriminator, base_channels=4, num_layers=2),
-        partial(SiameseEncoder, embed_dim=16, base_channels=4, num_layers=2, norm="none"),
-        **kwargs,
-    )
-
-
-def tiny_siamese_disc(**kwargs) -> SiameseDiscTraVeLGAN:
-    return SiameseDiscTraVeLGAN(
-        partial(UNetGenerator, base_channels=4, num_downs=3, norm="instance", self_attention=True),
-        partial(
-            StridedDiscriminator,
-            out_features=8,
-            base_channels=4,
-            num_layers=2,
-            norm="none",
-            spectral_norm=True,
-            self_attention=True,
-            pool_size=1,
-        ),  # fmt: skip
-        **kwargs,
-    )
 
 
 # --- losses ---------------------------------------------------------------------------------------------------------
@@ -128,8 +101,19 @@ def test_unet_self_attention_is_off_by_default():
 # --- models ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
-def test_one_epoch_updates_every_network_and_logs_every_term(build, tiny_domains, tmp_path):
+@pytest.fixture
+def build(request):
+    """The model builder a test is parametrized with (indirectly, by its fixture's name)."""
+    return request.getfixturevalue(request.param)
+
+
+BOTH_MODELS = pytest.mark.parametrize(
+    "build", ["tiny_travelgan", "tiny_siamese_disc"], ids=["travelgan", "siamese_disc"], indirect=True
+)
+
+
+@BOTH_MODELS
+def test_one_epoch_updates_every_network_and_logs_every_term(fit, tiny_data, build, tiny_domains, tmp_path):
     model = build()
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     trainer = fit(model, tiny_data(tiny_domains), tmp_path, limit_val_batches=0)
@@ -166,14 +150,16 @@ class _StepOrder(Callback):
         opt_d.register_step_pre_hook(lambda *_: self.steps.append("d"))
 
 
-@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
-def test_discriminator_steps_before_the_generator_as_in_the_official_code(build, tiny_domains, tmp_path):
+@BOTH_MODELS
+def test_discriminator_steps_before_the_generator_as_in_the_official_code(
+    fit, tiny_data, build, tiny_domains, tmp_path
+):
     order = _StepOrder()
     fit(build(), tiny_data(tiny_domains), tmp_path, limit_train_batches=2, limit_val_batches=0, callbacks=[order])
     assert order.steps == ["d", "g", "d", "g"]
 
 
-def test_siamese_disc_computes_each_vector_once_per_step(tiny_domains, tmp_path):
+def test_siamese_disc_computes_each_vector_once_per_step(tiny_siamese_disc, fit, tiny_data, tiny_domains, tmp_path):
     # Realism and TraVeL share D's vectors: D's step runs D on B, A and G(A) once each, G's step on A and G(A)
     # (7 passes before, each fake twice), and spectral norm computes each weight, advancing its power iteration,
     # once per step, so that every term of a step sees the same D.
@@ -185,8 +171,8 @@ def test_siamese_disc_computes_each_vector_once_per_step(tiny_domains, tmp_path)
     assert passes == [2, 2, 2, 2, 2] and len(norms) == 2
 
 
-@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
-def test_test_logs_the_validation_metrics_under_test(build, tiny_domains, tmp_path):
+@BOTH_MODELS
+def test_test_logs_the_validation_metrics_under_test(tiny_data, build, tiny_domains, tmp_path):
     model, data = build(), tiny_data(tiny_domains)
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
                       default_root_dir=tmp_path)  # fmt: skip
@@ -206,8 +192,8 @@ class _CosineHistory(Callback):
         self.values.append(trainer.callback_metrics["train/g/cosine_ab"].item())
 
 
-@pytest.mark.parametrize("build", [tiny_travelgan, tiny_siamese_disc], ids=["travelgan", "siamese_disc"])
-def test_training_raises_the_before_after_cosine(build, tiny_domains, tmp_path):
+@BOTH_MODELS
+def test_training_raises_the_before_after_cosine(fit, tiny_data, build, tiny_domains, tmp_path):
     # One batch of all 6 A images per epoch (30 pairs): the cosine between v_ij and v'_ij on the training batch,
     # averaged over the first and the last 8 steps (measured: ~0.03 -> ~0.3 for both models and two seeds).
     history = _CosineHistory()
@@ -217,7 +203,7 @@ def test_training_raises_the_before_after_cosine(build, tiny_domains, tmp_path):
     assert last > first + 0.15, (first, last)
 
 
-def test_setup_and_arguments_fail_clearly(tiny_domains, tmp_path):
+def test_setup_and_arguments_fail_clearly(fit, tiny_travelgan, tiny_data, tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="batch_size >= 2"):
         fit(tiny_travelgan(), tiny_data(tiny_domains, batch_size=1), tmp_path)
     with pytest.raises(ValueError, match="wgangp"):
@@ -227,7 +213,7 @@ def test_setup_and_arguments_fail_clearly(tiny_domains, tmp_path):
 
 
 @pytest.mark.parametrize("config", ["travelgan_quickstart", "travelgan_siamese_quickstart"])
-def test_fit_checkpoint_predict_round_trip(config, tiny_domains, tmp_path):
+def test_fit_checkpoint_predict_round_trip(write_images, config, tiny_domains, tmp_path):
     main(["fit", "--config", str(REPO / "configs" / f"{config}.yaml"), "--config", DEBUG,
           "--trainer.fast_dev_run=false", "--trainer.max_steps=4", f"--data.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.callbacks+=ModelCheckpoint",
@@ -253,6 +239,6 @@ def test_configs_carry_the_resume_and_interrupt_callbacks(config):  # resume its
     assert any(callback["init_args"].get("save_last") for callback in callbacks if "init_args" in callback)
 
 
-def test_channel_mismatch_names_both_options(tiny_domains, tmp_path):
+def test_channel_mismatch_names_both_options(fit, tiny_travelgan, tiny_data, tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
         fit(tiny_travelgan(channels=1), tiny_data(tiny_domains), tmp_path)
