@@ -191,23 +191,25 @@ class UnpairedDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
         trainer = self.trainer  # None outside a Trainer
+        start_epoch, skipped = trainer.current_epoch if trainer is not None else 0, 0
+        if self._resume_position is not None:  # restored by load_state_dict before Lightning asks for the loader
+            start_epoch, batches = self._resume_position
+            skipped = batches * self.batch_size  # trained before the checkpoint
+            self._resume_position = None
         sampler = UnpairedSampler(
             self.train_set.sizes,
             seed=self.seed,
             num_replicas=trainer.world_size if trainer is not None else 1,
             rank=trainer.global_rank if trainer is not None else 0,
+            # The epoch is read from the trainer when an epoch's iteration starts. Lightning's own set_epoch passes
+            # its count of processed epochs, which runs one ahead of current_epoch after a resume from a checkpoint
+            # saved at the end of an epoch ("train longer" from a finished run's last.ckpt drew the wrong batches).
+            epoch_source=None if trainer is None else lambda: trainer.current_epoch,
         )
-        # Worker processes fetch indices as soon as the loader's iterator exists, which Lightning creates before it
-        # calls set_epoch: start the sampler at the epoch that will actually be trained.
-        sampler.set_epoch(trainer.current_epoch if trainer is not None else 0)
-        if self._resume_position is not None:  # restored by load_state_dict before Lightning asks for the loader
-            epoch, batches = self._resume_position
-            if batches * self.batch_size >= len(sampler):  # saved after the epoch's last batch: next epoch, whole
-                sampler.set_epoch(epoch + 1)
-            else:
-                sampler.set_epoch(epoch)
-                sampler.skip(epoch, batches * self.batch_size)
-            self._resume_position = None
+        # saved after the epoch's last batch: the next epoch, whole; saved mid-epoch: leave out what was trained
+        sampler.start_epoch = start_epoch + 1 if skipped >= len(sampler) else start_epoch
+        if 0 < skipped < len(sampler):
+            sampler.skip(start_epoch, skipped)
         return self._loader(self.train_set, sampler)
 
     def state_dict(self) -> dict[str, Any]:

@@ -172,9 +172,20 @@ class UnpairedSampler(DistributedSampler):
 
     It shards the epoch itself (``num_replicas``, ``rank``; padded by wrapping, as torch's DistributedSampler), and
     subclasses DistributedSampler only so that Lightning doesn't wrap it again: the wrapper would hide ``skip``.
+    ``epoch_source`` (the data module passes the trainer's ``current_epoch``) gives the epoch when iteration starts,
+    at least ``start_epoch``.
     """
 
-    def __init__(self, sizes: Sequence[int], seed: int = 0, *, num_replicas: int = 1, rank: int = 0):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        seed: int = 0,
+        *,
+        num_replicas: int = 1,
+        rank: int = 0,
+        epoch_source: Callable[[], int] | None = None,
+        start_epoch: int = 0,
+    ):
         if len(sizes) < 1 or min(sizes) < 1:
             raise ValueError(f"every domain needs at least one image, got sizes {list(sizes)}")
         if not 0 <= rank < num_replicas:
@@ -185,8 +196,10 @@ class UnpairedSampler(DistributedSampler):
         self.total = max(self.sizes)
         self.num_samples = -(-self.total // num_replicas)  # per rank
         self._skip: tuple[int, int] | None = None  # (epoch, items) to leave out of that epoch after a resume
+        self.epoch_source, self.start_epoch = epoch_source, start_epoch
 
     def set_epoch(self, epoch: int) -> None:
+        """The epoch to draw (ignored when ``epoch_source`` gives it)."""
         self.epoch = epoch
 
     def skip(self, epoch: int, items: int) -> None:
@@ -197,6 +210,10 @@ class UnpairedSampler(DistributedSampler):
         return self.num_samples
 
     def __iter__(self) -> Iterator[SampleIndex]:
+        if self.epoch_source is not None:
+            # A loader with workers starts iterating before a resumed trainer has moved on to the epoch it resumes:
+            # never draw an epoch before start_epoch, the one the data module knows the run continues with.
+            self.epoch = max(self.start_epoch, self.epoch_source())
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         first = torch.randperm(self.total, generator=generator) % self.sizes[0]
         others = [torch.randint(size, (self.total,), generator=generator) for size in self.sizes[1:]]
