@@ -1,4 +1,6 @@
-"""Loss functions against hand-computed values; the image pool; the learning-rate schedule."""
+"""Loss functions against hand-computed values and their defining properties: GAN losses, the gradient penalty, L1,
+TraVeLGAN's TraVeL, margin and anchor losses.
+"""
 
 import math
 
@@ -7,8 +9,6 @@ import torch
 from torch import nn
 
 from translate import losses
-from translate.models.image_pool import ImagePool
-from translate.schedules import LinearDecayLR
 
 
 @pytest.mark.parametrize(
@@ -95,65 +95,46 @@ def test_l1_is_fp32_mean_absolute_error():
     assert value.dtype == torch.float32 and value.item() == pytest.approx(1.5)
 
 
-def _images(start: int, count: int) -> torch.Tensor:
-    return torch.arange(start, start + count, dtype=torch.float32).view(count, 1, 1, 1).expand(count, 1, 2, 2).clone()
+# --- TraVeLGAN --------------------------------------------------------------------------------------------------------
 
 
-def test_pool_passes_through_while_filling_then_swaps_about_half():
-    pool = ImagePool(size=4)
-    first = _images(0, 4)
-    assert torch.equal(pool(first), first)  # filling: returned unchanged
-    new = torch.arange(100, 500).float()
-    returned = torch.cat([pool(_images(100 + 2 * i, 2)) for i in range(200)])[:, 0, 0, 0]
-    swapped = returned != new
-    assert 0.4 < swapped.float().mean().item() < 0.6  # p = 0.5 once full
-    assert (returned[swapped] < new[swapped]).all()  # what comes back instead is an older fake
-    assert len(pool.images) == 4
-    assert all(image[0, 0, 0] >= 100 for image in pool.images)  # the first fakes were swapped out by now
+def test_travel_loss_is_zero_for_a_shift_and_positive_otherwise():
+    emb = torch.randn(5, 7)
+    assert losses.travel_loss(emb, emb + torch.randn(7)) == pytest.approx(0.0, abs=1e-5)  # same vectors v_ij
+    assert losses.travel_cosine(emb, emb + 3.0) == pytest.approx(1.0, abs=1e-5)
+    assert losses.travel_loss(emb, 2 * emb) > 0.1  # same directions, different lengths
+    assert losses.travel_loss(emb, emb[[1, 0, 2, 3, 4]]) > 0.1  # two images swapped
+    assert losses.travel_loss(emb, torch.randn(5, 7)) > 0.1
 
 
-def test_pool_size_zero_disables_it():
-    pool, images = ImagePool(0), torch.randn(3, 3, 4, 4)
-    assert pool(images) is images
+def test_travel_and_margin_losses_use_all_ordered_pairs():
+    emb_real, emb_fake, margin = torch.randn(4, 6), torch.randn(4, 6), 12.0
+    travel, hinge = [], []
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                v, w = emb_real[i] - emb_real[j], emb_fake[i] - emb_fake[j]
+                travel.append((v - w).square().mean() + 1 - torch.dot(v, w) / (v.norm() * w.norm()))
+                hinge.append(max(0.0, margin - v.square().sum().item()))
+    assert losses.travel_loss(emb_real, emb_fake) == pytest.approx(torch.stack(travel).mean().item(), rel=1e-5)
+    assert losses.margin_loss(emb_real, margin) == pytest.approx(sum(hinge) / len(hinge), rel=1e-5)
 
 
-def test_pool_state_round_trip_gives_same_future():
-    pool = ImagePool(size=3)
-    for i in range(5):
-        pool(_images(10 * i, 2))
-    state = pool.state_dict()
-    torch.manual_seed(7)
-    expected = pool(_images(99, 4))
-    restored = ImagePool(size=1)
-    restored.load_state_dict(state)
-    torch.manual_seed(7)
-    assert torch.equal(restored(_images(99, 4)), expected)
+def test_margin_loss_is_zero_beyond_the_margin_only():
+    far = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])  # squared distances 16 and 32
+    assert losses.margin_loss(far, margin=10.0) == 0
+    assert losses.margin_loss(far, margin=20.0) > 0  # the pair (1, 2)... and (0, 1), (0, 2) at 16 < 20
+    assert losses.margin_loss(torch.zeros(3, 2), margin=10.0) == pytest.approx(10.0)  # collapse costs the margin
 
 
-def test_pool_rejects_negative_size():
-    with pytest.raises(ValueError, match="pool_size"):
-        ImagePool(-1)
-
-
-def test_linear_decay_schedule_matches_the_official_formula():
-    optimizer = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=1.0)
-    schedule, rates = LinearDecayLR(optimizer, constant_epochs=2, decay_epochs=3), []
-    for _ in range(5):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        schedule.step()
-    assert rates == pytest.approx([1.0, 1.0, 0.75, 0.5, 0.25])
-
-
-def test_catch_up_steps_schedulers_to_the_count_once():
-    from translate.schedules import catch_up
-
-    optimizers = [torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=1.0) for _ in range(2)]
-    schedules = [LinearDecayLR(optimizer, constant_epochs=1, decay_epochs=3) for optimizer in optimizers]
-    catch_up(schedules, 2)
-    catch_up(schedules, 2)  # already there: no further step
-    assert [s.last_epoch for s in schedules] == [2, 2]
-    assert optimizers[0].param_groups[0]["lr"] == pytest.approx(0.5)  # epoch 2: 1 - (2 + 1 - 1) / 4
-    catch_up(schedules[0], 3)  # a single scheduler, as lr_schedulers() returns for one optimizer
-    assert schedules[0].last_epoch == 3
-    catch_up(None, 5)  # no schedulers configured
+def test_anchor_realism_loss_with_one_dimension_is_lsgan():
+    real, fake = torch.randn(6, 1) * 2, torch.rand(6, 1)  # fake scores between LSGAN's targets b = 0 and a = 1
+    anchor = torch.tensor(1.0)
+    assert losses.anchor_generator_loss(fake, anchor) == pytest.approx(losses.generator_loss(fake, "lsgan").item())
+    lsgan_d = losses.discriminator_loss(real, fake, "lsgan")
+    assert losses.anchor_discriminator_loss(real, fake, anchor, margin=1.0) == pytest.approx(lsgan_d.item())
+    # the generator's loss is LSGAN's for any score, not only inside [b, a]
+    wide = torch.randn(6, 1) * 3
+    assert losses.anchor_generator_loss(wide, anchor) == pytest.approx(losses.generator_loss(wide, "lsgan").item())
+    # a fake beyond the margin costs D nothing (one-sided), where LSGAN would still pull it to b
+    assert losses.anchor_discriminator_loss(anchor[None, None], torch.full((1, 1), -2.0), anchor, 1.0) == 0

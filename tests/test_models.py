@@ -5,7 +5,6 @@ from functools import partial
 import pytest
 import torch
 
-from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 
 
@@ -134,13 +133,3 @@ def test_ema_generators_differ_from_raw_ones_and_translate(
 def test_ema_decay_is_checked(tiny_cyclegan):
     with pytest.raises(ValueError, match="ema_decay"):
         tiny_cyclegan(ema_decay=1.5)
-
-
-def test_package_re_exports_the_models_and_data_module():
-    import translate
-    import translate.models
-
-    assert translate.CycleGAN is CycleGAN and translate.StarGAN is translate.models.StarGAN
-    assert translate.UnpairedDataModule is UnpairedDataModule
-    with pytest.raises(AttributeError, match="no attribute 'Pix2Pix'"):
-        translate.Pix2Pix  # noqa: B018

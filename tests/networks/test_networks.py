@@ -1,4 +1,5 @@
-"""Networks: official CycleGAN/pix2pix parity (parameter counts, state_dict keys), shapes, ranges, gradients, errors.
+"""Networks: official CycleGAN/pix2pix parity (parameter counts, state_dict keys), shapes, ranges, gradients, errors;
+TraVeLGAN's vector networks (strided discriminator, siamese encoder) and the U-Net's self-attention.
 
 The key lists below were derived once from junyanz/pytorch-CycleGAN-and-pix2pix ``models/networks.py`` (3 -> 3
 channels, 64 base channels, instance norm); matching them means official checkpoints load with ``strict=True``.
@@ -14,6 +15,8 @@ from translate.networks import (
     PatchDiscriminator,
     ResnetGenerator,
     SelfAttention2d,
+    SiameseEncoder,
+    StridedDiscriminator,
     UNetGenerator,
     init_weights,
 )
@@ -69,6 +72,8 @@ OFFICIAL_RESNET9_KEYS = [
     ("model.26.weight", (3, 64, 7, 7)),
     ("model.26.bias", (3,)),
 ]
+
+
 OFFICIAL_PATCHGAN_KEYS = [
     ("model.0.weight", (64, 3, 4, 4)),
     ("model.0.bias", (64,)),
@@ -81,6 +86,8 @@ OFFICIAL_PATCHGAN_KEYS = [
     ("model.11.weight", (1, 512, 4, 4)),
     ("model.11.bias", (1,)),
 ]
+
+
 OFFICIAL_UNET256_KEYS = [
     ("model.model.0.weight", (64, 3, 4, 4)),
     ("model.model.0.bias", (64,)),
@@ -115,6 +122,8 @@ OFFICIAL_UNET256_KEYS = [
     ("model.model.3.weight", (128, 3, 4, 4)),
     ("model.model.3.bias", (3,)),
 ]
+
+
 OFFICIAL_RESNET6_KEYS = [  # resnet_6blocks: blocks model.10-15, so the up-convolutions are model.16 and 19
     ("model.1.weight", (64, 3, 7, 7)),
     ("model.1.bias", (64,)),
@@ -153,6 +162,8 @@ OFFICIAL_RESNET6_KEYS = [  # resnet_6blocks: blocks model.10-15, so the up-convo
     ("model.23.weight", (3, 64, 7, 7)),
     ("model.23.bias", (3,)),
 ]
+
+
 OFFICIAL_UNET128_KEYS = [  # unet_128: unet_256 with one 512 -> 512 level fewer
     ("model.model.0.weight", (64, 3, 4, 4)),
     ("model.model.0.bias", (64,)),
@@ -414,3 +425,41 @@ def test_bad_arguments_raise_value_error(build, match):
 def test_bad_input_size_names_size_and_multiple(net, size, multiple):
     with pytest.raises(ValueError, match=rf"{size}x{size} is not divisible by {multiple}"):
         net(torch.rand(1, 3, size, size))
+
+
+# --- TraVeLGAN's networks ---------------------------------------------------------------------------------------------
+
+
+def test_vector_networks_shapes_and_gradients():
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    nets = [
+        (
+            StridedDiscriminator(
+                3,
+                out_features=5,
+                base_channels=4,
+                num_layers=3,
+                spectral_norm=True,
+                self_attention=True,
+                norm="none",
+                pool_size=1,
+            ),
+            (2, 5),
+        ),  # fmt: skip
+        (StridedDiscriminator(3, base_channels=4, num_layers=2), (2, 1)),
+        (SiameseEncoder(3, embed_dim=7, base_channels=4, num_layers=3), (2, 7)),
+        (UNetGenerator(3, 3, base_channels=4, num_downs=3, self_attention=True), (2, 3, 32, 32)),
+    ]
+    for net, shape in nets:
+        y = net(x)
+        assert y.shape == shape
+        y.square().mean().backward()
+        assert all(p.grad is not None for p in net.parameters()), f"{type(net).__name__}: a parameter got no grad"
+
+
+def test_unet_self_attention_is_off_by_default():
+    keys = UNetGenerator(3, 3, base_channels=4, num_downs=4).state_dict().keys()
+    assert not any("gamma" in key for key in keys)
+    assert any(
+        "gamma" in key for key in UNetGenerator(3, 3, base_channels=4, num_downs=4, self_attention=True).state_dict()
+    )
