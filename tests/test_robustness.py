@@ -3,13 +3,9 @@ checkpoints, bad configs and unwritable outputs each end in one clear message. E
 
 import errno
 import os
-import warnings
 from functools import partial
 from pathlib import Path
 
-import albumentations as A
-import cv2
-import numpy as np
 import pytest
 import torch
 from lightning.pytorch import Trainer
@@ -17,153 +13,11 @@ from PIL import Image
 
 from translate.cli import main
 from translate.data import UnpairedDataModule
-from translate.data.datasets import DomainFolder
-from translate.data.images import UndecodableImageError, read_image
 from translate.inference.loading import load_model
 from translate.inference.predict import predict_folder
 from translate.networks import ResnetGenerator
 
-
-def _junk(folder: Path) -> list[Path]:
-    """Files with image names that are not images: random bytes, an empty file, text. Returns them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    junk = [folder / "random.png", folder / "empty.jpg", folder / "text.webp"]
-    junk[0].write_bytes(np.random.default_rng(0).integers(0, 256, 300, dtype=np.uint8).tobytes())
-    junk[1].write_bytes(b"")
-    junk[2].write_text("not an image at all")
-    return junk
-
-
-def _truncate(path: Path) -> None:
-    """Keep the PNG header (so the file opens) but cut the pixel data: it fails only when decoded."""
-    path.write_bytes(path.read_bytes()[:50])
-
-
 # --- data loading -------------------------------------------------------------------------------------------------
-
-
-def test_undecodable_files_are_named_and_counted_and_other_files_ignored(tiny_data, tiny_domains):
-    folder = tiny_domains / "trainA"  # 6 good images
-    junk = _junk(folder)
-    (folder / "README.txt").write_text("a note, not an image")
-    (folder / "empty_sub").mkdir()
-    with pytest.warns(UserWarning) as caught:
-        dm = tiny_data(tiny_domains, load_size=16)
-        dm.setup("fit")
-    messages = [str(w.message) for w in caught]
-    for path in junk:
-        assert any(m.startswith(f"skipping {path}: cannot decode it") for m in messages), path
-    assert f"skipped 3 of 9 images under {folder}" in " ".join(messages)
-    assert not any("README" in m for m in messages)
-    assert len(dm.train_set.folders[0]) == 6
-    real_a, real_b = next(iter(dm.train_dataloader()))
-    assert real_a.shape == (2, 3, 16, 16) and torch.isfinite(real_a).all()
-
-
-def test_a_domain_with_no_decodable_image_is_an_error_naming_the_folder(tiny_data, tiny_domains):
-    for path in (tiny_domains / "trainB").iterdir():
-        path.unlink()
-    _junk(tiny_domains / "trainB")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(ValueError, match=rf"none of the 3 image files under {tiny_domains / 'trainB'} can be"):
-            tiny_data(tiny_domains, load_size=16).setup("fit")
-
-
-def test_bad_images_fail_names_the_file_at_setup(tiny_data, tiny_domains):
-    bad = tiny_domains / "trainB" / "random.png"
-    bad.write_bytes(b"\x89PNG but nothing after it")
-    with pytest.raises(UndecodableImageError, match=rf"^cannot decode {bad} .*data.bad_images: skip$"):
-        tiny_data(tiny_domains, load_size=16, bad_images="fail").setup("fit")
-
-
-def test_bad_images_fail_in_a_loader_worker_is_one_clear_line(tiny_data, tiny_domains):
-    bad = tiny_domains / "trainA" / "img_003.png"
-    _truncate(bad)  # opens fine, so only a worker decoding it finds out
-    dm = tiny_data(tiny_domains, load_size=16, batch_size=6, num_workers=2, bad_images="fail")
-    dm.setup("fit")
-    with pytest.raises(UndecodableImageError) as caught:
-        for _ in dm.train_dataloader():
-            pass
-    message = str(caught.value)
-    assert message.startswith(f"cannot decode {bad} (") and message.endswith("data.bad_images: skip")
-    assert "\n" not in message and "Traceback" not in message and "worker" not in message
-
-
-def test_truncated_file_is_skipped_while_loading_with_workers(tiny_data, tiny_domains):
-    _truncate(tiny_domains / "trainA" / "img_003.png")
-    dm = tiny_data(tiny_domains, load_size=16, batch_size=6, num_workers=2)
-    dm.setup("fit")
-    batches = list(dm.train_dataloader())  # the worker warns; the next image takes the bad one's place
-    assert len(batches) == 1 and batches[0][0].shape == (6, 3, 16, 16) and torch.isfinite(batches[0][0]).all()
-
-
-SIXTEEN_BIT = np.full((8, 12), 32768, dtype=np.uint16)  # half of 16-bit full scale: must read as about 0.5
-
-
-def _write_16bit(path: Path, kind: str) -> None:
-    if kind == "gray":  # PIL mode I;16
-        Image.fromarray(SIXTEEN_BIT).save(path)
-    else:  # 16-bit RGB (48 bits per pixel), which PIL cannot write: OpenCV can (BGR order)
-        bgr = np.stack([np.zeros_like(SIXTEEN_BIT), SIXTEEN_BIT, np.full_like(SIXTEEN_BIT, 65535)], axis=-1)  # orange
-        assert cv2.imwrite(str(path), bgr)
-
-
-@pytest.mark.parametrize("kind", ["gray", "rgb"])
-@pytest.mark.parametrize("ext", ["png", "tif"])
-@pytest.mark.parametrize("channels", [1, 3])
-def test_16_bit_images_keep_their_range(tmp_path, kind, ext, channels):
-    path = tmp_path / f"deep.{ext}"
-    _write_16bit(path, kind)
-    pixels = read_image(path, channels)
-    assert pixels.shape == (8, 12, channels) and pixels.dtype == np.uint8
-    if kind == "gray" or channels == 3:
-        green = pixels[..., 0] if kind == "gray" else pixels[..., 1]  # the 32768 channel
-        assert np.abs(green.astype(int) - 128).max() <= 1, "32768 of 65535 must be about 0.5, not clipped or 0"
-    if kind == "rgb" and channels == 3:
-        assert pixels[..., 0].min() == 255 and pixels[..., 2].max() == 0  # red full scale, blue 0
-    if kind == "rgb" and channels == 1:  # luminance of (1, 0.5, 0): 0.299 * 255 + 0.587 * 128 = 151
-        assert abs(int(pixels.mean()) - 151) <= 2
-
-
-def _gradient(mode: str) -> Image.Image:
-    gray = Image.fromarray(np.linspace(0, 255, 16 * 16).reshape(16, 16).astype(np.uint8))
-    if mode == "I;16":
-        return Image.fromarray(np.asarray(gray).astype(np.uint16) * 257)
-    return gray.convert(mode)
-
-
-@pytest.mark.parametrize("channels", [1, 3])
-def test_a_folder_of_mixed_modes_loads_as_the_configured_channels(tmp_path, channels):
-    folder = tmp_path / "mixed"
-    folder.mkdir()
-    for mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"):
-        _gradient(mode).save(folder / f"{mode.replace(';', '_')}.png")
-    _gradient("CMYK").save(folder / "cmyk.jpg")
-    _gradient("F").save(folder / "float.tif")
-    domain = DomainFolder(folder, channels=channels)
-    assert len(domain) == 9
-    for index in range(len(domain)):
-        image = domain[index]
-        assert image.shape == (channels, 16, 16) and image.dtype == torch.float32
-        assert image.min() >= -1 and image.max() <= 1
-        name = domain.paths[index].name
-        if name != "1.png":  # the 1-bit image is dithered; the others keep the gradient's full range
-            assert image.min() < -0.8 and image.max() > 0.8, name
-
-
-def test_images_smaller_than_the_crop_are_resized_up_with_a_warning(tiny_data, tiny_domains):
-    thumb = tiny_domains / "trainA" / "thumb.png"
-    Image.new("RGB", (10, 10), "red").save(thumb)
-    crop_only = A.Compose([A.RandomCrop(16, 16)])  # would fail on a 10x10 image without the resize
-    with pytest.warns(UserWarning, match=rf"1 of 7 images under {tiny_domains / 'trainA'} are smaller than crop_size "
-                                         r"16 and are resized up \(blurry\): thumb.png \(10x10\)"):  # fmt: skip
-        dm = tiny_data(tiny_domains, load_size=16, train_transform=crop_only, batch_size=7)
-        dm.setup("fit")
-    domain = dm.train_set.folders[0]
-    assert domain[domain.paths.index(thumb)].shape == (3, 16, 16)
-    real_a, _ = next(iter(dm.train_dataloader()))
-    assert real_a.shape == (7, 3, 16, 16)
 
 
 # --- configs and checkpoints --------------------------------------------------------------------------------------

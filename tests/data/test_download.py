@@ -1,4 +1,4 @@
-"""`translate data download` against a local HTTP server: resume, truncation, corruption, unsafe archives."""
+"""Dataset downloads against a local HTTP server: resume, truncation, corruption, unsafe archives."""
 
 import pytest
 
@@ -70,14 +70,3 @@ def test_unknown_dataset_lists_the_choices(tmp_path):
 def test_missing_file_is_a_clear_http_error(server, tmp_path):
     with pytest.raises(DownloadError, match="HTTP 404"):
         fetch_dataset("maps", tmp_path, base_url=server.url, progress=False)
-
-
-def test_cli_data_download(zip_bytes, horse2zebra, server, tmp_path, capsys):
-    from translate.cli import main
-
-    server.files["/horse2zebra.zip"] = zip_bytes(horse2zebra)
-    main(["data", "download", "horse2zebra", "--root", str(tmp_path), f"--base-url={server.url}"])
-    assert "translate fit --config configs/horse2zebra.yaml" in capsys.readouterr().out
-    assert (tmp_path / "horse2zebra" / "trainA" / "img_0.jpg").exists()
-    with pytest.raises(SystemExit, match="already exist.*--force"):
-        main(["data", "download", "horse2zebra", "--root", str(tmp_path), f"--base-url={server.url}"])

@@ -1,0 +1,77 @@
+"""The scripts beside the package: datasets/make_fruit.py and make_fruit_basket.py are deterministic; benchmarks/run.py
+measures training and predict.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from translate.data import UnpairedDataModule
+from translate.data.layouts import discover_domains
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _make_fruit():
+    spec = importlib.util.spec_from_file_location("make_fruit", REPO / "datasets" / "make_fruit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_make_fruit_is_deterministic_and_refuses_to_overwrite(tmp_path, capsys):
+    make_fruit = _make_fruit()
+    args = ["--size", "16", "--train", "3", "--test", "1", "--seed", "5"]
+    for name in ("one", "two"):
+        make_fruit(["--root", str(tmp_path / name), *args])
+    assert "wrote 8 16x16 PNGs" in capsys.readouterr().out
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert len(files) == 8 and {p.parent.name for p in files} == {"trainA", "trainB", "testA", "testB"}
+    assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in files)
+    capsys.readouterr()
+    make_fruit(["--root", str(tmp_path / "one"), *args])  # the same recipe again: nothing to do, no error
+    assert "nothing to do" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--force"):  # another recipe over existing data
+        make_fruit(["--root", str(tmp_path / "one"), "--size", "16", "--train", "2"])
+    make_fruit(["--root", str(tmp_path / "one"), "--force", "--size", "16", "--train", "1", "--test", "0"])
+    assert len(list((tmp_path / "one").rglob("*.png"))) == 2 and not (tmp_path / "one" / "testA").exists()
+    dm = UnpairedDataModule(tmp_path / "two", load_size=16, crop_size=16, num_workers=0)
+    dm.setup("fit")
+    assert len(dm.train_set) == 3 and len(dm.val_set) == 1
+
+
+def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_fruit_basket", REPO / "datasets" / "make_fruit_basket.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("one", "two"):
+        module.main(["--root", str(tmp_path / name), "--size", "16", "--train", "2", "--test", "1", "--seed", "3"])
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert len(files) == 9 and "wrote 9 PNGs" in capsys.readouterr().out
+    assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in files)
+    assert discover_domains(tmp_path / "one") == ["apple", "lime", "orange"]
+    with Image.open(tmp_path / "one" / "train" / "lime" / "lime_0000.png") as lime:
+        red, green, _ = np.asarray(lime, dtype=float).reshape(-1, 3).T
+        assert lime.size == (16, 16) and (green - red).max() > 40  # green fruit on the board
+
+
+def test_benchmark_script_measures_training_and_predict(tmp_path):
+    from benchmarks.run import main
+
+    out = tmp_path / "bench.json"
+    argv = ["--tiny", "--no-spawn", "--models", "cyclegan", "--sizes", "32", "--batches", "1", "--steps", "2",
+            "--warmup", "1", "--predict-sizes", "32", "--predict-images", "2", "--predict-repeats", "1",
+            "--data-sizes", "32", "--json", str(out)]  # fmt: skip
+    rows = main(argv)
+    cases = {row["case"]: row for row in rows}
+    assert set(cases) == {"data 32px workers 0", "data 32px workers 2", "cyclegan train 32px batch 1",
+                          "cyclegan predict 32px batch 1"}  # fmt: skip
+    train = cases["cyclegan train 32px batch 1"]
+    # two generators' and two discriminators' forward and backward: several MFLOP even for quick-start nets at 32 px
+    assert train["gflop_per_step"] > 0.01 and 0 < train["seconds_per_step"] < 10
+    assert all(row["images_per_sec"] > 0 and row["peak_rss_mb"] > 0 for row in rows)
+    assert json.loads(out.read_text())["results"] == rows
