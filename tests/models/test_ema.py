@@ -3,7 +3,42 @@
 import pytest
 import torch
 
+from translate.models import CycleGAN
 from translate.models.ema import moving_average
+
+
+def test_ema_generators_differ_from_raw_ones_and_translate(
+    tiny_cyclegan, tiny_data, fit, write_images, tiny_domains, tmp_path
+):
+    from translate.inference.predict import predict_folder
+
+    model = tiny_cyclegan(ema_decay=0.5)
+    trainer = fit(model, tiny_data(tiny_domains), tmp_path, max_epochs=2, limit_val_batches=0)
+    raw, average = model.gen_ab.state_dict(), model.ema_ab.module.state_dict()
+    assert any(not torch.equal(raw[k], average[k]) for k in raw), "EMA weights equal the raw weights"
+    assert all(not p.requires_grad for p in model.ema_ab.parameters())
+
+    trainer.save_checkpoint(tmp_path / "ema.ckpt")
+    restored = CycleGAN.load_from_checkpoint(tmp_path / "ema.ckpt", weights_only=False).eval()
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(restored(x), restored.ema_ab(x))
+        assert not torch.equal(restored(x), restored(x, use_ema=False))
+
+        from translate.data.images import read_image, to_tensor
+
+    write_images(tmp_path / "in", 1)
+    (output,) = predict_folder(restored, tmp_path / "in", tmp_path / "out", num_workers=0, progress=False)
+    source = to_tensor(read_image(tmp_path / "in" / "img_000.png"))[None]
+    with torch.no_grad():
+        expected = ((restored.ema_ab(source)[0].clamp(-1, 1) + 1) * 127.5).round()
+    written = to_tensor(read_image(output))  # back to [-1, 1]
+    assert ((written + 1) * 127.5 - expected).abs().max() <= 1  # predict used the averaged generator
+
+
+def test_ema_decay_is_checked(tiny_cyclegan):
+    with pytest.raises(ValueError, match="ema_decay"):
+        tiny_cyclegan(ema_decay=1.5)
 
 
 @pytest.mark.parametrize("name", ["travelgan", "siamese_disc", "stargan"])

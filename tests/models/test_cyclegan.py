@@ -1,9 +1,12 @@
-"""CycleGAN as a LightningModule: every network learns, every term is logged, training lowers the cycle loss."""
+"""CycleGAN as a LightningModule: every network learns, every term is logged, training lowers the cycle loss; fused
+Adam and bf16-mixed precision keep the mathematics.
+"""
 
 from functools import partial
 
 import pytest
 import torch
+from lightning.pytorch import Trainer, seed_everything
 
 from translate.models import CycleGAN
 
@@ -37,18 +40,6 @@ def test_identity_weight_zero_skips_identity_terms(tiny_cyclegan, tiny_data, fit
 def test_channel_mismatch_names_both_options(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
     with pytest.raises(ValueError, match="channels=1.*data.channels=3"):
         fit(tiny_cyclegan(channels=1), tiny_data(tiny_domains), tmp_path)
-
-
-def test_a_folder_per_domain_root_with_three_domains_is_a_clear_error(
-    tiny_cyclegan, tiny_travelgan, tiny_data, fit, write_images, tmp_path
-):
-    for colour, domain in enumerate(["red", "green", "blue"]):  # found as three domains: CycleGAN takes two
-        write_images(tmp_path / "rgb" / "train" / domain, 2, colour=colour)
-    with pytest.raises(ValueError, match=r"CycleGAN translates between two domains but the data has 3: \['blue'"):
-        fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb"), tmp_path)
-    with pytest.raises(ValueError, match="TraVeLGAN translates between two domains but the data has 3"):
-        fit(tiny_travelgan(), tiny_data(tmp_path / "rgb"), tmp_path)
-    fit(tiny_cyclegan(), tiny_data(tmp_path / "rgb", domains=["blue", "red"]), tmp_path, max_steps=2)  # two: fine
 
 
 def test_scheduler_steps_per_epoch(tiny_cyclegan, tiny_data, fit, tiny_domains, tmp_path):
@@ -101,35 +92,48 @@ def test_forward_picks_the_direction(tiny_cyclegan):
         model(x, direction="ab")
 
 
-def test_ema_generators_differ_from_raw_ones_and_translate(
-    tiny_cyclegan, tiny_data, fit, write_images, tiny_domains, tmp_path
+def test_fused_adam_trains_to_the_same_model_as_the_per_tensor_loop(
+    tiny_cyclegan, seeded_trainer, tiny_data, tiny_domains, tmp_path
 ):
-    from translate.inference.predict import predict_folder
+    def _cyclegan(optimizer):
+        seed_everything(0)
+        return tiny_cyclegan(optimizer=optimizer, pool_size=2)
 
-    model = tiny_cyclegan(ema_decay=0.5)
-    trainer = fit(model, tiny_data(tiny_domains), tmp_path, max_epochs=2, limit_val_batches=0)
-    raw, average = model.gen_ab.state_dict(), model.ema_ab.module.state_dict()
-    assert any(not torch.equal(raw[k], average[k]) for k in raw), "EMA weights equal the raw weights"
-    assert all(not p.requires_grad for p in model.ema_ab.parameters())
-
-    trainer.save_checkpoint(tmp_path / "ema.ckpt")
-    restored = CycleGAN.load_from_checkpoint(tmp_path / "ema.ckpt", weights_only=False).eval()
-    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    trained = {}
+    for name, fused in [("loop", False), ("fused", True)]:
+        model = _cyclegan(partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=fused))
+        seeded_trainer(tmp_path / name, max_epochs=2, enable_checkpointing=False).fit(
+            model, datamodule=tiny_data(tiny_domains, load_size=20)
+        )
+        assert model.optimizers()[0].optimizer.defaults["fused"] is fused
+        trained[name] = model.eval()
+    start = _cyclegan(None).state_dict()
+    assert not torch.equal(start["gen_ab.model.1.weight"], trained["fused"].state_dict()["gen_ab.model.1.weight"])
+    loop, fused = trained["loop"].state_dict(), trained["fused"].state_dict()
+    for key in start:
+        # A conv bias right before instance norm is cancelled by the norm: its gradient is rounding noise, which
+        # Adam's normalisation blows up to full-size steps, so those biases wander differently in any two
+        # implementations. They change no output; every other tensor must match.
+        if not key.endswith("bias"):
+            torch.testing.assert_close(fused[key], loop[key], rtol=1e-5, atol=1e-6, msg=key)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
     with torch.no_grad():
-        assert torch.equal(restored(x), restored.ema_ab(x))
-        assert not torch.equal(restored(x), restored(x, use_ema=False))
-
-        from translate.data.images import read_image, to_tensor
-
-    write_images(tmp_path / "in", 1)
-    (output,) = predict_folder(restored, tmp_path / "in", tmp_path / "out", num_workers=0, progress=False)
-    source = to_tensor(read_image(tmp_path / "in" / "img_000.png"))[None]
-    with torch.no_grad():
-        expected = ((restored.ema_ab(source)[0].clamp(-1, 1) + 1) * 127.5).round()
-    written = to_tensor(read_image(output))  # back to [-1, 1]
-    assert ((written + 1) * 127.5 - expected).abs().max() <= 1  # predict used the averaged generator
+        for net in ("gen_ab", "gen_ba", "disc_a", "disc_b"):
+            out_fused, out_loop = getattr(trained["fused"], net)(x), getattr(trained["loop"], net)(x)
+            torch.testing.assert_close(out_fused, out_loop, rtol=1e-5, atol=1e-5, msg=net)
 
 
-def test_ema_decay_is_checked(tiny_cyclegan):
-    with pytest.raises(ValueError, match="ema_decay"):
-        tiny_cyclegan(ema_decay=1.5)
+def test_bf16_mixed_trains_with_finite_losses(tiny_cyclegan, tiny_data, tiny_domains, tmp_path):
+    model = tiny_cyclegan(gan_mode="wgangp")  # the gradient penalty's double backward under autocast too
+    before = model.gen_ab.model[1].weight.detach().clone()
+    data = tiny_data(tiny_domains)
+    trainer = Trainer(
+        accelerator="cpu", precision="bf16-mixed", max_steps=4, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, default_root_dir=tmp_path, limit_val_batches=0,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=data)
+    terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+    assert {"train/g/total", "train/d/gp_a"} <= set(terms)
+    assert all(torch.isfinite(v) for v in terms.values()), terms
+    assert not torch.equal(before, model.gen_ab.model[1].weight)
+    assert model.gen_ab.model[1].weight.dtype == torch.float32  # weights stay fp32; only the compute is bf16
