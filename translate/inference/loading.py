@@ -1,7 +1,5 @@
 """Checkpoints back into models: ``load_model`` rebuilds what ``translate fit`` or ``translate import`` saved."""
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -10,7 +8,7 @@ from lightning.pytorch import LightningModule
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.inference.official import is_stargan_generator, stargan_from_official
 from translate.models.contract import TranslationModel
-from translate.training.checkpoint_io import resolve_checkpoint
+from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
 
 
 def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: bool = False) -> TranslationModel:
@@ -22,15 +20,7 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     ckpt = resolve_checkpoint(ckpt)  # a run or checkpoint folder: its newest last.ckpt
     if not ckpt.is_file():
         raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
-    try:
-        checkpoint = torch.load(ckpt, map_location="cpu", weights_only=not trust)
-    except pickle.UnpicklingError:
-        raise ValueError(
-            f"checkpoint {ckpt} holds pickled Python objects beyond tensors and plain data, which could run code when "
-            "loaded; refused. Pass --trust-checkpoint only if you trust where it comes from"
-        ) from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile) as error:
-        raise ValueError(f"checkpoint {ckpt} is not a readable PyTorch checkpoint ({error})") from None
+    checkpoint = read_checkpoint(ckpt, trust=trust)
     hparams = checkpoint.get("hyper_parameters", {})
     if "_instantiator" not in hparams and is_stargan_generator(checkpoint):  # yunjey/stargan's NNNNNN-G.ckpt
         return stargan_from_official(ckpt)[0].to(device).eval()

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI
@@ -23,7 +22,7 @@ from translate.data import UnpairedDataModule
 from translate.data.layouts import discover_domains, named_domains
 from translate.models.checks import _flat
 from translate.models.contract import LabelConditioned
-from translate.training.checkpoint_io import AtomicCheckpointIO, resolve_checkpoint
+from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 MODELS_HELP = """\
@@ -143,7 +142,7 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
     """Exit with one line when ``ckpt_path`` holds another model or other networks than ``model_config``; warn about
     other differing hyper-parameters."""
     # mmap: only the small hyper-parameters are read here; the tensors are read once, when the run resumes
-    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True).get("hyper_parameters", {})
+    hparams = read_checkpoint(Path(ckpt_path), mmap=True, trust_option=False).get("hyper_parameters", {})
     saved_class = hparams.get("_class_path")
     if model_config is None or saved_class is None:
         return  # not written by LightningCLI: the models' own on_load_checkpoint check applies
