@@ -1,6 +1,5 @@
 """The `translate` command: help texts, every shipped config, fit -> checkpoint -> predict, clear errors."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ from lightning.pytorch import LightningModule
 from PIL import Image
 
 from translate.cli import main
-from translate.data import UnpairedDataModule
 from translate.models import CycleGAN
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,43 +77,6 @@ def test_a_missing_ckpt_path_is_one_line(tiny_domains, tmp_path):
     (tmp_path / "empty_run").mkdir()
     with pytest.raises(SystemExit, match=r"no .ckpt file under .*empty_run"):
         main(["test", *args, f"--ckpt_path={tmp_path / 'empty_run'}"])
-
-
-def test_resolve_checkpoint_prefers_the_newest_last_then_any_ckpt(tmp_path):
-    from translate.training.checkpoint_io import resolve_checkpoint
-
-    epoch = tmp_path / "run" / "version_0" / "checkpoints" / "epoch=0-step=10.ckpt"
-    epoch.parent.mkdir(parents=True)
-    epoch.write_bytes(b"")
-    assert resolve_checkpoint(tmp_path / "run") == epoch  # no save_last: the newest checkpoint
-    old_last, new_last = tmp_path / "run" / "version_0" / "last.ckpt", tmp_path / "run" / "version_1" / "last.ckpt"
-    for path, mtime in ((old_last, 1_000), (new_last, 2_000)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
-        os.utime(path, (mtime, mtime))
-    assert resolve_checkpoint(tmp_path / "run") == new_last
-    assert resolve_checkpoint(epoch) == epoch
-
-
-@pytest.mark.parametrize(
-    ("data_args", "message"),
-    [
-        (["--data.attr_file=labels.txt"], "a StarGAN on data.attr_file needs the attribute names: set data.domains"),
-        (["--data.root=null", "--data.train_dirs=[a, b]"], None),  # A, B, as the data module names them
-    ],
-)
-def test_stargan_without_domains_from_attr_file_or_train_dirs(data_args, message, tmp_path):
-    from translate.training.cli import TranslateCLI
-
-    args = ["fit", "--config", str(REPO / "configs" / "stargan_folders.yaml"), *data_args,
-            f"--trainer.default_root_dir={tmp_path}"]  # fmt: skip
-    if message is not None:
-        with pytest.raises(SystemExit, match=message):
-            main(args)
-        return
-    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
-                       run=False, args=args[1:])  # fmt: skip
-    assert cli.model.domains == ["A", "B"] and cli.datamodule.domains == ["A", "B"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without a GPU")

@@ -6,11 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from lightning.pytorch import Trainer
 from PIL import Image
 
 from translate.cli import main
-from translate.data import UnpairedDataModule
 from translate.inference.loading import load_model
 from translate.inference.predict import predict_folder
 
@@ -122,79 +120,6 @@ def test_unwritable_prediction_folder_is_one_clear_error(write_images, model, tm
     with pytest.raises(ValueError, match=rf"cannot write {out}/img_000.png \({os.strerror(code)}\); make {out} "):
         predict_folder(model, photos, out, progress=False)
     assert not [p for p in out.rglob("*") if p.is_file()], "no partial file left"
-
-
-@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES], ids=["read-only", "no-permission"])
-@pytest.mark.parametrize("stage", ["create", "rename"])
-def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint(
-    tiny_cyclegan, tiny_data, checkpoints, tmp_path, monkeypatch, code, stage
-):
-    import translate.training.checkpoint_io
-    from translate.training.checkpoint_io import AtomicCheckpointIO
-
-    model = tiny_cyclegan()
-    trainer = Trainer(default_root_dir=tmp_path, max_steps=2, accelerator="cpu", logger=False,
-                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                      plugins=[AtomicCheckpointIO()])  # fmt: skip
-    datamodule = tiny_data(checkpoints["data"], load_size=32, crop_size=32)
-    trainer.fit(model, datamodule=datamodule)
-    folder = tmp_path / "checkpoints"
-    folder.mkdir()
-    trainer.save_checkpoint(folder / "last.ckpt")
-    before = (folder / "last.ckpt").read_bytes()
-
-    def refuse(*args, **kwargs):  # as the OS refuses a new file or a rename in a read-only or forbidden folder
-        raise OSError(code, os.strerror(code))
-
-    # We run as root, where chmod does not stop writes: fail the call the way the OS would.
-    if stage == "create":
-        monkeypatch.setattr(translate.training.checkpoint_io.tempfile, "mkstemp", refuse)
-    else:
-        monkeypatch.setattr(translate.training.checkpoint_io.os, "replace", refuse)
-    with pytest.raises(OSError, match=rf"could not write checkpoint {folder}/last.ckpt \({os.strerror(code)}\)"):
-        trainer.save_checkpoint(folder / "last.ckpt")
-    assert (folder / "last.ckpt").read_bytes() == before
-    assert [p.name for p in folder.iterdir()] == ["last.ckpt"], "temporary file left behind"
-
-
-def _fit_resume(tmp_path: Path, ckpt: Path, data: Path, *config: str) -> None:
-    main(["fit", *config, f"--data.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
-          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0", f"--ckpt_path={ckpt}"])  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "config, named",
-    [
-        (["--config", QUICKSTART, *DEBUG, "--model.init_args.generator.init_args.base_channels=8"],
-         "generator.init_args.base_channels: checkpoint 4, config 8"),
-        (STARGAN, "holds a CycleGAN, the config a StarGAN"),
-    ],
-    ids=["other-architecture", "other-model"],
-)  # fmt: skip
-def test_fit_resume_with_a_checkpoint_that_does_not_fit_the_config_names_both(checkpoints, tmp_path, capsys, config,
-                                                                              named):  # fmt: skip
-    # Lightning's CLI would silently train the checkpoint's model instead of the configured one.
-    with pytest.raises(SystemExit) as exit_info:
-        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], *config)
-    assert named in str(exit_info.value.code) and str(checkpoints["cyclegan"]) in str(exit_info.value.code)
-    assert not list(tmp_path.rglob("*.ckpt")), "nothing was trained"
-
-
-def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(checkpoints, tmp_path):
-    with pytest.warns(UserWarning, match=r"the checkpoint's values are used where the config differs "
-                                         r"\(lambda_cycle: checkpoint 10.0, config 3.0\)"):  # fmt: skip
-        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], "--config", QUICKSTART, *DEBUG,
-                    "--model.init_args.lambda_cycle=3.0")  # fmt: skip
-
-
-def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
-    from translate.training.checkpoint_io import AtomicCheckpointIO
-    from translate.training.cli import TranslateCLI
-
-    args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
-    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
-                       run=False, args=args)  # fmt: skip
-    assert type(cli.trainer.strategy.checkpoint_io) is AtomicCheckpointIO
 
 
 def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):

@@ -1,0 +1,112 @@
+"""TranslateCLI (translate fit|validate|test): StarGAN domains filled from the data, plain DDP mapped to
+StepSyncDDPStrategy, checkpoints written atomically, and the resume check naming where a checkpoint and the config
+differ.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from translate.cli import main
+from translate.data import UnpairedDataModule
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
+
+
+DEBUG = ["--config", str(REPO / "configs" / "debug.yaml")]
+
+
+STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG,
+           "--config", str(REPO / "configs" / "debug_stargan.yaml")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data_args", "message"),
+    [
+        (["--data.attr_file=labels.txt"], "a StarGAN on data.attr_file needs the attribute names: set data.domains"),
+        (["--data.root=null", "--data.train_dirs=[a, b]"], None),  # A, B, as the data module names them
+    ],
+)
+def test_stargan_without_domains_from_attr_file_or_train_dirs(data_args, message, tmp_path):
+    from translate.training.cli import TranslateCLI
+
+    args = ["fit", "--config", str(REPO / "configs" / "stargan_folders.yaml"), *data_args,
+            f"--trainer.default_root_dir={tmp_path}"]  # fmt: skip
+    if message is not None:
+        with pytest.raises(SystemExit, match=message):
+            main(args)
+        return
+    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+                       run=False, args=args[1:])  # fmt: skip
+    assert cli.model.domains == ["A", "B"] and cli.datamodule.domains == ["A", "B"]
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        (["--trainer.strategy", "ddp"], ("StepSyncDDPStrategy", "popen")),
+        (["--trainer.strategy", "ddp_spawn"], ("StepSyncDDPStrategy", "spawn")),
+        (["--trainer.strategy", "ddp_find_unused_parameters_true"], ("DDPStrategy", "popen")),
+        (["--trainer.strategy.class_path", "StepSyncDDPStrategy"], ("StepSyncDDPStrategy", "popen")),
+    ],
+    ids=["ddp", "ddp_spawn", "find_unused", "class_path"],
+)
+def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path, monkeypatch):
+    from translate.training.cli import TranslateCLI
+
+    monkeypatch.setattr("sys.argv", ["translate"])  # pytest's own arguments are not the CLI's
+
+    configs = ["--config", "configs/quickstart.yaml", "--config", "configs/debug.yaml"]
+    trainer = ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.logger=false"]
+    args = [*configs, *trainer, f"--trainer.default_root_dir={tmp_path}", *option]
+    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+                       args=args, run=False)  # fmt: skip
+    assert (type(cli.trainer.strategy).__name__, cli.trainer.strategy._start_method) == expected
+    if expected[0] == "DDPStrategy":  # Lightning's, unchanged
+        assert cli.trainer.strategy._ddp_kwargs == {"find_unused_parameters": True}
+
+
+def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
+    from translate.training.checkpoint_io import AtomicCheckpointIO
+    from translate.training.cli import TranslateCLI
+
+    args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
+    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+                       run=False, args=args)  # fmt: skip
+    assert type(cli.trainer.strategy.checkpoint_io) is AtomicCheckpointIO
+
+
+# --- the resume check -------------------------------------------------------------------------------------------------
+
+
+def _fit_resume(tmp_path: Path, ckpt: Path, data: Path, *config: str) -> None:
+    main(["fit", *config, f"--data.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
+          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0", f"--ckpt_path={ckpt}"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        (["--config", QUICKSTART, *DEBUG, "--model.init_args.generator.init_args.base_channels=8"],
+         "generator.init_args.base_channels: checkpoint 4, config 8"),
+        (STARGAN, "holds a CycleGAN, the config a StarGAN"),
+    ],
+    ids=["other-architecture", "other-model"],
+)  # fmt: skip
+def test_fit_resume_with_a_checkpoint_that_does_not_fit_the_config_names_both(checkpoints, tmp_path, capsys, config,
+                                                                              named):  # fmt: skip
+    # Lightning's CLI would silently train the checkpoint's model instead of the configured one.
+    with pytest.raises(SystemExit) as exit_info:
+        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], *config)
+    assert named in str(exit_info.value.code) and str(checkpoints["cyclegan"]) in str(exit_info.value.code)
+    assert not list(tmp_path.rglob("*.ckpt")), "nothing was trained"
+
+
+def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(checkpoints, tmp_path):
+    with pytest.warns(UserWarning, match=r"the checkpoint's values are used where the config differs "
+                                         r"\(lambda_cycle: checkpoint 10.0, config 3.0\)"):  # fmt: skip
+        _fit_resume(tmp_path, checkpoints["cyclegan"], checkpoints["data"], "--config", QUICKSTART, *DEBUG,
+                    "--model.init_args.lambda_cycle=3.0")  # fmt: skip
