@@ -1,4 +1,6 @@
-"""Official CycleGAN generator files import 1:1 (legacy InstanceNorm keys dropped) and translate like the source."""
+"""`translate import`: official StarGAN files become a checkpoint predict gives the official pixels with (as it does
+from the official file itself); wrong files and options are named.
+"""
 
 import numpy as np
 import pytest
@@ -16,9 +18,6 @@ def test_wrong_architecture_is_named(official_cyclegan_file, tmp_path, capsys):
         main(["import", "--g-ab", str(tmp_path / "g.pth"), "--netG", "resnet_9blocks", "--output", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="not found"):
         main(["import", "--g-ab", str(tmp_path / "nope.pth"), "--output", str(tmp_path / "x.ckpt")])
-
-
-# StarGAN (yunjey/stargan) ----------------------------------------------------------------------------------------
 
 
 def test_stargan_import_then_predict(official_stargan_files, tmp_path):
