@@ -72,8 +72,6 @@ OFFICIAL_RESNET9_KEYS = [
     ("model.26.weight", (3, 64, 7, 7)),
     ("model.26.bias", (3,)),
 ]
-
-
 OFFICIAL_PATCHGAN_KEYS = [
     ("model.0.weight", (64, 3, 4, 4)),
     ("model.0.bias", (64,)),
@@ -86,8 +84,6 @@ OFFICIAL_PATCHGAN_KEYS = [
     ("model.11.weight", (1, 512, 4, 4)),
     ("model.11.bias", (1,)),
 ]
-
-
 OFFICIAL_UNET256_KEYS = [
     ("model.model.0.weight", (64, 3, 4, 4)),
     ("model.model.0.bias", (64,)),
@@ -122,8 +118,6 @@ OFFICIAL_UNET256_KEYS = [
     ("model.model.3.weight", (128, 3, 4, 4)),
     ("model.model.3.bias", (3,)),
 ]
-
-
 OFFICIAL_RESNET6_KEYS = [  # resnet_6blocks: blocks model.10-15, so the up-convolutions are model.16 and 19
     ("model.1.weight", (64, 3, 7, 7)),
     ("model.1.bias", (64,)),
@@ -162,8 +156,6 @@ OFFICIAL_RESNET6_KEYS = [  # resnet_6blocks: blocks model.10-15, so the up-convo
     ("model.23.weight", (3, 64, 7, 7)),
     ("model.23.bias", (3,)),
 ]
-
-
 OFFICIAL_UNET128_KEYS = [  # unet_128: unet_256 with one 512 -> 512 level fewer
     ("model.model.0.weight", (64, 3, 4, 4)),
     ("model.model.0.bias", (64,)),

@@ -11,14 +11,8 @@ from translate.cli import main
 from translate.data import UnpairedDataModule
 
 REPO = Path(__file__).resolve().parents[2]
-
-
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
-
-
 DEBUG = ["--config", str(REPO / "configs" / "debug.yaml")]
-
-
 STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG,
            "--config", str(REPO / "configs" / "debug_stargan.yaml")]  # fmt: skip
 
