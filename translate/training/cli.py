@@ -6,13 +6,16 @@ import Lightning's CLI stack.
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch import Trainer
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
@@ -23,7 +26,10 @@ from translate.data.layouts import discover_domains, named_domains
 from translate.models.checks import _flat
 from translate.models.contract import LabelConditioned
 from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
+from translate.training.config_errors import short_message
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
+
+log = logging.getLogger(__name__)
 
 MODELS_HELP = """\
 models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN (model.class_path); `--model.help CycleGAN` lists a
@@ -61,6 +67,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultHelpFormatter):
     """jsonargparse's formatter, but the description and epilog keep their line breaks (examples stay readable)."""
 
 
+class TranslateParser(LightningArgumentParser):
+    """LightningCLI's parser, whose errors are one line naming the option and the closest valid name (a typo), not
+    the usage text and jsonargparse's dump of every Union subtype it tried."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error or os.environ.get("TRANSLATE_DEBUG"):  # nested parsers raise, their caller decides
+            super().error(message, ex)
+        parser = getattr(ex, "subcommand_parser", None) or self
+        options = [option for action in parser._actions for option in action.option_strings]
+        prog = parser.prog.replace(" [options]", "")
+        hint = f"`{prog} --help` lists the options; TRANSLATE_DEBUG=1 shows jsonargparse's own report"
+        sys.stderr.write(f"{prog}: error: {short_message(message, options)}\n  ({hint})\n")
+        self.exit(2)
+
+
 class TranslateCLI(LightningCLI):
     """LightningCLI without its own ``predict`` (ours takes a checkpoint and folders instead of a config), and with
     ``--trainer.strategy ddp`` (or ddp_spawn, ddp_fork, ddp_notebook) meaning
@@ -81,6 +102,12 @@ class TranslateCLI(LightningCLI):
         trainer = super().instantiate_trainer(**kwargs)
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
             trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        if not trainer.loggers:  # `--trainer.logger false` on a config whose LearningRateMonitor would stop the run
+            monitors = [c for c in trainer.callbacks if isinstance(c, LearningRateMonitor)]
+            for monitor in monitors:
+                trainer.callbacks.remove(monitor)
+            if monitors and trainer.is_global_zero:
+                log.warning("no logger (trainer.logger false): LearningRateMonitor skipped, it logs to a logger")
         return trainer
 
     def parse_arguments(self, parser: Any, args: Any) -> None:
@@ -182,6 +209,7 @@ def run_cli(args: list[str] | None) -> TranslateCLI:
         datamodule_class=UnpairedDataModule,
         auto_configure_optimizers=False,  # models bring their own optimizers and schedules
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"formatter_class": HelpFormatter, **SUBCOMMAND_HELP},  # subcommands inherit it
+        parser_class=TranslateParser,
+        parser_kwargs={"prog": "translate", "formatter_class": HelpFormatter, **SUBCOMMAND_HELP},
         args=args,
     )
