@@ -1,15 +1,59 @@
 """Image files: finding them under a folder, decoding any mode to 8-bit RGB or grayscale, and to tensors."""
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, features
 from torch import Tensor
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Formats Pillow registers but does not decode into still images on its own: PostScript (needs Ghostscript), Windows
+# metafiles and the scientific stubs (need a handler installed), video, and IPTC metadata.
+_NOT_DECODED = {"EPS", "WMF", "BUFR", "GRIB", "HDF5", "MPEG", "IPTC"}
+# Plugins that are registered even when Pillow was built without their library.
+_CODECS = {"AVIF": "avif", "JPEG2000": "jpg_2000", "WEBP": "webp"}
+# Listed first, and the ones messages name before "and N more".
+COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".jfif", ".ppm", ".pgm", ".tga")
+
+
+def _register_heif() -> None:
+    """HEIC/HEIF photos when pillow-heif is installed (not a dependency: Pillow cannot decode them by itself)."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+def decodable_extensions() -> tuple[str, ...]:
+    """The file extensions (lower case, with the dot) of the still-image formats this Pillow decodes, common first."""
+    _register_heif()
+    Image.init()
+    found = {
+        ext
+        for ext, name in Image.registered_extensions().items()
+        if name in Image.OPEN and name not in _NOT_DECODED and (name not in _CODECS or features.check(_CODECS[name]))
+    }
+    common = [ext for ext in COMMON_EXTENSIONS if ext in found]
+    return (*common, *sorted(found.difference(common)))
+
+
+IMAGE_EXTENSIONS = decodable_extensions()
+
+
+def extension_names(extensions: Sequence[str] = IMAGE_EXTENSIONS, shown: int = len(COMMON_EXTENSIONS)) -> str:
+    """``png, jpg, ... and 40 more``: extensions (the ones looked for by default) for messages."""
+    names = [ext.lstrip(".") for ext in extensions]
+    listed = ", ".join(names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
+
+
+def is_image_file(path: Path) -> bool:
+    """Whether ``path``'s name is a visible file of a decodable image format (by its extension, any letter case)."""
+    return not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def find_images(folder: Path) -> list[Path]:
@@ -20,21 +64,19 @@ def find_images(folder: Path) -> list[Path]:
     found = []
     for parent, dirs, files in os.walk(folder, followlinks=True):  # dataset folders are often symlinks
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune .git, .ipynb_checkpoints, ...
-        found += [
-            Path(parent, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
-        ]
+        found += [Path(parent, f) for f in files if is_image_file(Path(f))]
     if not found:
-        names = ", ".join(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
-        raise ValueError(f"no images ({names}) found under {folder}")
+        raise ValueError(f"no images ({extension_names()}) found under {folder}")
     return sorted(found)
 
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
     """Decode an image as (H, W, channels) uint8, upright per its EXIF orientation.
 
-    Every PIL mode is accepted: grayscale becomes RGB and colour becomes luminance as ``channels`` asks, palette and
-    CMYK images are converted, alpha is dropped (as the official CycleGAN's ``convert('RGB')`` does), and 16-bit or
-    float images are scaled to 8 bits rather than clipped.
+    Every PIL mode is accepted: grayscale becomes RGB and colour becomes luminance as ``channels`` asks, palette (GIF),
+    1-bit (PBM), CMYK and LAB images are converted, alpha is dropped (as the official CycleGAN's ``convert('RGB')``
+    does), and 16-bit or float images (PGM, PFM) are scaled to 8 bits rather than clipped. Files of several frames
+    (animated GIF, APNG, multi-page TIFF) give their first.
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
@@ -42,8 +84,16 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
         image = ImageOps.exif_transpose(image)
         if image.mode in ("I", "F") or image.mode.startswith("I;16"):
             image = _to_8bit(image)
-        pixels = np.array(image.convert("L" if channels == 1 else "RGB"))  # a writable copy, as torch wants
+        pixels = np.array(_convert(image, "L" if channels == 1 else "RGB"))  # a writable copy, as torch wants
     return pixels[..., None] if channels == 1 else pixels
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    """``image.convert(mode)``, through RGB for the modes PIL cannot convert directly (LAB to L)."""
+    try:
+        return image.convert(mode)
+    except ValueError:
+        return image.convert("RGB").convert(mode)
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
