@@ -1,4 +1,4 @@
-"""``translate predict``: translate every image under --input into --output with a checkpoint or an ONNX file."""
+"""``translate predict``: translate the images --input names into --output with a checkpoint or an ONNX file."""
 
 import argparse
 import sys
@@ -22,7 +22,8 @@ def parse_attrs(text: str) -> dict[str, float]:
 def predict_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="translate predict",
-        description="Translate every image under --input into --output, keeping relative paths, names and sizes.",
+        description="Translate the images of --input (folders, files, patterns) into --output, keeping relative "
+        "paths, names and sizes.",
     )
     _add_files(parser)
     _add_translation(parser.add_argument_group("which translation"))
@@ -38,8 +39,19 @@ def _add_files(parser: argparse.ArgumentParser) -> None:
         "official StarGAN NNNNNN-G.ckpt",
     )
     model.add_argument("--onnx", help="ONNX file written by `translate export`, run by onnxruntime")
-    parser.add_argument("--input", required=True, help="folder of images (searched recursively)")
-    parser.add_argument("--output", required=True, help="folder to write to (created; must not be inside --input)")
+    parser.add_argument(
+        "--input",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="one or more folders (searched recursively), image files, or glob patterns ('photos/*.jpg', ** recursive)",
+    )
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="folder to write to (created; not inside an --input folder), or an image file name (out.png) for one "
+        "input image",
+    )
     parser.add_argument(
         "--trust-checkpoint",
         action="store_true",

@@ -1,7 +1,11 @@
-"""Image files in, image files out, for folder prediction: decoding in loader workers, batches of images that share a
-padded size, and atomic writes."""
+"""Image files in, image files out, for folder prediction: the images --input names and their names under --output,
+decoding in loader workers, batches of images that share a padded size, and atomic writes."""
 
+import glob
+import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -9,8 +13,189 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from translate.data.images import read_image, to_tensor, to_uint8
+from translate.data.images import (
+    IMAGE_EXTENSIONS,
+    extension_names,
+    find_images,
+    is_image_file,
+    read_image,
+    to_tensor,
+    to_uint8,
+)
 from translate.inference.tiling import pad_to_multiple, padded_size
+
+log = logging.getLogger(__name__)
+
+Inputs = str | Path | Sequence[str | Path]
+
+
+@dataclass(frozen=True)
+class InputImages:
+    """The images to translate, each one's path under the output folder, and the folders among the inputs."""
+
+    paths: list[Path]
+    names: list[Path]
+    folders: list[Path]
+
+
+def input_images(inputs: Inputs) -> InputImages:
+    """The images ``inputs`` name: a folder's (recursively) keep their path relative to it, a file its name, and what
+    a glob pattern matches (image files, and folders as above; ``**`` recursive) their path relative to the pattern's
+    leading fixed folder, so that ``photos/*.jpg`` names them as the shell's expansion would. A file named twice is
+    translated once."""
+    items = [str(inputs)] if isinstance(inputs, str | Path) else [str(item) for item in inputs]
+    if not items:
+        raise ValueError("--input needs at least one folder, image file or pattern")
+    found: dict[Path, tuple[Path, Path]] = {}
+    folders, real = [], _resolver()
+    for item in items:
+        images, named_folders = _expand(item)
+        folders += named_folders
+        for path, name in images:
+            found.setdefault(real(path), (path, name))
+    return InputImages([path for path, _ in found.values()], [name for _, name in found.values()], folders)
+
+
+def _expand(item: str) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """The (image, its path under the output folder) pairs of one --input value, and the folders it names."""
+    path = Path(item)
+    if path.is_dir():
+        return [(image, image.relative_to(path)) for image in find_images(path)], [path]
+    if path.is_file():
+        return [(path, Path(path.name))], []
+    if not _is_pattern(item):
+        raise FileNotFoundError(f"--input {item} not found: no file or folder {path.resolve()}")
+    base = Path(*_fixed_parts(path))
+    matches = [Path(match) for match in sorted(glob.glob(item, recursive=True))]  # no hidden names, as find_images
+    folders = _outermost([match for match in matches if match.is_dir()])
+    images = [match for match in matches if match.is_file() and is_image_file(match)]
+    images += [image for folder in folders for image in _images_under(folder)]
+    if not images:
+        raise FileNotFoundError(f"--input {item!r} matches no image files ({extension_names()}) under {base.resolve()}")
+    return [(image, image.relative_to(base)) for image in images], folders
+
+
+def _is_pattern(text: str) -> bool:
+    return any(char in text for char in "*?[")
+
+
+def _fixed_parts(pattern: Path) -> list[str]:
+    """The leading folders of a glob pattern, up to its first part with a wildcard."""
+    parts = []
+    for part in pattern.parts:
+        if _is_pattern(part):
+            return parts or ["."]
+        parts.append(part)
+    return parts
+
+
+def _outermost(folders: list[Path]) -> list[Path]:
+    """The folders not inside another of them (``photos/**`` matches every sub-folder of photos)."""
+    kept: list[Path] = []
+    for folder in sorted(folders, key=lambda folder: len(folder.parts)):
+        if not any(outer in folder.parents for outer in kept):
+            kept.append(folder)
+    return kept
+
+
+def _images_under(folder: Path) -> list[Path]:
+    """A pattern's folder's images; none is no error, as long as the pattern matches some."""
+    try:
+        return find_images(folder)
+    except ValueError:
+        return []
+
+
+def _resolver() -> Callable[[Path], Path]:
+    """path -> its absolute path with the symlinks of its folders resolved, each folder once (10 us a call)."""
+    folders: dict[Path, Path] = {}
+
+    def real(path: Path) -> Path:
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
+        return folders[path.parent] / path.name
+
+    return real
+
+
+# Formats Pillow writes, but not as a translation is: a palette of 256 colours (GIF, BLP), 1 bit (XBM, MSP), icon
+# sizes (ICO, ICNS); extensions whose format holds other pixels (1-bit PBM, float PFM; gray PGM and SGI .bw hold no
+# colour, QOI no gray).
+_NOT_AS_IS = {"GIF", "BLP", "XBM", "MSP", "ICO", "ICNS"}
+_OTHER_PIXELS = {".pbm", ".pfm"}
+_GRAY_ONLY = {".pgm", ".bw"}
+_COLOUR_ONLY = {"QOI"}
+
+
+def output_format(suffix: str, channels: int) -> str | None:
+    """The Pillow format that writes a translation of ``channels`` as it is under a name ending in ``suffix``;
+    None where there is none (the output is then written as PNG)."""
+    suffix = suffix.lower()
+    name = Image.registered_extensions().get(suffix)
+    if suffix not in IMAGE_EXTENSIONS or name not in Image.SAVE or name in _NOT_AS_IS or suffix in _OTHER_PIXELS:
+        return None
+    if (suffix in _GRAY_ONLY and channels != 1) or (name in _COLOUR_ONLY and channels != 3):
+        return None
+    return name
+
+
+def writable_extensions(channels: int) -> str:
+    """The extensions ``output_format`` keeps, for messages (``png, jpg, ... and N more``)."""
+    return extension_names([ext for ext in IMAGE_EXTENSIONS if output_format(ext, channels)])
+
+
+def output_names(inputs: InputImages, channels: int) -> list[Path]:
+    """Each input's path under the output folder: its own, with ``.png`` for a format Pillow cannot write as it is
+    (one warning names them). Two inputs that would be written to the same path are refused in one line."""
+    names, sources, converted = [], {}, set()
+    for path, name in zip(inputs.paths, inputs.names, strict=True):
+        if output_format(name.suffix, channels) is None:
+            converted.add(name.suffix.lower() or "no extension")
+            name = name.with_suffix(".png")
+        if name in sources:
+            raise ValueError(f"--input {sources[name]} and {path} would both be written as {name}; rename one or "
+                             "translate them in separate runs")  # fmt: skip
+        sources[name] = path
+        names.append(name)
+    if converted:
+        log.warning("writing the %s inputs as .png files of the same name: Pillow cannot write translations in "
+                    "those formats as they are (GIF holds 256 colours)", ", ".join(sorted(converted)))  # fmt: skip
+    return names
+
+
+def output_paths(inputs: InputImages, output: Path, subs: list[str], channels: int) -> dict[str, list[Path]]:
+    """Each output sub-folder's output path of every input: under ``output``, or ``output`` itself where it is an image
+    file name. Outputs never go inside an input folder or onto an input."""
+    if output.suffix.lower() in Image.registered_extensions() and not output.is_dir():
+        _check_file_output(inputs, output, subs, channels)
+        outputs = {subs[0]: [output]}
+    else:
+        names = output_names(inputs, channels)
+        outputs = {sub: [output / sub / name for name in names] for sub in subs}
+    for folder in inputs.folders:
+        if output.resolve() == folder.resolve() or folder.resolve() in output.resolve().parents:
+            raise ValueError(f"--output {output} is inside --input {folder}; choose a folder outside it")
+    real = _resolver()
+    sources = {real(path): path for path in inputs.paths}
+    for path in (path for paths in outputs.values() for path in paths):
+        if real(path) in sources:
+            raise ValueError(f"--output {output} would overwrite the input {sources[real(path)]}; choose another "
+                             "--output")  # fmt: skip
+    return outputs
+
+
+def _check_file_output(inputs: InputImages, output: Path, subs: list[str], channels: int) -> None:
+    """``--output out.png``: one input image (not a folder's), one translation, a format that holds it."""
+    if inputs.folders or len(inputs.paths) != 1:
+        given = f"a folder ({inputs.folders[0]})" if inputs.folders else f"{len(inputs.paths)} images"
+        raise ValueError(f"--output {output} is an image file name, for one input image; --input gives {given}: "
+                         "pass a folder as --output")  # fmt: skip
+    if len(subs) != 1:
+        raise ValueError(f"--output {output} is one image file, but {len(subs)} translations are asked for (a "
+                         f"folder each: {', '.join(subs)}); pass a folder as --output")  # fmt: skip
+    if output_format(output.suffix, channels) is None:
+        raise ValueError(f"--output {output}: Pillow cannot write this model's translations as {output.suffix} as they "
+                         f"are; use one of {writable_extensions(channels)}")  # fmt: skip
 
 
 class ImageFiles(Dataset):
@@ -69,12 +254,11 @@ def save_image(image: Tensor, path: Path) -> None:
     """Write atomically (temporary file, then rename): an interruption never leaves a half-written image."""
     pixels = to_uint8(image).permute(1, 2, 0).cpu().numpy()  # (H, W, C)
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    format_ = Image.registered_extensions().get(path.suffix.lower())
+    options = {"quality": 95} if format_ in ("JPEG", "WEBP", "AVIF") else {}
     partial = path.with_name(f".{path.name}.partial")
     try:
-        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
-            partial, format=Image.registered_extensions().get(path.suffix.lower()), **options
-        )
+        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(partial, format=format_, **options)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

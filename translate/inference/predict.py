@@ -1,4 +1,4 @@
-"""Translate every image of a folder with a trained model, at full resolution, keeping relative names.
+"""Translate the images of folders, files or glob patterns with a trained model, at full resolution, keeping names.
 
 ``translate predict --ckpt CKPT --input DIR --output DIR`` is the command; ``predict_folder`` the Python API.
 """
@@ -14,8 +14,14 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from translate.data.images import find_images
-from translate.inference.image_files import ImageFiles, same_size_batches, save_image
+from translate.inference.image_files import (
+    ImageFiles,
+    Inputs,
+    input_images,
+    output_paths,
+    same_size_batches,
+    save_image,
+)
 from translate.inference.labels import Translator, attribute_table, label_translators, start_labels
 from translate.inference.onnx import OnnxTranslator
 from translate.inference.tiling import translate_tiled
@@ -27,7 +33,7 @@ log = logging.getLogger(__name__)
 @torch.inference_mode()
 def predict_folder(
     model: TranslationModel,
-    input_dir: str | Path,
+    input_dir: Inputs,
     output_dir: str | Path,
     *,
     direction: str | None = None,
@@ -43,7 +49,13 @@ def predict_folder(
     precision: str = "32",
     progress: bool = True,
 ) -> list[Path]:
-    """Translate every image under ``input_dir`` into ``output_dir`` with the same relative path; returns the outputs.
+    """Translate every image ``input_dir`` names into ``output_dir`` with the same relative path; returns the outputs.
+
+    ``input_dir`` is a folder (its images, recursively), an image file, a glob pattern (``photos/*.jpg``, ``**``
+    recursive) or a list of these; a file is written as ``output_dir/<its name>``, or to ``output_dir`` itself when
+    that is an image file name (``out.png``) and there is one input image. Outputs keep their input's format, except
+    those Pillow cannot write as the translation is (GIF's palette, 1-bit PBM, ...): PNG, with ``.png`` for the
+    extension.
 
     Images keep their height and width: each is padded to what the generator needs and cropped back. CycleGAN-like
     models translate in ``direction`` (default a2b); StarGAN translates to each of ``targets`` (domain names, or
@@ -58,12 +70,12 @@ def predict_folder(
     ``model`` is anything under the model contract (translate.models.contract): a checkpoint's model, or an
     ``OnnxTranslator`` (``translate predict --onnx``), whose one translation is written where the checkpoint's would.
     """
-    input_dir, output_dir = Path(input_dir), Path(output_dir)
-    _check_options(input_dir, output_dir, batch_size, precision)
+    output_dir = Path(output_dir)
+    _check_options(batch_size, precision)
     request = _Request(_translators(model, direction, targets, attrs, grid), _attribute_table(model, attr_file),
                        tile, tile_overlap, AUTOCAST_DTYPES[precision])  # fmt: skip
-    paths = find_images(input_dir)
-    outputs = {sub: [output_dir / sub / path.relative_to(input_dir) for path in paths] for sub in request.translators}
+    inputs = input_images(input_dir)
+    paths, outputs = inputs.paths, output_paths(inputs, output_dir, list(request.translators), model.channels)
     todo = _not_yet_written(paths, outputs, overwrite, output_dir)
     failures: dict[Path, str] = {}
     batches, sizes = same_size_batches(paths, todo, batch_size, model.size_multiple, failures)
@@ -103,13 +115,11 @@ class _Request:
     dtype: torch.dtype
 
 
-def _check_options(input_dir: Path, output_dir: Path, batch_size: int, precision: str) -> None:
+def _check_options(batch_size: int, precision: str) -> None:
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}")
     if precision not in AUTOCAST_DTYPES:
         raise ValueError(f"--precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
-    if output_dir.resolve() == input_dir.resolve() or input_dir.resolve() in output_dir.resolve().parents:
-        raise ValueError(f"--output {output_dir} is inside --input {input_dir}; choose a folder outside it")
 
 
 def _translators(
