@@ -113,7 +113,24 @@ class TranslateCLI(LightningCLI):
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        fill_domains_from_data(self.config[subcommand] if subcommand else self.config)
+        config = self.config[subcommand] if subcommand else self.config
+        fill_domains_from_data(config)
+        loggers_follow_the_run_folder(config)
+
+
+def loggers_follow_the_run_folder(config: Any) -> None:
+    """Loggers that do not set their own ``save_dir`` write under ``trainer.default_root_dir``, and so, through them,
+    do Lightning's checkpoints and the saved config: one setting moves the whole run (a mounted volume in a Docker
+    job, a scratch disk). A ``save_dir`` given in the config or on the command line is kept."""
+    trainer = config.get("trainer")
+    root = trainer.get("default_root_dir") if trainer is not None else None
+    if root is None:
+        return
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        init_args = logger.get("init_args") if hasattr(logger, "get") else None
+        if init_args is not None and "save_dir" in init_args and init_args["save_dir"] in (None, "."):
+            init_args["save_dir"] = str(root)
 
     def _parse_ckpt_path(self) -> None:
         # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
