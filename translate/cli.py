@@ -76,8 +76,21 @@ COMMANDS = {"fit": fit, "validate": validate, "test": test, "predict": predict, 
             "import": import_weights}  # fmt: skip
 
 
+def _log_to_stderr() -> None:
+    """translate's INFO messages (the run summary, progress lines in jobs, what predict wrote) as plain lines."""
+    import logging
+
+    logger = logging.getLogger("translate")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def main(args: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
+    _log_to_stderr()
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, end="")
         return

@@ -63,7 +63,7 @@ class SampleGrid(Callback):
         columns = list(pl_module.sample_columns(batch).values())  # each (N, C, H, W)
         pl_module.train(was_training)
         grid = make_grid(to_uint8(torch.stack(columns, dim=1).flatten(0, 1)).cpu(), nrow=len(columns), padding=2)
-        path = self._folder(trainer) / f"{name}_step{trainer.global_step:08d}.png"
+        path = self.folder(trainer) / f"{name}_step{trainer.global_step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid.permute(1, 2, 0).squeeze(-1).numpy()).save(path)
         for logger in trainer.loggers:
@@ -72,7 +72,8 @@ class SampleGrid(Callback):
             elif isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("samples", grid, global_step=trainer.global_step)
 
-    def _folder(self, trainer: Trainer) -> Path:
+    def folder(self, trainer: Trainer) -> Path:
+        """Where the grids go."""
         if self.dirpath is not None:
             return Path(self.dirpath)
         return Path(trainer.default_root_dir) / "samples"

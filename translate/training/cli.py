@@ -9,12 +9,13 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
 from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.callbacks import LearningRateMonitor, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -27,6 +28,7 @@ from translate.models.checks import _flat
 from translate.models.contract import LabelConditioned
 from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
 from translate.training.config_errors import short_message
+from translate.training.console import PlainProgress, RunSummary
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,10 @@ class TranslateCLI(LightningCLI):
         trainer = super().instantiate_trainer(**kwargs)
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
             trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        trainer.callbacks.append(RunSummary())
+        if type(trainer.progress_bar_callback) is TQDMProgressBar and not sys.stdout.isatty():  # a job's log file
+            index = trainer.callbacks.index(trainer.progress_bar_callback)
+            trainer.callbacks[index] = PlainProgress()
         if not trainer.loggers:  # `--trainer.logger false` on a config whose LearningRateMonitor would stop the run
             monitors = [c for c in trainer.callbacks if isinstance(c, LearningRateMonitor)]
             for monitor in monitors:
@@ -221,6 +227,11 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
 def run_cli(args: list[str] | None) -> TranslateCLI:
     """Run ``fit``, ``validate`` or ``test`` as ``args`` (None: ``sys.argv``) say, with every model in
     translate.models and the unpaired data module."""
+    # Lightning warns in 12 lines that a ModelCheckpoint with every_n_train_steps under manual optimisation saves
+    # the state after the optimizer step: that is the state translate's exact resume needs (tests/test_train_longer.py).
+    warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
+    # torch's deprecation inside Lightning's own pytree code: nothing a user of translate can change.
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     return TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
         datamodule_class=UnpairedDataModule,
