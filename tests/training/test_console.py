@@ -3,7 +3,6 @@ warnings that do not apply stay off the first screen; loader workers follow the 
 
 import logging
 import warnings
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,9 @@ from lightning.pytorch import Trainer
 
 from translate.cli import main
 from translate.data import UnpairedDataModule
-from translate.models import CycleGAN
-from translate.networks import PatchDiscriminator, ResnetGenerator
 from translate.training.console import PlainProgress
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def _fit_quickstart(root: Path, run: Path, *extra: str) -> None:
@@ -47,11 +44,9 @@ def test_a_job_log_has_a_summary_and_plain_progress_lines(tiny_domains, tmp_path
     assert "\r" not in captured.out + captured.err  # no bar redrawn per batch
 
 
-def test_plain_progress_writes_one_line_per_interval(tiny_domains, tmp_path, caplog):
+def test_plain_progress_writes_one_line_per_interval(tiny_cyclegan, tiny_data, tiny_domains, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="translate")
-    model = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1),
-                     partial(PatchDiscriminator, base_channels=4, num_layers=2))  # fmt: skip
-    data = UnpairedDataModule(tiny_domains, load_size=16, crop_size=16, batch_size=2, num_workers=0)
+    model, data = tiny_cyclegan(), tiny_data(tiny_domains, load_size=16)
     trainer = Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_checkpointing=False,
                       enable_model_summary=False, default_root_dir=tmp_path, callbacks=[PlainProgress(0)])  # fmt: skip
     trainer.fit(model, datamodule=data)

@@ -8,7 +8,7 @@ import yaml
 
 from translate.cli import main
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, "num_blocks": 1}},
                                 "discriminator": {"init_args": {"base_channels": 4, "num_layers": 2}}}},
         "data": {"load_size": 36, "crop_size": 32, "batch_size": 2, "num_workers": 0},
