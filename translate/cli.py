@@ -15,7 +15,7 @@ commands:
   fit        train a model:             translate fit --config configs/quickstart.yaml
   validate   run the validation loop:  translate validate --config CONFIG --ckpt_path CKPT
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
-  predict    translate a folder:       translate predict --ckpt CKPT --input DIR --output DIR  (or --onnx FILE)
+  predict    translate images:         translate predict --ckpt CKPT --input DIR|FILE... --output DIR  (or --onnx)
              (StarGAN: add --target-domain NAME|all, --grid, or --attrs A=1,B=0 [--attr-file LABELS])
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx

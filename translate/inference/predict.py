@@ -212,7 +212,7 @@ def _write(strip: Tensor, path: Path, output_dir: Path) -> None:
 
 def _report(written: list[Path], failures: dict[Path, str], total: int, output_dir: Path) -> None:
     """Log what was written; one error naming the first failure (and the count) when some images failed."""
-    log.info("wrote %d images to %s", len(written), output_dir)
+    log.info("wrote %d image%s to %s", len(written), "" if len(written) == 1 else "s", output_dir)
     if not failures:
         return
     for path, error in failures.items():
