@@ -123,21 +123,6 @@ class TranslateCLI(LightningCLI):
         fill_domains_from_data(config)
         loggers_follow_the_run_folder(config)
 
-
-def loggers_follow_the_run_folder(config: Any) -> None:
-    """Loggers that do not set their own ``save_dir`` write under ``trainer.default_root_dir``, and so, through them,
-    do Lightning's checkpoints and the saved config: one setting moves the whole run (a mounted volume in a Docker
-    job, a scratch disk). A ``save_dir`` given in the config or on the command line is kept."""
-    trainer = config.get("trainer")
-    root = trainer.get("default_root_dir") if trainer is not None else None
-    if root is None:
-        return
-    loggers = trainer.get("logger")
-    for logger in loggers if isinstance(loggers, list) else [loggers]:
-        init_args = logger.get("init_args") if hasattr(logger, "get") else None
-        if init_args is not None and "save_dir" in init_args and init_args["save_dir"] in (None, "."):
-            init_args["save_dir"] = str(root)
-
     def _parse_ckpt_path(self) -> None:
         # Lightning replaces the config's model with the checkpoint's hyper-parameters without a word: a resume
         # with an edited config would silently train something else than the config says. Networks, channels and
@@ -153,6 +138,21 @@ def loggers_follow_the_run_folder(config: Any) -> None:
         if ckpt_path and Path(ckpt_path).is_file():
             report_checkpoint_differences(self.config[subcommand].model, ckpt_path, subcommand)
         super()._parse_ckpt_path()
+
+
+def loggers_follow_the_run_folder(config: Any) -> None:
+    """Loggers that do not set their own ``save_dir`` write under ``trainer.default_root_dir``, and so, through them,
+    do Lightning's checkpoints and the saved config: one setting moves the whole run (a mounted volume in a Docker
+    job, a scratch disk). A ``save_dir`` given in the config or on the command line is kept."""
+    trainer = config.get("trainer")
+    root = trainer.get("default_root_dir") if trainer is not None else None
+    if root is None:
+        return
+    loggers = trainer.get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        init_args = logger.get("init_args") if hasattr(logger, "get") else None
+        if init_args is not None and "save_dir" in init_args and init_args["save_dir"] in (None, "."):
+            init_args["save_dir"] = str(root)
 
 
 def fill_domains_from_data(config: Any) -> None:
