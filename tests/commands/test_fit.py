@@ -1,12 +1,13 @@
 """`translate fit|validate|test`: every shipped config fits with the debug overlay, config mistakes end in one line
-naming the key, validate and test report a checkpoint's metrics, StarGAN's domains come from the folders, and an
-interrupted run resumes bit for bit.
+naming the key, validate and test report a checkpoint's metrics, StarGAN's domains come from the folders, an
+interrupted run resumes bit for bit, and a finished run trained longer equals one uninterrupted run.
 """
 
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from lightning.pytorch import seed_everything
 from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -71,10 +72,11 @@ def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     "option, named",
     [
-        ("--model.init_args.lambda_cycl=3", "Option 'lambda_cycl' is not accepted"),  # unknown key
+        # one line since #20: the option, what is wrong, the name meant
+        ("--model.init_args.lambda_cycl=3", "CycleGAN has no option 'lambda_cycl'"),  # unknown key
         ("--model.init_args.lambda_cycle=abc", "Expected a <class 'float'>. Got value: abc"),  # wrong type
-        ("--data.batch_size=two", 'Parser key "data.batch_size"'),
-        ("--data.bad_images=maybe", 'Parser key "data.bad_images"'),
+        ("--data.batch_size=two", "data.batch_size: "),
+        ("--data.bad_images=maybe", "data.bad_images: "),
         ("--model=NO_NETWORKS", "the following arguments are required: generator, discriminator"),  # missing
     ],
 )
@@ -239,3 +241,52 @@ def test_stargan_resume_is_bit_exact(rgb_domains, seeded_trainer, tiny_stargan, 
     trainer.fit(resumed, datamodule=rgb_data(root), ckpt_path=ckpt, weights_only=False)
     for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(expected, actual), f"{name} differs after resume"
+
+
+# --- train longer -----------------------------------------------------------------------------------------------------
+
+
+# A run that finished (max_steps at an epoch's end, or mid-epoch), continued from the last.ckpt it left with a larger
+# --trainer.max_steps, ends with the parameters of one uninterrupted run, for every model.
+MODELS = {
+    "cyclegan": ["quickstart.yaml", "debug.yaml"],
+    "stargan": ["stargan_quickstart.yaml", "debug.yaml", "debug_stargan.yaml"],
+    "travelgan": ["travelgan_quickstart.yaml", "debug_travelgan.yaml"],
+    "siamese_disc": ["travelgan_siamese_quickstart.yaml", "debug_travelgan.yaml"],
+}
+
+
+# tiny_domains: 6 images in A, batch 2 -> 3 batches an epoch, 2 optimizer steps a batch (StarGAN: n_critic 1)
+TOTAL_STEPS = 12
+CASES = [(model, 6) for model in MODELS] + [("cyclegan", 8), ("stargan", 8)]  # 6: an epoch's end; 8: mid-epoch
+
+
+def _fit(model: str, root: Path, run: Path, max_steps: int, *extra: str) -> dict:
+    overlay = run.parent / f"{run.name}.yaml"
+    overlay.write_text(yaml.safe_dump({"trainer": {"callbacks": [
+        {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}},
+        {"class_path": "translate.training.callbacks.StepSeed"},
+    ]}}))  # fmt: skip
+    configs = [REPO / "configs" / name for name in MODELS[model]] + [overlay]
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+          f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
+    return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def references() -> dict:
+    return {}  # model -> (data root, state_dict of one uninterrupted run), filled on first use
+
+
+@pytest.mark.parametrize(("model", "first_steps"), CASES, ids=[f"{m}-{s}" for m, s in CASES])
+def test_a_finished_run_trains_longer_exactly(model, first_steps, references, tiny_domains, tmp_path):
+    if model not in references:
+        references[model] = (tiny_domains, _fit(model, tiny_domains, tmp_path / "reference", TOTAL_STEPS))
+    root, reference = references[model]
+    finished = _fit(model, root, tmp_path / "finished", first_steps)
+    assert finished["global_step"] == first_steps
+    longer = _fit(model, root, tmp_path / "longer", TOTAL_STEPS,
+                  f"--ckpt_path={tmp_path / 'finished' / 'checkpoints' / 'last.ckpt'}")  # fmt: skip
+    assert longer["global_step"] == TOTAL_STEPS
+    for name, expected in reference["state_dict"].items():
+        assert torch.equal(expected, longer["state_dict"][name]), f"{name} differs from the uninterrupted run"
