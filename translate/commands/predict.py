@@ -98,6 +98,13 @@ def _add_running(group: argparse._ArgumentGroup) -> None:
         default="32",
         help="run the network in mixed precision: 16 or bf16 on a GPU, bf16 on a CPU with native bf16 (default 32)",
     )
+    group.add_argument(
+        "--scale",
+        choices=["auto", "native", "training"],
+        default="auto",
+        help="translate at the input's own scale (native: CycleGAN, StarGAN) or resized to the scale the model was "
+        "trained at and back (training: TraVeLGAN, whose generator sees the whole image); auto: the model's choice",
+    )
     group.add_argument("--tile", type=int, help="translate in tiles of this size (pixels): memory bounded by the tile")
     group.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
 
@@ -139,6 +146,7 @@ def main(argv: list[str]) -> None:
             model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
             attr_file=args.attr_file, grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers,
             overwrite=args.overwrite, tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
+            scale=args.scale,
         )  # fmt: skip
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

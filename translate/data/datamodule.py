@@ -29,14 +29,14 @@ from translate.data.spec import DataSpec
 
 
 def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Compose]:
-    """The official CycleGAN pipelines: train resizes to ``load_size``, random-crops ``crop_size`` and flips;
-    eval resizes to ``crop_size``. Bicubic like the official code, but area-averaged when shrinking (PIL's bicubic
+    """The official CycleGAN pipelines: train resizes to ``load_size``, random-crops ``crop_size`` and flips; eval
+    resizes to ``load_size`` and takes the centre ``crop_size``, so validation, sample grids and FID see objects at the
+    scale training sees them (a whole image resized to ``crop_size`` would show them at crop/load of it: 0.8x for
+    TraVeLGAN's 160 -> 128). Bicubic like the official code, but area-averaged when shrinking (PIL's bicubic
     antialiases there, OpenCV's does not)."""
-    resize = {"interpolation": cv2.INTER_CUBIC, "area_for_downscale": "image"}
-    train = A.Compose(
-        [A.Resize(load_size, load_size, **resize), A.RandomCrop(crop_size, crop_size), A.HorizontalFlip()]
-    )
-    return train, A.Compose([A.Resize(crop_size, crop_size, **resize)])
+    resize = {"height": load_size, "width": load_size, "interpolation": cv2.INTER_CUBIC, "area_for_downscale": "image"}
+    train = A.Compose([A.Resize(**resize), A.RandomCrop(crop_size, crop_size), A.HorizontalFlip()])
+    return train, A.Compose([A.Resize(**resize), A.CenterCrop(crop_size, crop_size)])
 
 
 def _available_cpus() -> int:
@@ -65,7 +65,8 @@ class UnpairedDataModule(LightningDataModule):
         channels: 3 for RGB, 1 for grayscale; every image is converted.
         train_transform: albumentations pipeline replacing the default training one (resize, crop, flip). It maps an
             (H, W, C) uint8 image to a fixed size and must not normalise: scaling to [-1, 1] happens afterwards.
-        eval_transform: Replaces the default evaluation pipeline (resize to ``crop_size``); same contract.
+        eval_transform: Replaces the default evaluation pipeline (resize to ``load_size``, centre ``crop_size``: the
+            training scale); same contract.
         batch_size: Items per batch, per domain: each item is one image of each domain (with ``attr_file``: one
             image).
         num_workers: Loader processes; None picks min(4, available CPU cores).

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -198,15 +199,43 @@ def _check_file_output(inputs: InputImages, output: Path, subs: list[str], chann
                          f"are; use one of {writable_extensions(channels)}")  # fmt: skip
 
 
+def scaled_size(height: int, width: int, scale_to: int | None) -> tuple[int, int]:
+    """The size an image is translated at: its own, or with its shorter side resized to ``scale_to`` (the training
+    scale, for models that translate there: inference/predict.py)."""
+    if scale_to is None:
+        return height, width
+    factor = scale_to / min(height, width)
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def resize(image: Tensor, size: tuple[int, int]) -> Tensor:
+    """(..., C, H, W) resized to ``size``, bilinear, antialiased when shrinking."""
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    batch = image.reshape(-1, *image.shape[-3:]).float()
+    shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    out = F.interpolate(batch, size=size, mode="bilinear", antialias=shrinking, align_corners=False).clamp(-1, 1)
+    return out.reshape(*image.shape[:-2], *size).to(image.dtype)
+
+
 class ImageFiles(Dataset):
-    """Decodes one image per item into (C, H, W) in [-1, 1], reflect-padded to the generator's size multiple.
+    """Decodes one image per item into (C, H, W) in [-1, 1] (resized so its shorter side is ``scale_to`` when
+    given), reflect-padded to the generator's size multiple.
 
     A file that fails to decode gives a blank image of its batch's size and the error text, so one bad file neither
     stops the loader workers nor the batch it is in.
     """
 
-    def __init__(self, paths: list[Path], channels: int, multiple: int, sizes: dict[int, tuple[int, int]]):
+    def __init__(
+        self,
+        paths: list[Path],
+        channels: int,
+        multiple: int,
+        sizes: dict[int, tuple[int, int]],
+        scale_to: int | None = None,
+    ):
         self.paths, self.channels, self.multiple, self.sizes = paths, channels, multiple, sizes
+        self.scale_to = scale_to
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -216,19 +245,27 @@ class ImageFiles(Dataset):
             image = to_tensor(read_image(self.paths[index], self.channels))  # (C, H, W) in [-1, 1]
         except Exception as error:  # noqa: BLE001 (any decoder failure is reported per file, not raised)
             return torch.zeros(self.channels, *self.sizes[index]), 0, 0, index, f"{type(error).__name__}: {error}"
+        image = resize(image, scaled_size(*image.shape[-2:], self.scale_to))
         height, width = image.shape[-2:]
         return pad_to_multiple(image[None], self.multiple)[0], height, width, index, ""
 
 
 def same_size_batches(
-    paths: list[Path], todo: list[int], batch_size: int, multiple: int, failures: dict[Path, str]
-) -> tuple[list[list[int]], dict[int, tuple[int, int]]]:
-    """Group images whose padded sizes match, so batches stack without resizing (instance norm sees each whole).
+    paths: list[Path],
+    todo: list[int],
+    batch_size: int,
+    multiple: int,
+    failures: dict[Path, str],
+    scale_to: int | None = None,
+) -> tuple[list[list[int]], dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """Group images whose padded sizes (at ``scale_to``, when given) match, so batches stack without resizing
+    (instance norm sees each whole).
 
-    Returns the batches and each image's padded size; files whose header cannot be read go to ``failures``.
+    Returns the batches, each image's padded size and its own size; files whose header cannot be read go to
+    ``failures``.
     """
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    sizes = {}
+    sizes, originals = {}, {}
     for index in todo:
         try:
             with Image.open(paths[index]) as image:  # reads the header only
@@ -244,10 +281,11 @@ def same_size_batches(
         if min(height, width) < smallest:
             failures[paths[index]] = f"{width}x{height} is too small; resize it to at least {smallest}x{smallest}"
             continue
-        sizes[index] = padded_size((height, width), multiple)
+        originals[index] = height, width
+        sizes[index] = padded_size(scaled_size(height, width, scale_to), multiple)
         groups[sizes[index]].append(index)
     batches = [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
-    return batches, sizes
+    return batches, sizes, originals
 
 
 def save_image(image: Tensor, path: Path) -> None:

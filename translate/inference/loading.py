@@ -36,4 +36,14 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     if not isinstance(model, TranslationModel):
         raise ValueError(f"checkpoint {ckpt} holds a {type(model).__name__}, which is not a translation model "
                          "(translate.models.contract.TranslationModel); predict, export and load need one")  # fmt: skip
+    model.training_size = training_size(checkpoint)
     return model.to(device).eval()
+
+
+def training_size(checkpoint: dict) -> int | None:
+    """The side ``translate fit`` resized training images to (``data.load_size``), from the data module's
+    hyper-parameters in the checkpoint; None when a custom training pipeline set the size instead."""
+    data = checkpoint.get("datamodule_hyper_parameters") or {}
+    if data.get("train_transform") is not None or not isinstance(data.get("load_size"), int):
+        return None
+    return data["load_size"]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +20,7 @@ from translate.inference.image_files import (
     Inputs,
     input_images,
     output_paths,
+    resize,
     same_size_batches,
     save_image,
 )
@@ -28,6 +30,7 @@ from translate.inference.tiling import translate_tiled
 from translate.models.contract import LabelConditioned, TranslationModel
 
 log = logging.getLogger(__name__)
+ScaleChoice = Literal["auto", "native", "training"]  # --scale: the model's own choice, the input's pixels, training's
 
 
 @torch.inference_mode()
@@ -47,6 +50,7 @@ def predict_folder(
     tile: int | None = None,
     tile_overlap: int = 64,
     precision: str = "32",
+    scale: ScaleChoice = "auto",
     progress: bool = True,
 ) -> list[Path]:
     """Translate every image ``input_dir`` names into ``output_dir`` with the same relative path; returns the outputs.
@@ -67,6 +71,10 @@ def predict_folder(
     ``tile_overlap`` and blended, so memory depends on the tile size only (for photos larger than memory allows).
     ``precision`` ``bf16`` or ``16`` runs the network under autocast (GPUs; ``bf16`` also CPUs with native bf16,
     docs/benchmarks.md); outputs differ from ``32`` by about one grey level.
+    ``scale`` ``training`` translates each image resized so that its shorter side is the side the model's training
+    images were resized to, then resizes the result back to the input's size: objects appear at the scale the model
+    learnt them (networks that see the whole image, TraVeLGAN); ``native`` translates the input's own pixels (CycleGAN
+    and StarGAN, whose networks see a local window); ``auto`` is the model's own choice (``translates_at``).
     ``model`` is anything under the model contract (translate.models.contract): a checkpoint's model, or an
     ``OnnxTranslator`` (``translate predict --onnx``), whose one translation is written where the checkpoint's would.
     """
@@ -78,8 +86,9 @@ def predict_folder(
     paths, outputs = inputs.paths, output_paths(inputs, output_dir, list(request.translators), model.channels)
     todo = _not_yet_written(paths, outputs, overwrite, output_dir)
     failures: dict[Path, str] = {}
-    batches, sizes = same_size_batches(paths, todo, batch_size, model.size_multiple, failures)
-    loader = DataLoader(ImageFiles(paths, model.channels, model.size_multiple, sizes), batch_sampler=batches,
+    scale_to = _scale_to(model, scale)
+    batches, sizes, originals = same_size_batches(paths, todo, batch_size, model.size_multiple, failures, scale_to)
+    loader = DataLoader(ImageFiles(paths, model.channels, model.size_multiple, sizes, scale_to), batch_sampler=batches,
                         num_workers=num_workers, pin_memory=model.device.type == "cuda")  # fmt: skip
     with tqdm(total=len(todo), desc="translate", unit="img", disable=not progress) as bar:
         bar.update(len(failures))
@@ -92,7 +101,8 @@ def predict_folder(
                     if error:
                         failures[paths[index]] = error
                         continue
-                    strip = torch.cat([crop[:, :height, :width] for crop in crops], dim=-1)  # panels side by side
+                    own = originals[int(index)]  # back at the input's size after one at the training scale
+                    strip = torch.cat([resize(crop[:, :height, :width], own) for crop in crops], dim=-1)
                     _write(strip, outputs[sub][index], output_dir)
             bar.update(len(indices))
     written = [outs[i] for outs in outputs.values() for i in todo if paths[i] not in failures]
@@ -113,6 +123,23 @@ class _Request:
     tile: int | None
     tile_overlap: int
     dtype: torch.dtype
+
+
+def _scale_to(model: TranslationModel, scale: str) -> int | None:
+    """The shorter side images are resized to before translation, or None for their own size."""
+    if scale not in ("auto", "native", "training"):
+        raise ValueError(f"--scale must be auto, native or training, got {scale!r}")
+    wanted = model.translates_at if scale == "auto" else scale
+    if wanted == "native":
+        return None
+    if model.training_size is None:
+        if scale == "training":
+            raise ValueError(f"--scale training needs the size {type(model).__name__} was trained at, which this "
+                             "checkpoint does not record (a custom training pipeline or imported weights); use "
+                             "--scale native")  # fmt: skip
+        log.warning("translating at the input's own scale: this checkpoint does not record its training size")
+        return None
+    return model.training_size
 
 
 def _check_options(batch_size: int, precision: str) -> None:

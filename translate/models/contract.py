@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 TargetKind = Literal["direction", "domain"]
+Scale = Literal["native", "training"]
 # Where each direction's source and target domain sit in a two-domain batch (real_a, real_b).
 DIRECTION_DOMAINS = {"a2b": (0, 1), "b2a": (1, 0)}
 
@@ -29,6 +30,13 @@ class TranslationModel(ABC):
 
     target_kind: ClassVar[TargetKind]
     device: torch.device  # where translator() runs (LightningModule provides it)
+    # The scale predict translates at by default: "native" (the input's own pixels: networks that see a local window,
+    # CycleGAN, StarGAN) or "training" (resized so objects are as large as in training, then back: networks that see
+    # the whole image through a bottleneck, TraVeLGAN).
+    translates_at: ClassVar[Scale] = "native"
+    # The side training images were resized to (data.load_size) when known; inference/loading.py reads it from the
+    # checkpoint. None: unknown (a custom training pipeline, official weights, a model built in Python).
+    training_size: int | None = None
 
     @property
     @abstractmethod

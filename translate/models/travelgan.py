@@ -88,6 +88,7 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
 
     # the model contract (translate.models.contract) ----------------------------------------------------------------
     target_kind = "direction"
+    translates_at = "training"  # the U-Net sees the whole image through its bottleneck: scale matters
 
     @property
     def channels(self) -> int:
