@@ -92,3 +92,14 @@ def test_travelgan_translates_at_the_training_scale_by_default():
     from translate.models import SiameseDiscTraVeLGAN, TraVeLGAN
 
     assert TraVeLGAN.translates_at == SiameseDiscTraVeLGAN.translates_at == "training"
+
+
+def test_an_onnx_export_translates_at_the_checkpoints_scale(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from translate.inference.export import export
+    from translate.inference.onnx import OnnxTranslator
+
+    exported = OnnxTranslator(export(WholeImage(training_size=30), tmp_path / "whole.onnx"))
+    assert (exported.translates_at, exported.training_size) == ("training", 30)
+    plain = OnnxTranslator(export(WholeImage(training_size=None), tmp_path / "plain.onnx"))
+    assert (plain.translates_at, plain.training_size) == ("training", None)

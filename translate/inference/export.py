@@ -61,6 +61,8 @@ def _write_metadata(path: Path, model: TranslationModel, target: str) -> None:
         "translate.channels": str(model.channels),
         "translate.direction": target if model.target_kind == "direction" else "",
         "translate.target_domain": target if model.target_kind == "domain" else "",
+        "translate.translates_at": model.translates_at,  # predict --onnx translates at the checkpoint's scale
+        "translate.training_size": str(model.training_size or ""),
     }
     for key, value in metadata.items():
         graph.metadata_props.add(key=key, value=value)
