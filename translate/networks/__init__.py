@@ -6,6 +6,7 @@ from translate.networks.generators import ResnetGenerator, UNetGenerator
 from translate.networks.layers import Norm, SelfAttention2d, init_weights
 from translate.networks.siamese import SiameseEncoder
 from translate.networks.stargan import FixedLabelGenerator, StarGANDiscriminator, StarGANGenerator
+from translate.networks.travelgan_unet import ShiftBatchNorm2d, TraVeLGANGenerator
 
 __all__ = [
     "Discriminator",
@@ -17,10 +18,12 @@ __all__ = [
     "PatchDiscriminator",
     "ResnetGenerator",
     "SelfAttention2d",
+    "ShiftBatchNorm2d",
     "SiameseEncoder",
     "StarGANDiscriminator",
     "StarGANGenerator",
     "StridedDiscriminator",
+    "TraVeLGANGenerator",
     "UNetGenerator",
     "init_weights",
 ]

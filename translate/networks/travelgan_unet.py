@@ -1,0 +1,98 @@
+"""The U-Net generator of the official TraVeLGAN (Amodio & Krishnaswamy 2019, arXiv:1902.09631).
+
+Rebuilt from ``KrishnaswamyLab/travelgan`` (TensorFlow 1, commit 501b6bf): ``travelgan.py`` lines 6-43 (``conv``,
+``conv_t``, ``unet_conv``, ``unet_conv_t``, ``batch_normalization``) and 357-403 (``Generator.__call__``),
+``utils.py`` line 20 (``lrelu``, slope 0.2), ``train.py`` lines 14, 39, 71 and 76 (128 px crops, ``nfilt`` 64).
+It is not the pix2pix U-Net (``UNetGenerator``) with other settings: the norm, the widths, the bottleneck and where
+the ReLU sits all differ, so it is a class of its own (see docs/models.md, TraVeLGAN).
+"""
+
+import torch
+from torch import Tensor, nn
+
+from translate.networks.base import Generator
+from translate.networks.generators import _check_size
+
+
+class ShiftBatchNorm2d(nn.Module):
+    """Batch norm with a learned shift and no scale, as TF's ``tf.contrib.layers.batch_norm`` defaults.
+
+    The official ``batch_normalization`` (travelgan.py line 42) keeps the defaults ``center=True, scale=False,
+    epsilon=0.001`` and sets ``decay=0.9``: one trainable ``beta`` per channel, no ``gamma``, and moving averages that
+    PyTorch's ``momentum=0.1`` updates the same way. The shift is a parameter beside a plain non-affine
+    ``BatchNorm2d`` (not a subclass of it), so ``SyncBatchNorm.convert_sync_batchnorm`` (``--trainer.sync_batchnorm``)
+    converts the statistics and keeps the shift.
+    """
+
+    def __init__(self, channels: int, *, eps: float = 1e-3, momentum: float = 0.1):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=False)
+        self.bias = nn.Parameter(torch.zeros(channels))  # beta, TF's zeros initializer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x) + self.bias.view(1, -1, 1, 1)  # (B, C, H, W)
+
+
+class TraVeLGANGenerator(Generator):
+    """The official TraVeLGAN U-Net: 4,074,691 parameters at the official settings (3 channels, 128 px, 64 wide).
+
+    Encoder: ``num_downs`` 4x4 stride-2 convs with bias, widths ``base_channels * min(2**i, 4)``, each followed by
+    ``ShiftBatchNorm2d`` (except the first) and LeakyReLU(0.2); the last one, at H / 2**num_downs, is the bottleneck
+    (8x8 at 128 px and the official ``num_downs=4``: the official loop halves the image down to 8x8). Decoder: for
+    each encoder level but the last, from the inside out, a 4x4 stride-2 transposed conv to that level's width,
+    ``ShiftBatchNorm2d``, ReLU, then the concatenation ``[decoded, encoder output]`` (the ReLU comes before it, so
+    the skip keeps the encoder's negative LeakyReLU values). Output: a 4x4 stride-2 transposed conv to
+    ``out_channels`` and tanh. Height and width must be multiples of ``2**num_downs``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, *, base_channels: int = 64, num_downs: int = 4):
+        super().__init__()
+        if num_downs < 1:
+            raise ValueError(f"num_downs must be >= 1, got {num_downs}")
+        if base_channels < 1:
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+        self.size_multiple = 2**num_downs
+        widths = [base_channels * min(2**i, 4) for i in range(num_downs)]  # official maxfilt = 4 * nfilt
+
+        # unet_conv: TF's "same" padding of a 4x4 stride-2 conv on an even size is one pixel each side. Every conv
+        # keeps its bias (official use_bias=True), even before batch norm, where the shift makes it redundant.
+        self.down = nn.ModuleList()
+        channels = in_channels
+        for i, width in enumerate(widths):
+            norm = ShiftBatchNorm2d(width) if i > 0 else nn.Identity()  # official: no batch norm on layer 1
+            self.down.append(nn.Sequential(nn.Conv2d(channels, width, 4, stride=2, padding=1), norm, nn.LeakyReLU(0.2)))
+            channels = width
+
+        # unet_conv_t: transposed conv, batch norm, ReLU, and only then the concatenation with the encoder output.
+        self.up = nn.ModuleList()
+        for width in reversed(widths[:-1]):
+            conv = nn.ConvTranspose2d(channels, width, 4, stride=2, padding=1)
+            self.up.append(nn.Sequential(conv, ShiftBatchNorm2d(width), nn.ReLU()))
+            channels = 2 * width  # decoded + skip
+
+        # The "out" layer: no batch norm, no skip, tanh.
+        self.out = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, stride=2, padding=1), nn.Tanh())
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """Official init: convs truncated N(0, 0.02) (cut at 2 std), transposed convs N(0, 0.02), biases 0."""
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.ConvTranspose2d):
+                    nn.init.normal_(m.weight, 0.0, 0.02)
+                elif isinstance(m, nn.Conv2d):
+                    nn.init.trunc_normal_(m.weight, 0.0, 0.02, a=-0.04, b=0.04)
+                else:
+                    continue
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_size(x, self.size_multiple)
+        skips = []
+        for block in self.down:
+            x = block(x)  # (B, width_i, H / 2**(i+1), W / 2**(i+1))
+            skips.append(x)
+        skips.pop()  # the bottleneck feeds the decoder directly, with no skip of its own
+        for block in self.up:
+            x = torch.cat([block(x), skips.pop()], dim=1)  # (B, 2 * width_i, ...): decoded first, as tf.concat
+        return self.out(x)  # (B, out_channels, H, W) in [-1, 1]
