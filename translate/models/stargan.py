@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from functools import partial
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ from translate.networks import DiscriminatorFactory, FixedLabelGenerator, Genera
 from translate.schedules import catch_up
 
 LabelMode = Literal["single", "multi"]
+TargetLabels = Literal["permuted", "uniform"]
 # yunjey/stargan main.py, G and D; fused: see translate/models/cyclegan.py.
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999), fused=True)
 
@@ -36,7 +37,13 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         domains: Domain (single) or attribute (multi) names in label order; checked against the data. ``translate
             fit`` fills them from the data's folder names (``translate.data.layouts.discover_domains``) when left out.
         image_size: Training side; fixes the classifier's kernel (official: 128 px -> 2x2).
-        exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in targets.
+        exclusive_groups: For ``multi``: attributes of which exactly one is on (hair colour), kept one-hot in
+            ``uniform`` and changed targets.
+        target_labels: How training targets are drawn. ``permuted`` (official, yunjey/stargan solver.py:
+            ``rand_idx = torch.randperm(label_org.size(0)); label_trg = label_org[rand_idx]``): the batch's own labels
+            shuffled, so targets follow the data's label distribution (CelebA's share of Male, Young, no hair colour)
+            and an image may get its own label back (its own or a same-label image's); a batch needs 2+ images.
+            ``uniform``: a uniform domain (single), or a fair coin per attribute with each exclusive group one-hot.
         lambda_cls: Weight of the domain-classification terms (Eq. 2-3); lambda_rec of ||G(G(x, c), c') - x||_1
             (Eq. 4); lambda_gp of the WGAN-GP penalty (Eq. 8).
         ema_decay: Keep an exponential moving average of the generator (e.g. 0.999; None: off), saved in checkpoints
@@ -60,6 +67,7 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         lambda_gp: float = 10.0,
         n_critic: int = 5,
         ema_decay: float | None = None,
+        target_labels: TargetLabels = "permuted",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -69,7 +77,7 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
                              "translate.data.layouts.discover_domains(root)); `translate fit` takes them from "
                              "data.domains or the folder names under data.root")  # fmt: skip
         self.domains = [str(d) for d in domains]
-        self._check_arguments(label_mode, exclusive_groups, n_critic)
+        self._check_arguments(label_mode, exclusive_groups, n_critic, target_labels)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]
         self.gen = generator(channels + len(self.domains), channels)
         self.ema_gen = moving_average(self.gen, ema_decay)  # what forward (predict, grids) uses when kept
@@ -81,7 +89,7 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         self.classifier = nn.Conv2d(self.disc.num_features, len(self.domains), tuple(side), bias=False)
         self.optimizer, self.scheduler = optimizer, scheduler
 
-    def _check_arguments(self, label_mode: str, groups: Sequence[Sequence[str]], n_critic: int) -> None:
+    def _check_arguments(self, label_mode: str, groups: Sequence[Sequence[str]], n_critic: int, targets: str) -> None:
         if len(self.domains) < 2 or len(set(self.domains)) != len(self.domains):
             raise ValueError(f"domains must be two or more distinct names, got {self.domains}")
         if label_mode not in ("single", "multi"):
@@ -91,6 +99,8 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
             raise ValueError(f"exclusive_groups need label_mode 'multi' and names from domains {self.domains}")
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if targets not in get_args(TargetLabels):
+            raise ValueError(f"unknown target_labels {targets!r}, expected one of {get_args(TargetLabels)}")
 
     def forward(self, x: Tensor, target: Tensor, *, use_ema: bool = True) -> Tensor:
         """Translate (B, C, H, W) in [-1, 1] to labels ``target``: (B, num_domains), or (num_domains,) for all.
@@ -147,6 +157,10 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         if list(data.domains) != self.domains:
             raise ValueError(f"model domains {self.domains} differ from data domains {list(data.domains)}; set both")
         check_channels(self, data)
+        if data.labelled and data.batch_size < 2 and self.hparams.target_labels == "permuted":
+            raise ValueError("model.init_args.target_labels 'permuted' shuffles a batch's labels: with "
+                             "data.batch_size 1 each target is its source label; set batch_size >= 2 or "
+                             "target_labels: uniform")  # fmt: skip
         if data.image_size != self.hparams.image_size:
             raise ValueError(f"model image_size={self.hparams.image_size} but data.crop_size={data.image_size}: set "
                              "both the same")  # fmt: skip
@@ -164,8 +178,15 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         return torch.cat(list(batch)), F.one_hot(index, len(self.domains)).float()
 
     def random_targets(self, labels: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Target labels drawn per sample: a uniform domain, or fair coins with each exclusive group one-hot."""
+        """Targets for a batch of source ``labels`` (N, num_domains) by ``target_labels``, drawn on the CPU from
+        ``generator`` (None: torch's global generator, which ``StepSeed`` seeds per training step).
+
+        ``permuted``: ``labels`` in a random order (official); ``uniform``: a uniform domain per sample, or fair coins
+        per attribute with each exclusive group one-hot.
+        """
         n, k = labels.shape
+        if self.hparams.target_labels == "permuted":
+            return labels[torch.randperm(n, generator=generator).to(labels.device)]
         draw = partial(torch.randint, generator=generator)
         if self.label_mode == "single":
             return F.one_hot(draw(k, (n,)), k).float().to(labels)
