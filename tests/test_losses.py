@@ -138,3 +138,20 @@ def test_anchor_realism_loss_with_one_dimension_is_lsgan():
     assert losses.anchor_generator_loss(wide, anchor) == pytest.approx(losses.generator_loss(wide, "lsgan").item())
     # a fake beyond the margin costs D nothing (one-sided), where LSGAN would still pull it to b
     assert losses.anchor_discriminator_loss(anchor[None, None], torch.full((1, 1), -2.0), anchor, 1.0) == 0
+
+
+def test_contrastive_realism_loss_is_the_articles_form():
+    # Pasini's "A New Way to look at GANs": d for real vectors, max(0, M - d)^2 for fakes, d the squared distance
+    anchor = torch.zeros(())
+    real, far_fake, near_fake = torch.tensor([[2.0, 0.0]]), torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0]])
+    assert losses.contrastive_realism_loss(real, far_fake, anchor, margin=25.0) == pytest.approx(4.0)  # d(fake) = 25
+    assert losses.contrastive_realism_loss(real, near_fake, anchor, margin=25.0) == pytest.approx(4.0 + 24.0**2)
+    assert losses.contrastive_realism_loss(anchor.expand(1, 2), far_fake, anchor, margin=100.0) == pytest.approx(75**2)
+
+
+def test_angle_loss_ignores_magnitude_where_travel_loss_does_not():
+    real = torch.randn(5, 8)
+    for fake in (real + 3.0, real * 4.0):  # a shift and a scaling keep every transformation vector's direction
+        assert losses.angle_loss(real, fake) == pytest.approx(0.0, abs=1e-6)
+    assert losses.travel_loss(real, real * 4.0) > 1.0  # TraVeL's squared difference ties lengths too
+    assert losses.angle_loss(real, -real) == pytest.approx(2.0, abs=1e-6)  # every vector reversed

@@ -74,7 +74,7 @@ class UnpairedDataModule(LightningDataModule):
         attr_file: Multi-label data instead of domain folders: a CelebA-style attribute file whose ``domains``
             columns become the labels (StarGAN's ``selected_attrs``); images are under ``root/images`` or ``root``.
             Batches are then (images (B, C, H, W), labels (B, len(domains))).
-        val_count: With ``attr_file``: images held out for validation (official StarGAN: 2000, after a shuffle
+        val_count: With ``attr_file``: images held out for validation (official StarGAN: 1999, after a shuffle
             with seed 1234).
         bad_images: ``skip`` files that cannot be decoded (one warning each and a count per folder; the next image
             takes their place) or ``fail`` on the first one. Images smaller than ``crop_size`` are resized up to it,
@@ -97,7 +97,7 @@ class UnpairedDataModule(LightningDataModule):
         num_workers: int | None = None,
         seed: int = 0,
         attr_file: Path | None = None,
-        val_count: int = 2000,
+        val_count: int = 1999,
         bad_images: BadImages = "skip",
     ):
         super().__init__()
