@@ -139,3 +139,19 @@ def anchor_discriminator_loss(real: Tensor, fake: Tensor, anchor: Tensor, margin
 def anchor_generator_loss(fake: Tensor, anchor: Tensor) -> Tensor:
     """Siamese-discriminator realism loss for G: mean ||D(G(x)) - a||^2 (LSGAN's generator loss when L = 1)."""
     return anchor_distance(fake, anchor).mean()
+
+
+def contrastive_realism_loss(real: Tensor, fake: Tensor, anchor: Tensor, margin: float) -> Tensor:
+    """Siamese-discriminator realism loss for D in the contrastive form of Pasini's "A New Way to look at GANs" (after
+    Hadsell et al. 2006): mean d(D(y)) + mean max(0, margin - d(D(G(x))))^2, d the squared distance to the anchor.
+
+    Real vectors are pulled to the anchor, fakes pushed until their squared distance reaches ``margin``.
+    """
+    return anchor_distance(real, anchor).mean() + F.relu(margin - anchor_distance(fake, anchor)).square().mean()
+
+
+def angle_loss(emb_real: Tensor, emb_fake: Tensor) -> Tensor:
+    """Content as the same article has it: the mean cosine distance 1 - cos(v_ij, v'_ij) between transformation vectors
+    of real pairs and of their translations. Unlike ``travel_loss`` it leaves the vectors' lengths free: "angle and
+    magnitude of vectors are independent features", the magnitude carrying realism."""
+    return 1 - travel_cosine(emb_real, emb_fake)

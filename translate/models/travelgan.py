@@ -21,6 +21,10 @@ from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
 
 Direction = Literal["a2b", "b2a"]
+# "article": Pasini's "A New Way to look at GANs" (magnitude = realism, contrastive; angle = content, cosine only);
+# "travel": realism as one-sided distance hinge, content the full TraVeL loss plus the siamese margin (0.1's default).
+SiameseObjective = Literal["article", "travel"]
+CONTENT_TERMS = ("travel_", "margin_", "angle_")  # the terms lambda_travel weighs
 SiameseFactory = Callable[[int], nn.Module]  # channels -> network mapping (B, C, H, W) to (B, embed_dim)
 # KrishnaswamyLab/travelgan train.py; TTUR from SAGAN (Zhang et al. 2019): D learns 4x faster. fused: see cyclegan.py.
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)
@@ -167,7 +171,7 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
             terms |= self._generator_terms(name, disc, source, fakes[name])
         adv = sum(terms[f"adv_{name}"] for name in fakes)
         # Averaged over the directions as in the official code; the adversarial terms add up.
-        content = sum(value for key, value in terms.items() if key.startswith(("travel_", "margin_"))) / len(fakes)
+        content = sum(value for key, value in terms.items() if key.startswith(CONTENT_TERMS)) / len(fakes)
         total = adv + self.hparams.lambda_travel * content
         self.log_dict({f"train/g/{key}": value for key, value in terms.items()})
         self.log("train/g/total", total, prog_bar=True)
@@ -218,20 +222,22 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
 
 
 class SiameseDiscTraVeLGAN(TraVeLGAN):
-    """TraVeLGAN without S: the discriminator outputs a vector that measures both realism and content.
+    """TraVeLGAN without S: the discriminator outputs a vector that measures both realism and content (Pasini, "A New
+    Way to look at GANs").
 
-    ``disc_b`` maps an image to a vector (its ``out_features`` is the vector length, ``vec_len``). Realism: D pulls
-    real B vectors to the fixed ``anchor`` and pushes fakes to a squared distance of at least ``realism_margin``;
-    G pulls its outputs' vectors to the anchor. Content: the TraVeL loss on disc_b's vectors of (a_i, a_j) and
-    (G(a_i), G(a_j)). D also minimises TraVeL + margin, exactly the loss S minimises in TraVeLGAN, so its vectors
-    stay informative: the margin term on real pairs keeps it from collapsing them onto the anchor.
+    ``disc_b`` maps an image to a vector (its ``out_features`` is the vector length, ``vec_len``). With the default
+    ``objective="article"``, as the article has it: the vector's distance to a fixed ``anchor`` is realism (D pulls
+    real B vectors to it, d, and pushes fakes out, max(0, realism_margin - d)^2; G pulls its outputs' vectors in), and
+    the angle between transformation vectors D(a_i) - D(a_j) and D(G(a_i)) - D(G(a_j)) is content (both minimise the
+    cosine distance). ``objective="travel"`` is 0.1's design: realism max(0, sqrt(M) - sqrt(d))^2, content the full
+    TraVeL loss (squared difference + cosine), and D also minimises the siamese margin on real pairs.
 
     Args:
         optimizer: The generators' optimizer (default TTUR: Adam 1e-4, betas (0, 0.9)).
         optimizer_d: The discriminators' optimizer (default TTUR: Adam 4e-4, betas (0, 0.9)).
         anchor: Coordinate of the anchor on every axis (0: the origin).
-        realism_margin: Squared distance fakes are pushed to; keep it well above ``margin``, the squared distance
-            between real vectors, so that a spread-out real cluster and the fakes stay apart.
+        realism_margin: Squared distance to the anchor beyond which fakes cost D nothing (M).
+        objective: ``article`` or ``travel``, above; ``margin`` is used by ``travel`` only.
     """
 
     def __init__(
@@ -248,8 +254,11 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         bidirectional: bool = False,
         anchor: float = 0.0,
         realism_margin: float = 100.0,
+        objective: SiameseObjective = "article",
         ema_decay: float | None = None,
     ):
+        if objective not in ("article", "travel"):
+            raise ValueError(f"unknown objective {objective!r}, expected 'article' or 'travel'")
         super().__init__(generator, discriminator, None, optimizer, optimizer_d, scheduler, channels=channels,
                          lambda_travel=lambda_travel, margin=margin, bidirectional=bidirectional,
                          ema_decay=ema_decay)  # fmt: skip
@@ -260,11 +269,15 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         return disc(x)  # (B, vec_len): the discriminator plays S
 
     def _generator_terms(self, name: str, disc: nn.Module, source: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        vec_source, vec_fake = disc(source), disc(fake)  # one pass each: realism and TraVeL share vec_fake
+        vec_source, vec_fake = disc(source), disc(fake)  # one pass each: realism and content share vec_fake
         # No margin term: it depends only on D's vectors of real images, which G cannot move (D is frozen here).
+        if self.hparams.objective == "article":
+            content = {f"angle_{name}": losses.angle_loss(vec_source, vec_fake)}
+        else:
+            content = {f"travel_{name}": losses.travel_loss(vec_source, vec_fake)}
         return {
             f"adv_{name}": losses.anchor_generator_loss(vec_fake, self.anchor),
-            f"travel_{name}": losses.travel_loss(vec_source, vec_fake),
+            **content,
             f"cosine_{name}": losses.travel_cosine(vec_source, vec_fake).detach(),  # logged only
         }
 
@@ -274,15 +287,24 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
             side = name[-1]  # the domain disc judges
             # One pass per batch: the realism and content terms share vec_fake
             vec_target, vec_source, vec_fake = disc(target), disc(source), disc(fakes[name])
-            terms[f"realism_{side}"] = losses.anchor_discriminator_loss(
-                vec_target, vec_fake, self.anchor, self.hparams.realism_margin
-            )
+            realism, content = self._discriminator_terms(side, vec_target, vec_source, vec_fake)
+            terms |= {f"realism_{side}": realism, **content}
             terms[f"dist_real_{side}"] = losses.anchor_distance(vec_target, self.anchor).mean().detach()
             terms[f"dist_fake_{side}"] = losses.anchor_distance(vec_fake, self.anchor).mean().detach()
-            content = self._content_terms(side, vec_source, vec_fake)
-            terms |= content
-            content_loss = content[f"travel_{side}"] + content[f"margin_{side}"]
-            total = total + terms[f"realism_{side}"] + self.hparams.lambda_travel * content_loss
+            content_loss = sum(value for key, value in content.items() if key.startswith(CONTENT_TERMS))
+            total = total + realism + self.hparams.lambda_travel * content_loss
         self.log_dict({f"train/d/{key}": value for key, value in terms.items()})
         self.log("train/d/total", total, prog_bar=True)
         return total
+
+    def _discriminator_terms(self, side: str, vec_target: Tensor, vec_source: Tensor, vec_fake: Tensor):
+        """D's realism loss and content terms (fakes detached) for the domain ``side`` it judges."""
+        margin = self.hparams.realism_margin
+        if self.hparams.objective == "article":
+            realism = losses.contrastive_realism_loss(vec_target, vec_fake, self.anchor, margin)
+            content = {f"angle_{side}": losses.angle_loss(vec_source, vec_fake),
+                       f"cosine_{side}": losses.travel_cosine(vec_source, vec_fake).detach()}  # fmt: skip
+            return realism, content
+        return losses.anchor_discriminator_loss(vec_target, vec_fake, self.anchor, margin), self._content_terms(
+            side, vec_source, vec_fake
+        )
