@@ -150,4 +150,6 @@ def test_celeba_resize_is_antialiased_like_the_official_pil_resize(celeba_config
     for transform in (data.train_transform, data.eval_transform):
         ours = transform(image=image)["image"].astype(float)
         assert ours.shape == (128, 128, 3)
-        assert np.abs(ours - official).mean() < 10  # measured 7.8; OpenCV's plain bilinear: 27.9 (aliased stripes)
+        # measured 7.8; OpenCV's plain bilinear: 27.9 (aliased stripes). Training flips half the images: its mirror
+        error = min(np.abs(ours - official).mean(), np.abs(ours - official[:, ::-1]).mean())
+        assert error < 10
