@@ -59,6 +59,24 @@ def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
         assert lime.size == (16, 16) and (green - red).max() > 40  # green fruit on the board
 
 
+def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_shapes", REPO / "datasets" / "make_shapes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    spec = importlib.util.spec_from_file_location("shapes_benchmark", REPO / "benchmarks" / "shapes.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    for name in ("one", "two"):
+        module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "3", "--test", "2"])
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert len(files) == 10 and all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes()
+                                    for p in files)  # fmt: skip
+    for domain, square in (("A", False), ("B", True)):  # the benchmark's measure finds each shape where it was drawn
+        truth = json.loads((tmp_path / "one" / f"train{domain}.json").read_text())
+        figures = benchmark.measure(benchmark._read(tmp_path / "one" / f"train{domain}"), truth)
+        assert figures["centre_error"] < 1 and (figures["squareness"] > 0.95) == square
+
+
 def test_benchmark_script_measures_training_and_predict(tmp_path):
     from benchmarks.run import main
 
