@@ -77,6 +77,21 @@ def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, cap
         assert figures["centre_error"] < 1 and (figures["squareness"] > 0.95) == square
 
 
+def test_make_fruit_pairs_writes_label_maps_of_the_paintings(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_fruit_pairs", REPO / "datasets" / "make_fruit_pairs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("one", "two"):
+        module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "2", "--test", "1"])
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert [str(p) for p in files] == ["testA/0000.png", "testB/0000.png", "trainA/0000.png", "trainA/0001.png",
+                                       "trainB/0000.png", "trainB/0001.png"]  # fmt: skip
+    assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in files)
+    labels = np.asarray(Image.open(tmp_path / "one" / "trainA" / "0000.png")).reshape(-1, 3)
+    colours = {tuple(c) for c in np.unique(labels, axis=0)}
+    assert module.LABELS["red"] in colours and len(colours) <= 6  # an apple: flat classes, no shading
+
+
 def test_benchmark_script_measures_training_and_predict(tmp_path):
     from benchmarks.run import main
 
