@@ -1,7 +1,8 @@
 """The translation models, one LightningModule each."""
 
 from translate.models.cyclegan import CycleGAN
+from translate.models.pix2pix import Pix2Pix
 from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CycleGAN", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
+__all__ = ["CycleGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
