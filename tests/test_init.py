@@ -12,5 +12,6 @@ def test_package_re_exports_the_models_and_data_module():
 
     assert translate.CycleGAN is CycleGAN and translate.StarGAN is translate.models.StarGAN
     assert translate.UnpairedDataModule is UnpairedDataModule
-    with pytest.raises(AttributeError, match="no attribute 'Pix2Pix'"):
-        translate.Pix2Pix  # noqa: B018
+    assert translate.Pix2Pix is translate.models.Pix2Pix
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchModel'"):
+        translate.NoSuchModel  # noqa: B018
