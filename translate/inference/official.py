@@ -9,6 +9,14 @@ StarGAN (yunjey/stargan): ``NNNNNN-G.ckpt`` is a plain state_dict of the officia
 ``NNNNNN-D.ckpt`` of the ``Discriminator``; our StarGANGenerator / StarGANDiscriminator have the same keys
 (``main.N``, ``conv1``), and the official ``conv2`` domain classifier is our model's ``classifier``. The sizes
 (``c_dim``, widths, blocks, layers, image size) are read from the tensors' shapes.
+
+pix2pix (junyanz/pytorch-CycleGAN-and-pix2pix, ``--model pix2pix``): ``latest_net_G.pth`` and the published
+``facades_label2photo.pth`` etc. are plain state_dicts of the official ``UnetGenerator`` (unet_256, batch norm,
+dropout), which our UNetGenerator loads 1:1, batch-norm running statistics included; the width (``--ngf``) and the
+channels are read from the first conv. The official test.py keeps the networks in training mode unless given
+``--eval`` (batch norm then normalises with each test batch's own statistics, and dropout stays on, as the paper's
+"noise"); ``translate predict`` and ``translate.load`` use eval mode: the running statistics, no dropout, so
+outputs are deterministic and match the official ``--eval`` outputs.
 """
 
 import logging
@@ -21,7 +29,7 @@ import lightning
 import torch
 from lightning.pytorch import LightningModule
 
-from translate.models import CycleGAN, StarGAN
+from translate.models import CycleGAN, Pix2Pix, StarGAN
 from translate.networks import (
     PatchDiscriminator,
     ResnetGenerator,
@@ -56,14 +64,19 @@ def _read_state_dict(path: Path, what: str = "generator") -> dict:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def _official_state(path: Path, expected: dict) -> dict:
-    state = _read_state_dict(path)
+def _official_state(path: Path, expected: dict, state: dict | None = None) -> dict:
+    """The generator state in ``path`` (or already read from it: ``state``) with exactly the ``expected`` keys and
+    shapes; InstanceNorm statistics of 2018 files dropped, BatchNorm counters of pre-0.4.1 files filled in."""
+    state = _read_state_dict(path) if state is None else state
     state = {k: v for k, v in state.items() if k in expected or not k.endswith(_LEGACY_NORM_KEYS)}
+    state = _fill_missing_norm_counters(state, expected)
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
+    resized = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or resized:
         raise ValueError(
-            f"{path} does not match this generator: missing {missing[:3]}, unexpected {unexpected[:3]}; "
-            "check --netG (resnet_9blocks, resnet_6blocks, unet_128, unet_256), --norm and --channels"
+            f"{path} does not match this generator: missing {missing[:3]}, unexpected {unexpected[:3]}, other "
+            f"shapes {resized[:3]}; check --netG (resnet_9blocks, resnet_6blocks, unet_128, unet_256), --norm and "
+            "--channels"
         )
     return state
 
@@ -108,6 +121,48 @@ def _save_checkpoint(model: LightningModule, hparams: dict, output: str | Path) 
                                           "global_step": 0, "pytorch-lightning_version": lightning.__version__},
                                          output)  # fmt: skip
     return output
+
+
+# pix2pix ---------------------------------------------------------------------------------------------------------
+
+OfficialUNet = Literal["unet_128", "unet_256"]
+
+
+def pix2pix_from_official(
+    generator: str | Path,
+    *,
+    netG: OfficialUNet = "unet_256",  # noqa: N803 (the official option's name)
+    norm: Literal["batch", "instance"] = "batch",
+) -> tuple[Pix2Pix, dict]:
+    """A Pix2Pix whose ``gen`` holds the official generator, and the hyper-parameters that rebuild it; ``disc`` is
+    untrained (the official test needs no D). Width and channels come from the first conv ``model.model.0.weight``
+    (``--ngf``, ``--input_nc``)."""
+    if netG not in ("unet_128", "unet_256"):
+        raise ValueError(f"unknown --netG {netG!r} for pix2pix, expected 'unet_128' or 'unet_256'")
+    path = Path(generator)
+    state = _read_state_dict(path, "pix2pix generator")
+    first = state.get("model.model.0.weight")
+    if first is None or first.ndim != 4 or first.shape[-1] != 4:
+        raise ValueError(f"{path} is not an official U-Net generator (no 4x4 conv model.model.0.weight)")
+    base_channels, channels = first.shape[0], first.shape[1]
+    # dropout 0.5: the official pix2pix's use_dropout (no parameters; off in eval mode)
+    generator_args = {"base_channels": base_channels, "norm": norm, "dropout": 0.5, **OFFICIAL_GENERATORS[netG][1]}
+    model = Pix2Pix(partial(UNetGenerator, **generator_args), partial(PatchDiscriminator, norm=norm), channels=channels)
+    model.gen.load_state_dict(_official_state(path, model.gen.state_dict(), state))
+    hparams = {  # what `translate fit` records, so load_from_checkpoint rebuilds the same networks
+        "_class_path": "translate.models.Pix2Pix",
+        "_instantiator": "lightning.pytorch.cli.instantiate_module",
+        "generator": {"class_path": "translate.networks.UNetGenerator", "init_args": generator_args},
+        "discriminator": {"class_path": "translate.networks.PatchDiscriminator", "init_args": {"norm": norm}},
+        "channels": channels,
+    }
+    return model.eval(), hparams
+
+
+def import_pix2pix(generator: str | Path, output: str | Path, **kwargs) -> Path:
+    """Write a Pix2Pix checkpoint holding the official generator; see ``pix2pix_from_official``."""
+    model, hparams = pix2pix_from_official(generator, **kwargs)
+    return _save_checkpoint(model, hparams, output)
 
 
 # StarGAN ---------------------------------------------------------------------------------------------------------
