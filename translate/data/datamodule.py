@@ -1,6 +1,8 @@
-"""The Lightning data module of unpaired image domains: layouts, augmentation pipelines, loaders and their state.
+"""The Lightning data module of image domains, unpaired or paired: layouts, augmentation pipelines, loaders and their
+state.
 
-Layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``).
+Unpaired layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``);
+paired data the official pix2pix (Isola et al. 2017, ``data/aligned_dataset.py``).
 """
 
 import os
@@ -17,6 +19,7 @@ from torch.utils.data import DataLoader
 
 from translate.data.datasets import (
     AttributeImages,
+    PairedImages,
     UnpairedDataset,
     UnpairedSampler,
     collate_domains,
@@ -24,7 +27,7 @@ from translate.data.datasets import (
 )
 from translate.data.images import BadImages
 from translate.data.layouts import LAYOUTS, discover_domains, named_domains
-from translate.data.sources import AttributeFile, DomainFolders
+from translate.data.sources import AlignedFolders, AttributeFile, DomainFolders, MatchedFolders
 from translate.data.spec import DataSpec
 
 
@@ -39,19 +42,31 @@ def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Com
     return train, A.Compose([A.Resize(**resize), A.CenterCrop(crop_size, crop_size)])
 
 
+Pairing = Literal["unpaired", "aligned", "matched"]
+ImageDataset = UnpairedDataset | AttributeImages | PairedImages
+Source = DomainFolders | AttributeFile | AlignedFolders | MatchedFolders
+
+
 def _available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class UnpairedDataModule(LightningDataModule):
-    """Unpaired image domains; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain, so a batch
-    holds ``batch_size`` images of every domain (``batch_size`` x number of domains images in all).
+    """Unpaired image domains, or pairs; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain, so a
+    batch holds ``batch_size`` images of every domain (``batch_size`` x number of domains images in all).
 
     Folders come from ``root``, in the official CycleGAN layout (``root/trainA``, ``root/testA``, ...) or one folder
     per domain (``root/train/A``, ``root/test/A``), or are listed in ``train_dirs`` / ``val_dirs``, which take
     precedence over ``root``. The test folders are the validation data, and the test data of ``translate test``;
     without any, validation is skipped. An epoch has as many items as the largest domain: the first domain in a
     shuffled order, the others drawn at random.
+
+    Paired data (``pairing``, for pix2pix): batches are ``(real_a, real_b)`` where ``real_b[i]`` is the pair of
+    ``real_a[i]``, both cut by the same resize, crop and flip; an epoch visits every pair once, shuffled.
+    ``aligned``: the official pix2pix layout, each image A|B side by side (A the left half) in ``root/train``,
+    ``root/val`` (validation; ``root/test`` without it) and ``root/test`` (``translate test``). ``matched``: two
+    folders per split, found as for unpaired domains (``trainA``/``trainB``, ``train/A``/``train/B`` or
+    ``train_dirs``; validation from the test folders), whose files pair by name without the extension.
 
     Args:
         root: Dataset folder holding the train and test folders.
@@ -79,6 +94,9 @@ class UnpairedDataModule(LightningDataModule):
         bad_images: ``skip`` files that cannot be decoded (one warning each and a count per folder; the next image
             takes their place) or ``fail`` on the first one. Images smaller than ``crop_size`` are resized up to it,
             with a warning naming them.
+        pairing: ``unpaired`` domains (CycleGAN), or paired images: ``aligned`` A|B files or ``matched`` folders.
+        paired_direction: With paired data, ``a2b`` gives batches (A, B), ``b2a`` (B, A): the input comes first
+            (pix2pix's ``--direction AtoB`` / ``BtoA``). ``spec.domains`` lists the domains in that batch order.
     """
 
     def __init__(
@@ -99,12 +117,18 @@ class UnpairedDataModule(LightningDataModule):
         attr_file: Path | None = None,
         val_count: int = 1999,
         bad_images: BadImages = "skip",
+        pairing: Pairing = "unpaired",
+        paired_direction: Literal["a2b", "b2a"] = "a2b",
     ):
         super().__init__()
         self.save_hyperparameters()
         self._domains = named_domains(domains, train_dirs, attr_file)  # None: found under root when used
+        if self._domains is None and pairing == "aligned":
+            self._domains = ["A", "B"]  # the halves of an A|B image
         sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
         self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
+        self._check_pairing(pairing, paired_direction, self._domains, train_dirs, val_dirs, attr_file)
+        self.pairing, self.paired_direction = pairing, paired_direction
         if train_transform is None and load_size < crop_size:
             raise ValueError(f"load_size ({load_size}) must be >= crop_size ({crop_size}): training crops from it")
         self.root = None if root is None else Path(root)
@@ -120,11 +144,12 @@ class UnpairedDataModule(LightningDataModule):
             raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
         self.seed, self.bad_images = seed, bad_images
         self.attr_file, self.val_count = (None if attr_file is None else Path(attr_file)), val_count
-        self.train_set: UnpairedDataset | AttributeImages | None = None
-        self.val_set: UnpairedDataset | AttributeImages | None = None
-        self._val_resolved = False
-        self._preview_set: UnpairedDataset | AttributeImages | None = None
-        self._source: DomainFolders | AttributeFile | None = None
+        self.train_set: ImageDataset | None = None
+        self.val_set: ImageDataset | None = None
+        self.test_set: ImageDataset | None = None
+        self._val_resolved = self._test_resolved = False
+        self._preview_set: ImageDataset | None = None
+        self._source: Source | None = None
         self._resume_position: tuple[int, int] | None = None
 
     @property
@@ -137,9 +162,11 @@ class UnpairedDataModule(LightningDataModule):
 
     @property
     def spec(self) -> DataSpec:
-        """What the model checks its channels, domains, image size and labels against (translate.data.spec)."""
-        labelled = self.attr_file is not None
-        return DataSpec(self.channels, tuple(self.domains), self.crop_size, self.batch_size, labelled)
+        """What the model checks its channels, domains, image size, labels and pairing against (translate.data.spec);
+        ``domains`` in batch order (reversed by ``paired_direction: b2a``)."""
+        labelled, paired = self.attr_file is not None, self.pairing != "unpaired"
+        domains = tuple(self.domains[::-1] if paired and self.paired_direction == "b2a" else self.domains)
+        return DataSpec(self.channels, domains, self.crop_size, self.batch_size, labelled, paired=paired)
 
     def _check_arguments(
         self,
@@ -167,12 +194,42 @@ class UnpairedDataModule(LightningDataModule):
         if min(sizes.values()) < 1:
             raise ValueError(f"load_size, crop_size and batch_size must be >= 1, got {sizes}")
 
+    @staticmethod
+    def _check_pairing(
+        pairing: str,
+        direction: str,
+        domains: Sequence[str] | None,
+        train_dirs: Sequence[Path] | None,
+        val_dirs: Sequence[Path] | None,
+        attr_file: Path | None,
+    ) -> None:
+        if pairing not in ("unpaired", "aligned", "matched"):
+            raise ValueError(f"pairing must be 'unpaired', 'aligned' or 'matched', got {pairing!r}")
+        if direction not in ("a2b", "b2a"):
+            raise ValueError(f"paired_direction must be 'a2b' or 'b2a', got {direction!r}")
+        if pairing != "unpaired" and domains is not None and len(domains) != 2:
+            raise ValueError(f"pairing: {pairing} pairs two domains, got domains {list(domains)}")
+        if pairing != "unpaired" and attr_file is not None:
+            raise ValueError(f"pairing: {pairing} pairs images, data.attr_file labels them; use one or the other")
+        if pairing == "aligned" and (train_dirs is not None or val_dirs is not None):
+            raise ValueError(
+                "pairing: aligned reads root/train, root/val and root/test (A|B images); drop data.train_dirs and "
+                "data.val_dirs, or use pairing: matched for two folders of matching file names"
+            )
+
     @property
-    def source(self) -> DomainFolders | AttributeFile:
-        """Where the images come from: the attribute file when given, else a folder per domain (made on first use,
-        when the domains are known)."""
+    def source(self) -> Source:
+        """Where the images come from: the attribute file when given, paired images with ``pairing``, else a folder per
+        domain (made on first use, when the domains are known)."""
         if self._source is None:
-            if self.attr_file is not None:
+            reverse = self.paired_direction == "b2a"
+            folders = {"channels": self.channels, "bad_images": self.bad_images, "min_size": self.crop_size}
+            if self.pairing == "aligned":
+                self._source = AlignedFolders(self.root, reverse=reverse, **folders)
+            elif self.pairing == "matched":
+                self._source = MatchedFolders(self.root, self.domains, train_dirs=self.train_dirs,
+                                              val_dirs=self.val_dirs, reverse=reverse, **folders)  # fmt: skip
+            elif self.attr_file is not None:
                 self._source = AttributeFile(self.attr_file, self.root, self.domains, val_count=self.val_count,
                                              channels=self.channels)  # fmt: skip
             else:
@@ -188,6 +245,9 @@ class UnpairedDataModule(LightningDataModule):
         if stage in ("fit", "validate", "test") and not self._val_resolved:
             self.val_set = self.source.val_set(self.eval_transform)
             self._val_resolved = True
+        if stage == "test" and not self._test_resolved:
+            self.test_set = self.source.test_set(self.eval_transform)  # aligned: root/test; others: the val data
+            self._test_resolved = True
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")  # no-op under a Trainer; lets notebooks call the loaders directly
@@ -231,13 +291,14 @@ class UnpairedDataModule(LightningDataModule):
         return [] if self.val_set is None else self._loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        """The validation data (the test folders, or the held-out ``val_count`` images), for ``translate test``."""
+        """The test data, for ``translate test``: the validation data (the test folders, or the held-out ``val_count``
+        images); with ``pairing: aligned``, ``root/test``."""
         self.setup("test")
-        if self.val_set is None:
+        if self.test_set is None:
             raise FileNotFoundError(self.source.no_test_data_message())
-        return self._loader(self.val_set)
+        return self._loader(self.test_set)
 
-    def _loader(self, dataset: UnpairedDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
+    def _loader(self, dataset: ImageDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

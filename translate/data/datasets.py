@@ -1,7 +1,8 @@
 """torch Datasets of unpaired domains: one folder, one image per domain per item, attribute-labelled images,
-and the sampler that makes epochs and resume exact.
+aligned pairs, and the sampler that makes epochs and resume exact.
 
-Epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``).
+Epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``); aligned pairs
+the official pix2pix (Isola et al. 2017, ``data/aligned_dataset.py``).
 """
 
 import random
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import albumentations as A
 import cv2
 import numpy as np
 import torch
@@ -95,29 +97,35 @@ class DomainFolder(Dataset):
             except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
                 self._bad(path, error)
                 continue
-            image = self._at_least_min_size(image)
+            image = resize_up(image, self.min_size)
             if self.transform is not None:
                 image = self.transform(image=image)["image"]
             return to_tensor(image)
         raise ValueError(f"no image under {self.folder} can be decoded; check the files or point data.root elsewhere")
 
-    def _at_least_min_size(self, image: np.ndarray) -> np.ndarray:
-        """Resize up (keeping the aspect ratio) so that the shorter side is ``min_size``: a crop must fit."""
-        height, width = image.shape[:2]
-        if min(height, width) >= self.min_size:
-            return image
-        scale = self.min_size / min(height, width)
-        size = (max(self.min_size, round(width * scale)), max(self.min_size, round(height * scale)))
-        resized = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
-        return resized[..., None] if resized.ndim == 2 else resized  # OpenCV drops a single channel axis
-
     def _bad(self, path: Path, error: Exception) -> None:
-        reason = f"{type(error).__name__}: {error}"
-        if self.bad_images == "fail":
-            raise UndecodableImageError(f"cannot decode {path} ({reason}); remove it, or set data.bad_images: skip")
-        if path not in self.skipped:
-            self.skipped.add(path)
-            warnings.warn(f"skipping {path}: cannot decode it ({reason})", stacklevel=2)
+        report_bad_image(path, error, self.bad_images, self.skipped)
+
+
+def report_bad_image(path: Path, error: Exception, bad_images: BadImages, skipped: set[Path]) -> None:
+    """Raise for ``bad_images="fail"``; else warn once per file (``skipped``: the files warned about)."""
+    reason = f"{type(error).__name__}: {error}"
+    if bad_images == "fail":
+        raise UndecodableImageError(f"cannot decode {path} ({reason}); remove it, or set data.bad_images: skip")
+    if path not in skipped:
+        skipped.add(path)
+        warnings.warn(f"skipping {path}: cannot decode it ({reason})", stacklevel=3)
+
+
+def resize_up(image: np.ndarray, min_size: int) -> np.ndarray:
+    """Resize up (keeping the aspect ratio) so that the shorter side is ``min_size``: a crop must fit."""
+    height, width = image.shape[:2]
+    if min(height, width) >= min_size:
+        return image
+    scale = min_size / min(height, width)
+    size = (max(min_size, round(width * scale)), max(min_size, round(height * scale)))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+    return resized[..., None] if resized.ndim == 2 else resized  # OpenCV drops a single channel axis
 
 
 class UnpairedDataset(Dataset):
@@ -275,6 +283,100 @@ class AttributeImages(Dataset):
         if self.transform is not None:
             image = self.transform(image=image)["image"]
         return to_tensor(image), self.labels[index]
+
+
+Pair = tuple[Path, Path] | Path  # an (A file, B file) pair of one size, or one A|B file (A left, B right)
+
+
+class PairedImages(Dataset):
+    """Aligned pairs: items are (real_a, real_b), (C, H, W) tensors in [-1, 1] from one transform call, so both get
+    the same resize, crop and flip (albumentations ``additional_targets``, as the official pix2pix's shared params).
+
+    An entry of ``pairs`` is an (A, B) pair of files of one size, or one A|B file of even width whose left half is A
+    (official pix2pix). ``reverse`` gives (B, A) items (pix2pix ``--direction BtoA``). Files whose header cannot be
+    read and decoding failures are handled as ``DomainFolder`` does; halves smaller than ``min_size`` are resized up.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        transform: Transform | None,
+        *,
+        channels: Literal[1, 3] = 3,
+        reverse: bool = False,
+        bad_images: BadImages = "skip",
+        min_size: int = 1,
+    ):
+        if isinstance(transform, A.BaseCompose):
+            transform.add_targets({"image_b": "image"})
+        elif transform is not None:
+            transform = A.Compose([transform], additional_targets={"image_b": "image"})
+        self.transform, self.channels, self.reverse, self.min_size = transform, channels, reverse, min_size
+        self.bad_images, self.skipped = bad_images, set()  # skipped: in this process, as DomainFolder's
+        self.pairs = [pair for pair in pairs if self._readable(pair)]
+        if not self.pairs:
+            raise ValueError(f"none of the {len(pairs)} image pairs can be decoded (first: {pairs[0]}); replace them")
+
+    def _readable(self, pair: Pair) -> bool:
+        """Whether the pair's headers read; raises one line for an odd-width A|B file or a pair of two sizes."""
+        sizes = []
+        for path in (pair,) if isinstance(pair, Path) else pair:
+            try:
+                with Image.open(path) as image:  # reads the header only
+                    sizes.append(image.size)
+            except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
+                report_bad_image(path, error, self.bad_images, self.skipped)
+                return False
+        if isinstance(pair, Path) and sizes[0][0] % 2:
+            raise ValueError(
+                f"{pair} is {sizes[0][0]}x{sizes[0][1]}: an aligned A|B image needs an even width (A the left half, "
+                "B the right); pad or crop it by one column"
+            )
+        if len(sizes) == 2 and sizes[0] != sizes[1]:
+            (wa, ha), (wb, hb) = sizes
+            raise ValueError(
+                f"{pair[0]} is {wa}x{ha} but its pair {pair[1]} is {wb}x{hb}; resize one so that the pair has one size"
+            )
+        return True
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(self)]  # one "domain" of pairs: UnpairedSampler visits each once per epoch, shuffled
+
+    def preview(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` evenly spaced pairs: the same at every call."""
+        return collate_domains([self[i * len(self) // n] for i in range(n)])
+
+    def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, Tensor]:
+        if isinstance(index, SampleIndex):
+            if hasattr(self.transform, "set_random_state"):  # one stream for both halves: they must match
+                self.transform.set_random_state(np.random.default_rng(index.seed), random.Random(index.seed))
+            index = index.indices[0]
+        for offset in range(len(self.pairs)):  # a pair that fails to decode: the next one takes its place
+            pair = self.pairs[(index + offset) % len(self.pairs)]
+            try:
+                image_a, image_b = self._read(pair)
+            except Exception as error:  # noqa: BLE001 (any decoder failure: skipped or reported by name)
+                report_bad_image(pair if isinstance(pair, Path) else pair[0], error, self.bad_images, self.skipped)
+                continue
+            if self.transform is not None:
+                out = self.transform(image=image_a, image_b=image_b)
+                image_a, image_b = out["image"], out["image_b"]
+            real_a, real_b = to_tensor(image_a), to_tensor(image_b)
+            return (real_b, real_a) if self.reverse else (real_a, real_b)
+        raise ValueError(f"no image pair can be decoded (first: {self.pairs[0]}); check the files")
+
+    def _read(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(pair, Path):
+            image = read_image(pair, self.channels)
+            half = image.shape[1] // 2
+            image_a, image_b = np.ascontiguousarray(image[:, :half]), np.ascontiguousarray(image[:, half:])
+        else:
+            image_a, image_b = (read_image(path, self.channels) for path in pair)
+        return resize_up(image_a, self.min_size), resize_up(image_b, self.min_size)
 
 
 def collate_domains(batch: list[tuple[Tensor, ...]]) -> tuple[Tensor, ...]:

@@ -16,6 +16,7 @@ class DataSpec:
         image_size: Side of the square images the model sees (the data module's ``crop_size``).
         batch_size: Items per batch, per domain.
         labelled: Batches are (images, labels) from an attribute file rather than one tensor per domain.
+        paired: Batches are (real_a, real_b) pairs: ``real_b[i]`` is the target of ``real_a[i]`` (pix2pix data).
     """
 
     channels: int
@@ -23,6 +24,7 @@ class DataSpec:
     image_size: int
     batch_size: int
     labelled: bool
+    paired: bool = False
 
 
 @runtime_checkable
