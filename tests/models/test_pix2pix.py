@@ -64,6 +64,16 @@ def test_one_epoch_updates_g_and_d_and_logs_every_term(fit, tmp_path):
     assert trainer.global_step == 2 * 4  # 8 pairs, batch 2: 4 batches, one D and one G step each
 
 
+def test_unpaired_data_is_refused_and_paired_data_trains(tiny_data, write_images, fit, tmp_path):
+    root = tmp_path / "pairs"
+    for folder, colour in [("trainA", 0), ("trainB", 1), ("testA", 0), ("testB", 1)]:
+        write_images(root / folder, 4, colour=colour)  # img_000.png ... in each: matched by name
+    with pytest.raises(ValueError, match="unpaired: set data.pairing"):
+        fit(tiny_pix2pix(), tiny_data(root), tmp_path)
+    trainer = fit(tiny_pix2pix(), tiny_data(root, pairing="matched"), tmp_path, limit_val_batches=0)
+    assert trainer.global_step == 2 * 2
+
+
 def test_discriminator_loss_is_the_official_halved_vanilla_loss():
     model = tiny_pix2pix()
     model.log_dict = model.log = lambda *args, **kwargs: None

@@ -89,8 +89,12 @@ class Pix2Pix(LightningModule, TranslationModel, ShowsSamples):
         return self.ema if self.ema is not None else self.gen
 
     def setup(self, stage: str) -> None:
-        check_channels(self, attached_data(self))
-        check_two_domains(self, attached_data(self))
+        data = attached_data(self)
+        check_channels(self, data)
+        check_two_domains(self, data)
+        if data is not None and not data.paired:  # unpaired batches would train G toward a random B image
+            raise ValueError("Pix2Pix trains on paired images but the data is unpaired: set data.pairing to aligned "
+                             "(A|B side-by-side images) or matched (trainA/trainB files paired by name)")  # fmt: skip
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch
