@@ -99,6 +99,16 @@ def tiny_domains(tmp_path: Path, write_images) -> Path:
 
 
 @pytest.fixture
+def tiny_pairs(tmp_path: Path, write_images) -> Path:
+    """Matched pairs for pix2pix (``data.pairing: matched``): trainA/trainB 6 pairs, testA/testB 2, same file names."""
+    root = tmp_path / "pairs"
+    for split, count in (("train", 6), ("test", 2)):
+        write_images(root / f"{split}A", count, colour=0)
+        write_images(root / f"{split}B", count, colour=1)
+    return root
+
+
+@pytest.fixture
 def rgb_domains(tmp_path: Path, write_images) -> Path:
     """root/train/<domain> of 4 16x16 PNGs for each of tiny_stargan's domains, tinted red, green and blue."""
     root = tmp_path / "rgb"

@@ -18,16 +18,20 @@ CONFIGS = sorted(p for p in (REPO / "configs").glob("*.yaml") if not p.stem.star
 DEBUG = str(REPO / "configs" / "debug.yaml")
 DEBUG_UNET = str(REPO / "configs" / "debug_travelgan.yaml")  # U-Net generators have num_downs, not num_blocks
 DEBUG_STARGAN = str(REPO / "configs" / "debug_stargan.yaml")  # stacked on DEBUG: 32 px, domains A and B
+DEBUG_PIX2PIX = str(REPO / "configs" / "debug_pix2pix.yaml")  # tiny U-Net and PatchGAN; paired data (tiny_pairs)
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
-def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tmp_path):
+def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pairs, tmp_path):
     overlays = [DEBUG_UNET] if config.stem.startswith("travelgan") else [DEBUG]
     if config.stem.startswith("stargan"):
         overlays.append(DEBUG_STARGAN)
+    if config.stem.startswith("pix2pix"):
+        overlays = [DEBUG_PIX2PIX]
+    root = tiny_pairs if config.stem.startswith("pix2pix") else tiny_domains
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
-    main(["fit", "--config", str(config), *overlays, f"--data.root={tiny_domains}",
+    main(["fit", "--config", str(config), *overlays, f"--data.root={root}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
 
 
