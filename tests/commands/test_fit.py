@@ -257,12 +257,13 @@ MODELS = {
     "stargan": ["stargan_quickstart.yaml", "debug.yaml", "debug_stargan.yaml"],
     "travelgan": ["travelgan_quickstart.yaml", "debug_travelgan.yaml"],
     "siamese_disc": ["travelgan_siamese_quickstart.yaml", "debug_travelgan.yaml"],
+    "pix2pix": ["pix2pix_quickstart.yaml", "debug_pix2pix.yaml"],  # on tiny_pairs: 6 pairs, also 3 batches an epoch
 }
 
 
 # tiny_domains: 6 images in A, batch 2 -> 3 batches an epoch, 2 optimizer steps a batch (StarGAN: n_critic 1)
 TOTAL_STEPS = 12
-CASES = [(model, 6) for model in MODELS] + [("cyclegan", 8), ("stargan", 8)]  # 6: an epoch's end; 8: mid-epoch
+CASES = [(model, 6) for model in MODELS] + [("cyclegan", 8), ("stargan", 8), ("pix2pix", 8)]  # 6: epoch end
 
 
 def _fit(model: str, root: Path, run: Path, max_steps: int, *extra: str) -> dict:
@@ -283,9 +284,10 @@ def references() -> dict:
 
 
 @pytest.mark.parametrize(("model", "first_steps"), CASES, ids=[f"{m}-{s}" for m, s in CASES])
-def test_a_finished_run_trains_longer_exactly(model, first_steps, references, tiny_domains, tmp_path):
+def test_a_finished_run_trains_longer_exactly(model, first_steps, references, tiny_domains, tiny_pairs, tmp_path):
     if model not in references:
-        references[model] = (tiny_domains, _fit(model, tiny_domains, tmp_path / "reference", TOTAL_STEPS))
+        data = tiny_pairs if model == "pix2pix" else tiny_domains
+        references[model] = (data, _fit(model, data, tmp_path / "reference", TOTAL_STEPS))
     root, reference = references[model]
     finished = _fit(model, root, tmp_path / "finished", first_steps)
     assert finished["global_step"] == first_steps
