@@ -129,3 +129,24 @@ def test_predict_on_random_trees(random_trees, tmp_path, tiny_model, data, batch
         with Image.open(path) as image, Image.open(source) as original:
             assert image.size == original.size or image.size == original.size[::-1]  # EXIF-rotated
     assert not [p for p in out.rglob(".*.partial")] if out.exists() else True
+
+
+def test_a_unet_translates_images_as_small_as_its_size_multiple(tmp_path):
+    from functools import partial
+
+    from PIL import Image
+
+    from translate.models import CycleGAN, Pix2Pix
+    from translate.networks import PatchDiscriminator, ResnetGenerator, UNetGenerator
+
+    (tmp_path / "in").mkdir()
+    Image.new("RGB", (8, 8), (200, 30, 40)).save(tmp_path / "in" / "small.png")
+    unet = partial(UNetGenerator, base_channels=4, num_downs=3, norm="batch")  # size multiple 8: a 1x1 bottleneck
+    for model in (Pix2Pix(unet, partial(PatchDiscriminator, base_channels=4, num_layers=2)),
+                  CycleGAN(unet, partial(PatchDiscriminator, base_channels=4, num_layers=2))):  # fmt: skip
+        (written,) = predict_folder(model.eval(), tmp_path / "in", tmp_path / type(model).__name__, progress=False)
+        assert Image.open(written).size == (8, 8)  # unet_256 translates 256 px images, as the official test does
+    resnet = CycleGAN(partial(ResnetGenerator, base_channels=4, num_blocks=1), partial(PatchDiscriminator))
+    Image.new("RGB", (4, 4)).save(tmp_path / "in" / "small.png")  # a ResNet (size multiple 4) needs one pixel more
+    with pytest.raises(ValueError, match=r"4x4 is too small; resize it to at least 5x5"):
+        predict_folder(resnet.eval(), tmp_path / "in", tmp_path / "resnet", progress=False)

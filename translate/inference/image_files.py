@@ -257,6 +257,7 @@ def same_size_batches(
     multiple: int,
     failures: dict[Path, str],
     scale_to: int | None = None,
+    min_side: int | None = None,
 ) -> tuple[list[list[int]], dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
     """Group images whose padded sizes (at ``scale_to``, when given) match, so batches stack without resizing
     (instance norm sees each whole).
@@ -275,9 +276,9 @@ def same_size_batches(
         except Exception as error:  # noqa: BLE001 (reported per file)
             failures[paths[index]] = f"{type(error).__name__}: {error}"
             continue
-        # A side of at most `multiple` pads to `multiple`, leaving a 1-pixel bottleneck where reflect padding and
-        # instance norm fail; one pixel more pads to twice it.
-        smallest = multiple + 1
+        # By default a side of at most `multiple` pads to `multiple`, leaving a 1-pixel bottleneck where reflect padding
+        # and instance norm fail; one pixel more pads to twice it. U-Nets are built for it (min_side = multiple).
+        smallest = multiple + 1 if min_side is None else min_side
         if min(height, width) < smallest:
             failures[paths[index]] = f"{width}x{height} is too small; resize it to at least {smallest}x{smallest}"
             continue

@@ -87,7 +87,8 @@ def predict_folder(
     todo = _not_yet_written(paths, outputs, overwrite, output_dir)
     failures: dict[Path, str] = {}
     scale_to = _scale_to(model, scale)
-    batches, sizes, originals = same_size_batches(paths, todo, batch_size, model.size_multiple, failures, scale_to)
+    batches, sizes, originals = same_size_batches(paths, todo, batch_size, model.size_multiple, failures, scale_to,
+                                                  model.min_side)  # fmt: skip
     loader = DataLoader(ImageFiles(paths, model.channels, model.size_multiple, sizes, scale_to), batch_sampler=batches,
                         num_workers=num_workers, pin_memory=model.device.type == "cuda")  # fmt: skip
     with tqdm(total=len(todo), desc="translate", unit="img", disable=not progress) as bar:

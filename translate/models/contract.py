@@ -49,6 +49,11 @@ class TranslationModel(ABC):
         """Height and width the translators accept are multiples of this (predict pads to it and crops back)."""
 
     @property
+    def min_side(self) -> int:
+        """The smallest height and width predict translates (smaller images are reported, not written)."""
+        return self.size_multiple + 1
+
+    @property
     @abstractmethod
     def targets(self) -> tuple[str, ...]:
         """What ``translator`` takes: the directions (``"a2b"``, ``"b2a"``) or domain names this model translates to."""

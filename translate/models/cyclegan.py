@@ -88,6 +88,10 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples):
         return self.gen_ab.size_multiple
 
     @property
+    def min_side(self) -> int:
+        return self.gen_ab.min_side
+
+    @property
     def targets(self) -> tuple[Direction, ...]:
         return ("a2b", "b2a")
 

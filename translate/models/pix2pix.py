@@ -80,6 +80,10 @@ class Pix2Pix(LightningModule, TranslationModel, ShowsSamples):
         return self.gen.size_multiple
 
     @property
+    def min_side(self) -> int:
+        return self.gen.min_side
+
+    @property
     def targets(self) -> tuple[Direction, ...]:
         return ("a2b",)
 

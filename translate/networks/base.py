@@ -14,6 +14,12 @@ class Generator(nn.Module):
 
     size_multiple: int = 1
 
+    @property
+    def min_side(self) -> int:
+        """The smallest height and width it translates: one pixel more than ``size_multiple`` by default, which pads
+        to twice it, since a 1-pixel bottleneck breaks instance norm and reflect padding (ResNet generators)."""
+        return self.size_multiple + 1
+
 
 class Discriminator(nn.Module):
     """Image -> patch logits, split (as timm does) so models can put their own heads on the trunk."""

@@ -217,6 +217,10 @@ class UNetGenerator(Generator):
         )
         init_weights(self, init_type, init_gain)
 
+    @property
+    def min_side(self) -> int:
+        return self.size_multiple  # built for a 1x1 bottleneck (unet_256 at 256 px): no norm there, zero padding
+
     def forward(self, x: Tensor) -> Tensor:
         _check_size(x, self.size_multiple)
         return self.model(x)  # (B, out_channels, H, W) in [-1, 1]
