@@ -103,3 +103,12 @@ def test_an_onnx_export_translates_at_the_checkpoints_scale(tmp_path):
     assert (exported.translates_at, exported.training_size) == ("training", 30)
     plain = OnnxTranslator(export(WholeImage(training_size=None), tmp_path / "plain.onnx"))
     assert (plain.translates_at, plain.training_size) == ("training", None)
+
+
+def test_at_the_training_scale_a_small_image_is_translated_after_resizing(tmp_path):
+    _photo(tmp_path / "in", 4, 6)  # smaller than the size multiple: refused at its own scale, fine resized to 30
+    model = WholeImage(training_size=30)
+    (written,) = predict_folder(model, tmp_path / "in", tmp_path / "out", progress=False)
+    assert model.seen.sizes == [(32, 48)] and Image.open(written).size == (6, 4)  # 30 x 45, padded to 4
+    with pytest.raises(ValueError, match="6x4 is too small; resize it to at least 5x5"):
+        predict_folder(WholeImage(30), tmp_path / "in", tmp_path / "native", scale="native", progress=False)

@@ -279,11 +279,12 @@ def same_size_batches(
         # By default a side of at most `multiple` pads to `multiple`, leaving a 1-pixel bottleneck where reflect padding
         # and instance norm fail; one pixel more pads to twice it. U-Nets are built for it (min_side = multiple).
         smallest = multiple + 1 if min_side is None else min_side
-        if min(height, width) < smallest:
+        translated = scaled_size(height, width, scale_to)  # what the network sees: at the training scale, resized
+        if min(translated) < smallest:
             failures[paths[index]] = f"{width}x{height} is too small; resize it to at least {smallest}x{smallest}"
             continue
         originals[index] = height, width
-        sizes[index] = padded_size(scaled_size(height, width, scale_to), multiple)
+        sizes[index] = padded_size(translated, multiple)
         groups[sizes[index]].append(index)
     batches = [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
     return batches, sizes, originals
