@@ -1,5 +1,5 @@
-"""The scripts beside the package: datasets/make_fruit.py and make_fruit_basket.py are deterministic; benchmarks/run.py
-measures training and predict.
+"""The scripts beside the package: the dataset generators (datasets/make_*.py) are deterministic; benchmarks/run.py
+measures training and predict, benchmarks/shapes.py finds the shapes make_shapes.py draws.
 """
 
 import importlib.util
@@ -16,10 +16,16 @@ from translate.data.layouts import discover_domains
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _make_fruit():
-    spec = importlib.util.spec_from_file_location("make_fruit", REPO / "datasets" / "make_fruit.py")
+def _script(path: str):
+    """A script beside the package (datasets/, benchmarks/), imported as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _make_fruit():
+    module = _script("datasets/make_fruit.py")
     return module.main
 
 
@@ -45,9 +51,7 @@ def test_make_fruit_is_deterministic_and_refuses_to_overwrite(tmp_path, capsys):
 
 
 def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_fruit_basket", REPO / "datasets" / "make_fruit_basket.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("datasets/make_fruit_basket.py")
     for name in ("one", "two"):
         module.main(["--root", str(tmp_path / name), "--size", "16", "--train", "2", "--test", "1", "--seed", "3"])
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
@@ -60,12 +64,8 @@ def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
 
 
 def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_shapes", REPO / "datasets" / "make_shapes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    spec = importlib.util.spec_from_file_location("shapes_benchmark", REPO / "benchmarks" / "shapes.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    module = _script("datasets/make_shapes.py")
+    benchmark = _script("benchmarks/shapes.py")
     for name in ("one", "two"):
         module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "3", "--test", "2"])
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
@@ -78,9 +78,7 @@ def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, cap
 
 
 def test_make_fruit_pairs_writes_label_maps_of_the_paintings(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_fruit_pairs", REPO / "datasets" / "make_fruit_pairs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("datasets/make_fruit_pairs.py")
     for name in ("one", "two"):
         module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "2", "--test", "1"])
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
