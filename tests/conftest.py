@@ -109,6 +109,20 @@ def tiny_pairs(tmp_path: Path, write_images) -> Path:
 
 
 @pytest.fixture
+def tiny_aligned(tmp_path: Path) -> Path:
+    """Aligned pairs for pix2pix (``data.pairing: aligned``, the official layout): train/ 6 and val/ 2 images of
+    32x16, the left half A (dark) and the right half B (bright) of each."""
+    root = tmp_path / "aligned"
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 6), ("val", 2)):
+        (root / split).mkdir(parents=True)
+        for i in range(count):
+            half = rng.integers(0, 128, (16, 16, 3), dtype=np.uint8)
+            Image.fromarray(np.concatenate([half, half + 127], axis=1)).save(root / split / f"{i:03d}.png")
+    return root
+
+
+@pytest.fixture
 def rgb_domains(tmp_path: Path, write_images) -> Path:
     """root/train/<domain> of 4 16x16 PNGs for each of tiny_stargan's domains, tinted red, green and blue."""
     root = tmp_path / "rgb"

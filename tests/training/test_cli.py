@@ -114,7 +114,7 @@ def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(chec
 # saved config land under it, and nothing under the folder the command runs in.
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 OVERLAYS = {"stargan": ["debug.yaml", "debug_stargan.yaml"], "travelgan": ["debug_travelgan.yaml"],
-            "pix2pix": ["debug_pix2pix.yaml"]}  # fmt: skip
+            "pix2pix": ["debug_pix2pix.yaml"], "facades": ["debug_pix2pix.yaml"]}  # fmt: skip
 SHIPPED = sorted(p.stem for p in CONFIGS.glob("*.yaml") if not p.stem.startswith("debug"))
 
 
@@ -138,12 +138,13 @@ def _one_wandb_run_per_test():
 
 @pytest.mark.usefixtures("_one_wandb_run_per_test")
 @pytest.mark.parametrize("config", SHIPPED)
-def test_default_root_dir_moves_the_whole_run(config, tiny_domains, tiny_pairs, tmp_path, monkeypatch):
+def test_default_root_dir_moves_the_whole_run(config, tiny_domains, tiny_pairs, tiny_aligned, tmp_path, monkeypatch):
     here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
     here.mkdir()
     monkeypatch.chdir(here)
     configs = [CONFIGS / f"{config}.yaml", *_overlays(config, tmp_path)]
-    root = tiny_pairs if config.startswith("pix2pix") else tiny_domains  # paired data
+    pairing = yaml.safe_load((CONFIGS / f"{config}.yaml").read_text())["data"].get("pairing", "unpaired")
+    root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
     main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}",
           f"--trainer.default_root_dir={elsewhere}"])  # fmt: skip
     assert list(here.iterdir()) == []

@@ -1,25 +1,32 @@
-"""``translate data download NAME``: the standard CycleGAN datasets, fetched resumably and unpacked safely.
+"""``translate data download NAME [--paired]``: the standard CycleGAN and pix2pix datasets, fetched resumably and
+unpacked safely.
 
-Datasets by Zhu et al. 2017, published at https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/. Only the
-standard library's urllib is used: the download resumes a partial file with an HTTP Range request, checks the size the
-server announced and every member's CRC, and refuses archive entries that would land outside the target folder.
+Datasets by Zhu et al. 2017 (unpaired, zip) and Isola et al. 2017 (aligned A|B pairs, tar.gz), published at
+https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/ and .../pix2pix/datasets/. Only the standard library is used:
+the download resumes a partial file with an HTTP Range request and checks the size the server announced; the archive's
+checksums (zip CRCs, gzip CRC) are verified and entries that would land outside the target folder, links and devices
+are refused before anything is written.
 """
 
+import gzip
 import hashlib
 import logging
 import shutil
+import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-from translate.data.layouts import CYCLEGAN_DATASETS
+from translate.data.layouts import CYCLEGAN_DATASETS, PIX2PIX_DATASETS
 
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets"
+PIX2PIX_URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets"
 CHUNK = 1 << 20
 
 
@@ -81,22 +88,27 @@ def _sha256(path: Path) -> str:
 
 
 def safe_extract(archive: Path, root: Path, *, force: bool = False) -> list[Path]:
-    """Unpack ``archive`` under ``root`` after checking every member: CRCs, no absolute or ``..`` paths, no links,
-    and no existing file replaced unless ``force``. Nothing is written when a check fails."""
-    root = Path(root).resolve()
+    """Unpack a zip or tar(.gz) ``archive`` under ``root`` after checking it whole: checksums, no absolute or ``..``
+    paths, no links or devices, and no existing file replaced unless ``force``. Nothing is written when a check
+    fails."""
+    root, archive = Path(root).resolve(), Path(archive)
+    if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
+        return _extract_tar(archive, root, force)
+    return _extract_zip(archive, root, force)
+
+
+def _extract_zip(archive: Path, root: Path, force: bool) -> list[Path]:
     try:
         with zipfile.ZipFile(archive) as zipped:
             bad = zipped.testzip()  # reads every member and checks its CRC
             if bad is not None:
                 raise DownloadError(f"{archive} is corrupt (bad CRC in {bad}); delete it and download again")
             members = [m for m in zipped.infolist() if not m.is_dir()]
-            targets = [_target(root, member, archive) for member in members]
-            existing = [t for t in targets if t.exists()]
-            if existing and not force:
-                raise DownloadError(
-                    f"{len(existing)} files from {archive.name} already exist (first: {existing[0]}); "
-                    "pass --force to replace them"
-                )
+            for member in members:
+                if (member.external_attr >> 16) & 0o170000 == 0o120000:
+                    _refuse(archive, member.filename)
+            targets = [_target(root, member.filename, archive) for member in members]
+            _refuse_existing(targets, archive, force)
             for member, target in zip(members, targets, strict=True):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zipped.open(member) as source, open(target, "wb") as sink:
@@ -106,27 +118,67 @@ def safe_extract(archive: Path, root: Path, *, force: bool = False) -> list[Path
     return targets
 
 
-def _target(root: Path, member: zipfile.ZipInfo, archive: Path) -> Path:
-    name = PurePosixPath(member.filename.replace("\\", "/"))
-    is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+def _extract_tar(archive: Path, root: Path, force: bool) -> list[Path]:
+    try:
+        if archive.name.endswith(("gz", "tgz")):
+            with gzip.open(archive) as stream:  # read to the end: gzip checks its CRC and length there
+                while stream.read(CHUNK):
+                    pass
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if not m.isdir()]
+            for member in members:
+                if not member.isfile():  # symlinks, hard links, devices, fifos
+                    _refuse(archive, member.name)
+            targets = [_target(root, member.name, archive) for member in members]
+            _refuse_existing(targets, archive, force)
+            for member, target in zip(members, targets, strict=True):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink, CHUNK)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DownloadError(f"{archive} is corrupt or truncated ({error}); delete it and download again") from None
+    return targets
+
+
+def _refuse_existing(targets: list[Path], archive: Path, force: bool) -> None:
+    existing = [t for t in targets if t.exists()]
+    if existing and not force:
+        raise DownloadError(
+            f"{len(existing)} files from {archive.name} already exist (first: {existing[0]}); pass --force to "
+            "replace them"
+        )
+
+
+def _refuse(archive: Path, name: str) -> None:
+    raise DownloadError(f"{archive} holds an unsafe entry {name!r} (absolute, '..', a link or a device); refused")
+
+
+def _target(root: Path, filename: str, archive: Path) -> Path:
+    name = PurePosixPath(filename.replace("\\", "/"))
     target = (root / name).resolve()
-    if name.is_absolute() or ".." in name.parts or is_link or not target.is_relative_to(root):
-        raise DownloadError(f"{archive} holds an unsafe entry {member.filename!r} (absolute, '..' or a link); refused")
+    if name.is_absolute() or ".." in name.parts or not target.is_relative_to(root):
+        _refuse(archive, filename)
     return target
 
 
-def fetch_dataset(name: str, root: str | Path = "datasets", *, base_url: str = BASE_URL, force: bool = False,
-                  progress: bool = True) -> Path:  # fmt: skip
-    """Download and unpack a standard CycleGAN dataset into ``root/name`` (trainA, trainB, testA, testB)."""
-    if name not in CYCLEGAN_DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(CYCLEGAN_DATASETS)}")
+def fetch_dataset(name: str, root: str | Path = "datasets", *, paired: bool = False, base_url: str | None = None,
+                  force: bool = False, progress: bool = True) -> Path:  # fmt: skip
+    """Download and unpack a standard dataset into ``root/name``: CycleGAN's unpaired zip (trainA, trainB, testA,
+    testB) or, ``paired``, pix2pix's aligned tar.gz (train, val, test of A|B images)."""
+    collection, suffix, expected = (
+        (PIX2PIX_DATASETS, ".tar.gz", ("train",)) if paired else (CYCLEGAN_DATASETS, ".zip", ("trainA", "trainB"))
+    )
+    if name not in collection:
+        kind = "pix2pix (--paired)" if paired else "CycleGAN"
+        raise ValueError(f"unknown {kind} dataset {name!r}; available: {', '.join(collection)}")
     root = Path(root)
-    archive = download(f"{base_url}/{name}.zip", root / f"{name}.zip", progress=progress)
+    base_url = base_url or (PIX2PIX_URL if paired else BASE_URL)
+    archive = download(f"{base_url}/{name}{suffix}", root / f"{name}{suffix}", progress=progress)
     safe_extract(archive, root, force=force)
     folder = root / name
-    missing = [split for split in ("trainA", "trainB") if not (folder / split).is_dir()]
+    missing = [split for split in expected if not (folder / split).is_dir()]
     if missing:
-        raise DownloadError(f"{archive} did not unpack to {folder}/{{trainA,trainB,...}}: missing {missing}")
-    archive.unlink()  # unpacked and checked: the zip is no longer needed
+        raise DownloadError(f"{archive} did not unpack to {folder}/{{{','.join(expected)},...}}: missing {missing}")
+    archive.unlink()  # unpacked and checked: the archive is no longer needed
     log.info("%s ready in %s", name, folder)
     return folder

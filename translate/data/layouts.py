@@ -12,6 +12,10 @@ CYCLEGAN_DATASETS = (
     "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo",
     "vangogh2photo", "maps", "cityscapes", "facades", "iphone2dslr_flower",
 )  # fmt: skip
+# The official pix2pix datasets (aligned A|B images in train/, val/, test/): `translate data download NAME --paired`.
+# facades, maps and cityscapes are in both collections: the CycleGAN zips hold the same photos split into trainA and
+# trainB, without the pairing, so the flag picks the collection and the unpaired one stays the default.
+PIX2PIX_DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
 
 
 def _holds_images(folder: Path) -> bool:
@@ -31,15 +35,22 @@ def _is_official_split(name: str, split: str) -> bool:
 GENERATED_DATASETS = {"fruit": "datasets/make_fruit.py", "fruit_basket": "datasets/make_fruit_basket.py"}
 
 
-def missing_root_message(root: Path) -> str:
-    """The error for a missing dataset folder, with the command that makes this one where there is one."""
+def how_to_get(root: Path, *, paired: bool = False) -> str:
+    """The command that makes or fetches the dataset ``root`` names, where there is one (``paired``: the aligned
+    pix2pix layout is wanted)."""
     if root.name in GENERATED_DATASETS:
-        fix = f"`python {GENERATED_DATASETS[root.name]} --root {root}` generates it (no network)"
-    elif root.name in CYCLEGAN_DATASETS:
-        fix = f"`translate data download {root.name} --root {root.parent}` gets it"
-    else:
-        fix = "point data.root at your images, or `translate data download NAME` gets a standard CycleGAN dataset"
-    return f"dataset root not found: {root}; {fix} ({LAYOUTS})"
+        return f"`python {GENERATED_DATASETS[root.name]} --root {root}` generates it (no network)"
+    if paired and root.name in PIX2PIX_DATASETS:
+        return f"`translate data download {root.name} --paired --root {root.parent}` gets it"
+    if not paired and root.name in CYCLEGAN_DATASETS:
+        return f"`translate data download {root.name} --root {root.parent}` gets it"
+    collection = "pix2pix dataset (--paired)" if paired else "CycleGAN dataset"
+    return f"point data.root at your images, or `translate data download NAME` gets a standard {collection}"
+
+
+def missing_root_message(root: Path, *, paired: bool = False) -> str:
+    """The error for a missing dataset folder, with the command that makes this one where there is one."""
+    return f"dataset root not found: {root}; {how_to_get(root, paired=paired)} ({LAYOUTS})"
 
 
 def named_domains(

@@ -18,7 +18,7 @@ from translate.data.datasets import (
     read_attributes,
 )
 from translate.data.images import BadImages, UndecodableImageError, find_images
-from translate.data.layouts import LAYOUTS, missing_root_message
+from translate.data.layouts import LAYOUTS, how_to_get, missing_root_message
 
 
 class DomainFolders:
@@ -237,8 +237,13 @@ class AlignedFolders:
 
     def _split(self, split: str) -> Path | None:
         if not self.root.is_dir():
-            raise FileNotFoundError(missing_root_message(self.root))
+            raise FileNotFoundError(missing_root_message(self.root, paired=True))
         folder = self.root / split
+        if split == "train" and not folder.is_dir() and (self.root / "trainA").is_dir():
+            raise FileNotFoundError(
+                f"{self.root} holds the unpaired layout (trainA, trainB), not the aligned one pairing: aligned reads "
+                f"(train/, val/, test/ of A|B images); {how_to_get(self.root, paired=True)}"
+            )
         return folder if folder.is_dir() else None
 
     def _dataset(self, folder: Path, transform: Transform) -> PairedImages:
