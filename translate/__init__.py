@@ -1,6 +1,6 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
+``from translate import CUT, CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
 ``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
 """
 
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 moved.install()  # translate.callbacks, translate.predict, ... of 0.1 configs and scripts still import
 
 _EXPORTS = {
+    "CUT": "translate.models",
     "CycleGAN": "translate.models",
     "Pix2Pix": "translate.models",
     "StarGAN": "translate.models",

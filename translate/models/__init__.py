@@ -1,8 +1,9 @@
 """The translation models, one LightningModule each."""
 
+from translate.models.cut import CUT
 from translate.models.cyclegan import CycleGAN
 from translate.models.pix2pix import Pix2Pix
 from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CycleGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
+__all__ = ["CUT", "CycleGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]

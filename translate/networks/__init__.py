@@ -1,5 +1,6 @@
 """Generators, discriminators and the layers they share."""
 
+from translate.networks.antialias import AntialiasedPatchDiscriminator
 from translate.networks.base import Discriminator, DiscriminatorFactory, Generator, GeneratorFactory
 from translate.networks.discriminators import PatchDiscriminator, StridedDiscriminator
 from translate.networks.generators import ResnetGenerator, UNetGenerator
@@ -9,6 +10,7 @@ from translate.networks.stargan import FixedLabelGenerator, StarGANDiscriminator
 from translate.networks.travelgan_unet import ShiftBatchNorm2d, TraVeLGANGenerator
 
 __all__ = [
+    "AntialiasedPatchDiscriminator",
     "Discriminator",
     "DiscriminatorFactory",
     "FixedLabelGenerator",

@@ -4,9 +4,12 @@ At their default settings both are the official pytorch-CycleGAN-and-pix2pix net
 state_dict keys, so official checkpoints (``latest_net_G_A.pth``, ...) load with ``load_state_dict(strict=True)``.
 """
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
+from translate.networks.antialias import BlurDownsample, BlurUpsample
 from translate.networks.base import Generator
 from translate.networks.layers import (
     InitType,
@@ -37,9 +40,17 @@ class ResnetGenerator(Generator):
     transposed convs back, 7x7 conv and tanh. Official presets: ``num_blocks=9`` (resnet_9blocks, 256 px) and
     ``num_blocks=6`` (resnet_6blocks, 128 px). Height and width must be multiples of 4.
 
+    With ``antialias=True`` it is CUT's generator (Park et al. 2020, taesungp/contrastive-unpaired-translation, its
+    default): each stride-2 conv becomes a stride-1 conv, norm, ReLU and a ``BlurDownsample``; each transposed conv a
+    ``BlurUpsample`` and a stride-1 3x3 conv. The layer indices shift accordingly (``model.1``, ``model.4``,
+    ``model.8``, ``model.12...`` for the blocks), which are the official CUT keys; the parameter count stays the
+    same (11,378,179 for resnet_9blocks with 3 channels).
+
     Args:
         dropout: Dropout probability inside each residual block; the official ``use_dropout`` means 0.5.
-        init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain.
+        init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain. CUT's official
+            default is xavier with gain 0.02, CycleGAN's normal with std 0.02.
+        antialias: Blur before subsampling and after upsampling, as CUT (off: CycleGAN's strided convs).
     """
 
     def __init__(
@@ -53,6 +64,7 @@ class ResnetGenerator(Generator):
         dropout: float = 0.0,
         init_type: InitType = "normal",
         init_gain: float = 0.02,
+        antialias: bool = False,
     ):
         super().__init__()
         if num_blocks < 0:
@@ -71,19 +83,27 @@ class ResnetGenerator(Generator):
             nn.ReLU(inplace=True),
         ]
         for _ in range(2):  # (B, C, H, W) -> (B, 2C, H/2, W/2), twice
-            layers += [
-                nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias),
-                make_norm(2 * channels),
-                nn.ReLU(inplace=True),
-            ]
+            if antialias:  # blur, then subsample
+                conv = nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=bias)
+                layers += [conv, make_norm(2 * channels), nn.ReLU(inplace=True), BlurDownsample(2 * channels)]
+            else:
+                layers += [
+                    nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias),
+                    make_norm(2 * channels),
+                    nn.ReLU(inplace=True),
+                ]
             channels *= 2
         layers += [ResnetBlock(channels, norm=norm, dropout=dropout, bias=bias) for _ in range(num_blocks)]
         for _ in range(2):  # output_padding=1 makes each step exactly double H and W again
-            layers += [
-                nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                make_norm(channels // 2),
-                nn.ReLU(inplace=True),
-            ]
+            if antialias:  # upsample with a blur, then a plain conv
+                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+                layers += [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
+            else:
+                layers += [
+                    nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                    make_norm(channels // 2),
+                    nn.ReLU(inplace=True),
+                ]
             channels //= 2
         # The output conv always has a bias: no norm follows it.
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
@@ -93,6 +113,19 @@ class ResnetGenerator(Generator):
     def forward(self, x: Tensor) -> Tensor:
         _check_size(x, self.size_multiple)
         return self.model(x)  # (B, out_channels, H, W) in [-1, 1]
+
+    def encode(self, x: Tensor, layers: Sequence[int]) -> list[Tensor]:
+        """The outputs of ``self.model[i]`` for each ``i`` in ``layers`` (ascending), running no further than the
+        last of them: CUT's PatchNCE features (official ``netG(x, nce_layers, encode_only=True)``)."""
+        _check_size(x, self.size_multiple)
+        if list(layers) != sorted(set(layers)) or not 0 <= layers[0] <= layers[-1] < len(self.model):
+            raise ValueError(f"layers must be ascending indices in [0, {len(self.model) - 1}], got {list(layers)}")
+        features = []
+        for index, layer in enumerate(self.model[: layers[-1] + 1]):
+            x = layer(x)
+            if index in layers:
+                features.append(x)
+        return features
 
 
 class UNetSkipBlock(nn.Module):

@@ -1,0 +1,95 @@
+"""PatchNCE: the patch-wise contrastive loss of CUT (Park et al. 2020, "Contrastive learning for unpaired
+image-to-image translation", arXiv:2007.15651, Eq. 2-5), with the patch sampler and MLP heads it is computed on.
+
+A patch of the translated image should be closer to the patch of the input at the same location (the positive) than
+to the input's patches elsewhere (the negatives), in the feature space of the generator's own encoder projected by
+a small MLP per layer. The official code is ``models/patchnce.py`` and ``PatchSampleF`` in ``models/networks.py``
+(taesungp/contrastive-unpaired-translation).
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from translate.networks.layers import InitType, init_weights
+
+
+class PatchSampleHeads(nn.Module):
+    """Sample the same ``num_patches`` locations of every image's feature map, project each location's feature
+    vector with a two-layer MLP (Linear, ReLU, Linear to ``out_features``) per layer, and L2-normalise it.
+
+    The official ``PatchSampleF`` creates its MLPs on the first batch, from the feature shapes it sees; here the
+    model gives the channel counts when it builds the heads (``feature_channels``), so the parameters exist before
+    the optimizer and a checkpoint load. At CUT's settings (channels 3, 128, 256, 256, 256 and 256 units) the heads
+    have 560,384 parameters, whatever the image size.
+    """
+
+    def __init__(
+        self,
+        feature_channels: Sequence[int],
+        *,
+        out_features: int = 256,
+        init_type: InitType = "xavier",
+        init_gain: float = 0.02,
+    ):
+        super().__init__()
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(channels, out_features), nn.ReLU(), nn.Linear(out_features, out_features))
+            for channels in feature_channels
+        )
+        init_weights(self, init_type, init_gain)
+
+    def forward(
+        self,
+        features: Sequence[Tensor],
+        num_patches: int,
+        patch_ids: Sequence[Tensor] | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """Project ``num_patches`` locations of each (B, C_l, H_l, W_l) map to (B * num_patches, out_features).
+
+        The locations are drawn without replacement (all of them when a map has fewer), one draw per layer shared by
+        the batch, unless ``patch_ids`` (what a previous call returned) fixes them: the keys and the queries of
+        PatchNCE must be the same places. Rows are ordered image by image.
+        """
+        if len(features) != len(self.heads):
+            raise ValueError(f"{len(features)} feature maps for {len(self.heads)} heads")
+        projected, drawn = [], []
+        for index, (feature, head) in enumerate(zip(features, self.heads, strict=True)):
+            flat = feature.permute(0, 2, 3, 1).flatten(1, 2)  # (B, H * W, C)
+            if patch_ids is None:
+                ids = torch.randperm(flat.shape[1], generator=generator)[:num_patches].to(flat.device)
+            else:
+                ids = patch_ids[index]
+            sample = flat[:, ids, :].flatten(0, 1)  # (B * P, C)
+            vectors = head(sample)  # (B * P, out_features)
+            projected.append(vectors / (vectors.norm(dim=1, keepdim=True) + 1e-7))  # official: + 1e-7, no clamp
+            drawn.append(ids)
+        return projected, drawn
+
+
+def patchnce_loss(
+    queries: Tensor, keys: Tensor, *, batch_size: int, temperature: float = 0.07, negatives_from_batch: bool = False
+) -> Tensor:
+    """PatchNCE (Park et al. 2020, Eq. 2-3) for each of the (B * P) query rows: the cross-entropy of picking its own
+    key among the keys of the same image, with logits ``q . k / temperature``.
+
+    ``queries`` (B * P, D) come from the translated image, ``keys`` (B * P, D) from the input at the same locations
+    (row ``i`` of both is the same place), both L2-normalised; the keys get no gradient, as in the official loss.
+    The logit of a query with its own key appears once, as the positive: its place among the negatives holds
+    -10 / temperature (official). ``negatives_from_batch`` draws the negatives from every image of the batch (the
+    official option for single-image translation; off for CUT and FastCUT). Returns (B * P,) losses.
+    """
+    keys = keys.detach()
+    positives = (queries * keys).sum(dim=1, keepdim=True)  # (N, 1)
+    groups = 1 if negatives_from_batch else batch_size
+    dim = queries.shape[1]
+    grouped_q, grouped_k = queries.reshape(groups, -1, dim), keys.reshape(groups, -1, dim)  # (G, M, D)
+    negatives = grouped_q @ grouped_k.transpose(1, 2)  # (G, M, M): every query with every key of its group
+    same_place = torch.eye(negatives.shape[1], dtype=torch.bool, device=queries.device)
+    negatives = negatives.masked_fill(same_place, -10.0).flatten(0, 1)  # (N, M)
+    logits = torch.cat([positives, negatives], dim=1) / temperature  # the positive is class 0
+    return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=queries.device), reduction="none")
