@@ -19,6 +19,7 @@ commands:
              (StarGAN: add --target-domain NAME|all, --grid, or --attrs A=1,B=0 [--attr-file LABELS])
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
+  serve      HTTP API and web page:    translate serve --ckpt CKPT [--host 127.0.0.1] [--port 8000]  (or --onnx)
   import     official weights:         translate import --g-ab latest_net_G_A.pth --output imported.ckpt
              (StarGAN: translate import --stargan 200000-G.ckpt --output imported.ckpt)
 
@@ -72,8 +73,14 @@ def import_weights(argv: list[str]) -> None:
     import_weights.main(argv)
 
 
+def serve(argv: list[str]) -> None:
+    from translate.commands import serve
+
+    serve.main(argv)
+
+
 COMMANDS = {"fit": fit, "validate": validate, "test": test, "predict": predict, "data": data, "export": export,
-            "import": import_weights}  # fmt: skip
+            "import": import_weights, "serve": serve}  # fmt: skip
 
 
 def _log_to_stderr() -> None:

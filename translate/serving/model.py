@@ -1,0 +1,180 @@
+"""The served model: one request's image checked, decoded and padded as ``translate predict`` does, a batch of them
+translated, and the result encoded as predict writes it.
+
+Every step reuses predict's own functions (inference/predict.py, inference/image_files.py), so that the server's
+answer for an uploaded file is byte for byte the file ``translate predict`` writes for it.
+"""
+
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningModule
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+from translate.data.images import extension_names
+from translate.inference.image_files import ImageFiles, resize, same_size_batches, save_image
+from translate.inference.onnx import OnnxTranslator
+
+# predict's private steps, shared on purpose: choosing the translator and translating a padded batch must be exactly
+# predict's for the served result to equal its file.
+from translate.inference.predict import _Request, _scale_to, _translate_batch, _translators
+from translate.models.contract import LabelConditioned, TranslationModel
+
+# predict's option names in the messages _translators raises -> the request parameters that mean the same here
+_PARAMETERS = {"--target-domain": "target_domain", "--direction": "direction", "--attrs": "attrs", "--grid": "grid"}
+
+
+class RequestError(ValueError):
+    """A request the server refuses: the HTTP status and a one-line reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Which translation a request asks for (hashable: requests batch together only when theirs are equal)."""
+
+    direction: str | None = None
+    target_domain: str | None = None
+    attrs: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An uploaded image as predict's loader gives it: (C, H', W') padded, the size it is translated at, its own
+    size (it is resized back to it) and whether predict would write it as JPEG (else PNG)."""
+
+    image: Tensor
+    translated_size: tuple[int, int]
+    original_size: tuple[int, int]
+    jpeg: bool
+
+
+def parse_attrs(text: str | None) -> tuple[tuple[str, float], ...]:
+    """``Blond_Hair=1,Male=0`` -> (("Blond_Hair", 1.0), ("Male", 0.0)), as ``translate predict --attrs`` reads it."""
+    values = []
+    for item in filter(None, (text or "").split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or value.strip() not in ("0", "1"):
+            raise RequestError(400, f"attrs: expected NAME=0 or NAME=1 items separated by commas, got {item!r}")
+        values.append((name.strip(), float(value)))
+    return tuple(values)
+
+
+class ServedModel:
+    """A model under the contract (a checkpoint's, or an ``OnnxTranslator``) with what the server needs of it.
+
+    Args:
+        max_pixels: Images with more pixels (width x height) are refused with 413 before they are decoded.
+    """
+
+    def __init__(self, model: TranslationModel, *, max_pixels: int = 4096 * 4096):
+        self.model, self.max_pixels = model, max_pixels
+        self.scale_to = _scale_to(model, "auto")  # predict's default --scale: the model's own choice
+
+    def info(self) -> dict:
+        """What ``GET /info`` answers: enough for a client (and the page) to build its requests."""
+        model = self.model
+        info = {
+            "model": type(model).__name__,
+            "source": "onnx" if isinstance(model, OnnxTranslator) else "checkpoint",
+            "target_kind": model.target_kind,
+            "targets": list(model.targets),
+            "label_mode": model.label_mode if isinstance(model, LabelConditioned) else None,
+            "attribute_groups": [[model.domains[i] for i in group] for group in model.groups]
+            if isinstance(model, LabelConditioned) and model.label_mode == "multi"
+            else [],
+            "channels": model.channels,
+            "size_multiple": model.size_multiple,
+            "min_side": model.min_side,
+            "scale_to": self.scale_to,
+            "max_pixels": self.max_pixels,
+            "device": str(model.device),
+        }
+        # A checkpoint records its constructor's arguments; an exported file has its generator (EMA or not) baked in.
+        info["ema"] = model.hparams.get("ema_decay") is not None if isinstance(model, LightningModule) else None
+        return info
+
+    def translation(self, direction: str | None, target_domain: str | None, attrs: str | None) -> Translation:
+        """The request's parameters checked as predict checks its options (400 naming what the model offers)."""
+        translation = Translation(direction or None, target_domain or None, parse_attrs(attrs))
+        self._translators(translation)
+        return translation
+
+    def _translators(self, translation: Translation) -> dict:
+        model, targets = self.model, [translation.target_domain] if translation.target_domain else None
+        if model.target_kind == "domain" and targets == ["all"]:
+            raise RequestError(400, f"target_domain all: one translation per request; ask once for each of "
+                               f"{list(model.targets)}")  # fmt: skip
+        if model.target_kind == "domain" and not (targets or translation.attrs):
+            multi = isinstance(model, LabelConditioned) and model.label_mode == "multi"
+            attrs = " or attrs NAME=0|1,..." if multi else ""
+            raise RequestError(400, f"{type(model).__name__} needs target_domain, one of {list(model.targets)}{attrs}")
+        try:
+            return _translators(model, translation.direction, targets, dict(translation.attrs) or None, False)
+        except ValueError as error:
+            reason = str(error)
+            for option, parameter in _PARAMETERS.items():
+                reason = reason.replace(option, parameter)
+            raise RequestError(400, reason) from None
+
+    def prepare(self, data: bytes) -> Prepared:
+        """Check the upload's header (format, pixel count, smallest side), then decode and pad it as predict does."""
+        if not data:
+            raise RequestError(400, "the request has no image: send the file as the body or as the multipart field "
+                               "'image'")  # fmt: skip
+        width, height, image_format = _header(data, self.max_pixels)
+        if width * height > self.max_pixels:
+            raise RequestError(413, f"the image is {width}x{height} = {width * height} pixels, over this server's "
+                               f"limit of {self.max_pixels} (serve --max-pixels); resize it")  # fmt: skip
+        upload, failures = io.BytesIO(data), {}
+        _, padded, originals = same_size_batches([upload], [0], 1, self.model.size_multiple, failures,
+                                                 self.scale_to, self.model.min_side)  # fmt: skip
+        if failures:  # too small for the generator, or an EXIF block that does not parse
+            raise RequestError(400, f"the image cannot be translated: {failures[upload]}")
+        files = ImageFiles([upload], self.model.channels, self.model.size_multiple, padded, self.scale_to)
+        image, translated_height, translated_width, _, error = files[0]
+        if error:
+            raise RequestError(400, f"the image does not decode: {error}")
+        return Prepared(image, (translated_height, translated_width), originals[0], image_format == "JPEG")
+
+    @torch.inference_mode()
+    def translate(self, translation: Translation, batch: list[Prepared]) -> list[Tensor]:
+        """Translate images of one padded size together; each comes back (C, H, W) in [-1, 1] at its own size."""
+        request = _Request(self._translators(translation), {}, None, 0, torch.float32)
+        images = torch.stack([item.image for item in batch]).to(self.model.device)
+        sizes = [item.translated_size for item in batch]
+        (panels,) = _translate_batch(self.model, request, images, sizes, ["upload"] * len(batch)).values()
+        results = []
+        for index, item in enumerate(batch):  # cropped back and resized to the input's size, as predict writes it
+            height, width = item.translated_size
+            crops = [resize(panel[index][:, :height, :width], item.original_size) for panel in panels]
+            results.append(torch.cat(crops, dim=-1).cpu())
+        return results
+
+    @staticmethod
+    def encode(result: Tensor, jpeg: bool) -> bytes:
+        """The bytes predict writes for this translation (its own writer, through a temporary file)."""
+        with tempfile.TemporaryDirectory(prefix="translate-serve-") as folder:
+            path = Path(folder) / ("result.jpg" if jpeg else "result.png")
+            save_image(result, path)
+            return path.read_bytes()
+
+
+def _header(data: bytes, max_pixels: int) -> tuple[int, int, str]:
+    """Width, height and format from the header alone (no pixels decoded); 415 when Pillow knows no such format."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return *image.size, image.format
+    except UnidentifiedImageError:
+        raise RequestError(415, f"the body is not an image Pillow can read ({extension_names()})") from None
+    except Image.DecompressionBombError as error:  # over twice Pillow's own limit, which is far over ours
+        raise RequestError(413, f"the image is over this server's limit of {max_pixels} pixels ({error})") from None
+    except Exception as error:  # noqa: BLE001 (a damaged header: any decoder error is the client's file)
+        raise RequestError(400, f"the image header does not parse: {type(error).__name__}: {error}") from None
