@@ -25,7 +25,7 @@ from torch import nn
 
 from translate.cli import main
 from translate.data import UnpairedDataModule
-from translate.models import CycleGAN, SiameseDiscTraVeLGAN, StarGAN, TraVeLGAN
+from translate.models import CycleGAN, Pix2Pix, SiameseDiscTraVeLGAN, StarGAN, TraVeLGAN
 from translate.networks import (
     PatchDiscriminator,
     ResnetGenerator,
@@ -152,6 +152,17 @@ def tiny_cyclegan():
         CycleGAN,
         generator=partial(ResnetGenerator, base_channels=4, num_blocks=1),
         discriminator=partial(PatchDiscriminator, base_channels=4, num_layers=2),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_pix2pix():
+    """``tiny_pix2pix(**kwargs)``: a pix2pix of a 4-level U-Net (batch norm, dropout 0.5, size multiple 16) and a
+    two-layer conditional PatchGAN, 4 base channels."""
+    return partial(
+        Pix2Pix,
+        generator=partial(UNetGenerator, base_channels=4, num_downs=4, norm="batch", dropout=0.5),
+        discriminator=partial(PatchDiscriminator, base_channels=4, num_layers=2, norm="batch"),
     )
 
 

@@ -38,13 +38,14 @@ def _seeded(build, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def builds(tiny_cyclegan, tiny_travelgan, tiny_siamese_disc, tiny_stargan) -> dict[str, partial]:
+def builds(tiny_cyclegan, tiny_travelgan, tiny_siamese_disc, tiny_stargan, tiny_pix2pix) -> dict[str, partial]:
     """Each scenario's model builder: partials, which pickle into the worker processes (they have no fixtures)."""
     return {
         "cyclegan": partial(_seeded, tiny_cyclegan, pool_size=2),
         "travelgan": partial(_seeded, tiny_travelgan),
         "siamese_disc": partial(_seeded, tiny_siamese_disc),
         "stargan": partial(_seeded, tiny_stargan, domains=["A", "B"], n_critic=2),  # WGAN-GP: the double backward too
+        "pix2pix": partial(_seeded, tiny_pix2pix),  # paired data; batch norm statistics are buffers, dropout is random
         # No pool, no randomness in a step, and SGD: the update is proportional to the gradient (Adam's would hide a
         # sum in place of a mean), and instance norm keeps the samples of a batch independent.
         "cyclegan_sgd": partial(_seeded, tiny_cyclegan, optimizer=partial(torch.optim.SGD, lr=0.01), pool_size=0),
@@ -64,7 +65,8 @@ def _fit(
     builds: dict, name: str, data_root: Path, weights: Path, strategy="auto", devices=1, batch_size=None
 ) -> Trainer:
     batch_size = batch_size or BATCH_SIZES.get(name, 1)
-    data = UnpairedDataModule(data_root, load_size=18, crop_size=16, batch_size=batch_size, num_workers=0)
+    root, pairing = (data_root.parent / "pairs", "matched") if name == "pix2pix" else (data_root, "unpaired")
+    data = UnpairedDataModule(root, load_size=18, crop_size=16, batch_size=batch_size, num_workers=0, pairing=pairing)
     trainer = Trainer(
         accelerator="cpu", devices=devices, strategy=strategy, max_steps=MAX_STEPS.get(name, STEPS), logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -120,6 +122,8 @@ def ddp_runs(tmp_path_factory, write_images, builds) -> Path:
     data_root = folder / "data"
     write_images(data_root / "trainA", 6, colour=0)
     write_images(data_root / "trainB", 4, colour=1)
+    write_images(folder / "pairs" / "trainA", 4, colour=0)  # pix2pix: pairs by file name
+    write_images(folder / "pairs" / "trainB", 4, colour=1)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -133,7 +137,7 @@ def _weights(folder: Path, name: str, rank: int) -> dict[str, Tensor]:
     return torch.load(folder / f"{name}-rank{rank}.pt")
 
 
-@pytest.mark.parametrize("name", ["cyclegan", "travelgan", "siamese_disc", "stargan", "cyclegan_sgd"])
+@pytest.mark.parametrize("name", ["cyclegan", "travelgan", "siamese_disc", "stargan", "pix2pix", "cyclegan_sgd"])
 def test_plain_ddp_trains_every_model_with_identical_weights(builds, name, ddp_runs):
     rank0, rank1 = _weights(ddp_runs, name, 0), _weights(ddp_runs, name, 1)
     initial = dict(builds[name]().named_parameters())
