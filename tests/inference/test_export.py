@@ -9,7 +9,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 
 
 @pytest.fixture
-def models(tiny_cyclegan, tiny_travelgan, tiny_stargan):
+def models(tiny_cyclegan, tiny_travelgan, tiny_stargan, tiny_pix2pix):
     """``models()``: a seeded tiny model of each kind, with the export options and the PyTorch call they export."""
 
     def build():
@@ -18,17 +18,19 @@ def models(tiny_cyclegan, tiny_travelgan, tiny_stargan):
             "cyclegan": (tiny_cyclegan(ema_decay=0.9), {"direction": "b2a"}, lambda m, x: m(x, direction="b2a")),
             "travelgan": (tiny_travelgan(), {"direction": "a2b"}, lambda m, x: m(x, direction="a2b")),
             "stargan": (tiny_stargan(), {"target_domain": "green"}, lambda m, x: m(x, torch.tensor([0.0, 1.0, 0.0]))),
+            "pix2pix": (tiny_pix2pix(ema_decay=0.9), {"direction": "a2b"}, lambda m, x: m(x)),  # U-Net, batch norm
         }
 
     return build
 
 
-@pytest.mark.parametrize("name", ["cyclegan", "travelgan", "stargan"])
+@pytest.mark.parametrize("name", ["cyclegan", "travelgan", "stargan", "pix2pix"])
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_export_matches_pytorch_at_other_sizes(models, name, fmt, tmp_path):
     model, options, reference = models()[name]
     path = export(model, tmp_path / f"{name}.{fmt}", format=fmt, **options)
-    x = torch.rand(2, 3, 24, 40) * 2 - 1  # not the export size (32x32), batch 2
+    height, width = (48, 80) if name == "pix2pix" else (24, 40)  # the tiny U-Net takes multiples of 16
+    x = torch.rand(2, 3, height, width) * 2 - 1  # not the export size (32x32), batch 2
     with torch.no_grad():
         expected = reference(model.eval(), x)
     if fmt == "onnx":
