@@ -1,0 +1,77 @@
+"""The page as people use it, in headless Chromium (Playwright, Debian's chromium that .ci/run installs): pick an
+image, choose the translation, and the result shown (and offered for download) is the file `translate predict`
+writes for it; a StarGAN page offers every domain and shows one result per domain."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.serving.conftest import image_bytes, serving
+from translate.inference.predict import predict_folder
+from translate.serving.app import create_app
+from translate.serving.model import ServedModel
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+# The shown image's bytes, read back from its blob URL inside the page.
+SHOWN_BYTES = "async (image) => Array.from(new Uint8Array(await (await fetch(image.src)).arrayBuffer()))"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _translate_on_page(browser, url: str, image: Path, target: str) -> list:
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(f"#target option[value='{target}']", state="attached")
+        page.set_input_files("#file", str(image))
+        page.select_option("#target", target)
+        page.click("#go")
+        page.wait_for_function("document.querySelectorAll('img.result').length > 0 && !document.getElementById('go')"
+                               ".disabled")  # fmt: skip
+        assert page.text_content("#error") == ""
+        results = page.query_selector_all("img.result")
+        return [
+            {
+                "alt": result.get_attribute("alt"),
+                "download": page.get_attribute(f"#results figure:nth-child({index + 1}) a.download", "download"),
+                "size": result.evaluate("image => [image.naturalWidth, image.naturalHeight]"),
+                "shown": bytes(result.evaluate(SHOWN_BYTES)),
+            }
+            for index, result in enumerate(results)
+        ]
+    finally:
+        page.close()
+
+
+def test_the_page_shows_what_predict_writes(browser, cyclegan, tmp_path):
+    image = tmp_path / "in" / "apple.png"
+    image.parent.mkdir()
+    image.write_bytes(image_bytes((30, 22)))
+    (expected,) = predict_folder(cyclegan, image, tmp_path / "out", direction="b2a", progress=False)
+    with serving(create_app(ServedModel(cyclegan))) as url:
+        (shown,) = _translate_on_page(browser, url, image, "b2a")
+    assert shown["shown"] == expected.read_bytes()
+    assert shown["size"] == [30, 22] and shown["download"] == "apple_b2a.png"
+
+
+def test_a_stargan_page_translates_to_every_domain(browser, tiny_stargan, tmp_path):
+    model = tiny_stargan().eval()
+    image = tmp_path / "in" / "face.jpg"
+    image.parent.mkdir()
+    image.write_bytes(image_bytes((20, 18), "JPEG"))
+    predict_folder(model, image, tmp_path / "out", targets=["all"], progress=False)
+    with serving(create_app(ServedModel(model))) as url:
+        shown = _translate_on_page(browser, url, image, "every domain")
+    assert [panel["download"] for panel in shown] == ["face_red.jpg", "face_green.jpg", "face_blue.jpg"]
+    for panel, domain in zip(shown, ["red", "green", "blue"], strict=True):
+        assert panel["shown"] == (tmp_path / "out" / domain / "face.jpg").read_bytes()
