@@ -100,3 +100,13 @@ class LabelConditioned(TranslationModel):
     @abstractmethod
     def translate_to(self, images: Tensor, labels: Tensor) -> Tensor:
         """``images`` translated to ``labels`` (B, len(domains)), with the generator ``translator`` would use."""
+
+
+class ReportsOwnMetrics(ABC):
+    """A model with metrics of its own beside FID and KID (StarGAN's domain accuracy, pix2pix's L1 and PSNR against
+    the target, CycleGAN's cycle error): ``translate eval`` reports them over the test batches of the data module."""
+
+    @abstractmethod
+    def own_metrics(self, batch: tuple[Tensor, ...], batch_idx: int = 0) -> dict[str, Tensor]:
+        """Scalar metrics of one batch as the data module gives it (averaged over batches by their size);
+        ``batch_idx`` seeds anything random (StarGAN's target domains)."""

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.models.image_pool import ImagePool
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -22,7 +22,7 @@ Direction = Literal["a2b", "b2a"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)  # paper, Sec. 4
 
 
-class CycleGAN(LightningModule, TranslationModel, ShowsSamples):
+class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """Two generators (``gen_ab``: A -> B, ``gen_ba``: B -> A) and two discriminators (``disc_a`` judges A).
 
     Args:
@@ -162,11 +162,14 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples):
         self._log_cycle_errors(batch, "test")
 
     def _log_cycle_errors(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+        self.log_dict({f"{stage}/{name}": value for name, value in self.own_metrics(batch).items()}, sync_dist=True)
+
+    def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
+        """Cycle errors: L1 between each domain's images and their round trips through both generators."""
         real_a, real_b = batch
         fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
         cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
-        metrics = {"cycle_a": cycle_a, "cycle_b": cycle_b, "cycle": cycle_a + cycle_b}
-        self.log_dict({f"{stage}/{name}": value for name, value in metrics.items()}, sync_dist=True)
+        return {"cycle_a": cycle_a, "cycle_b": cycle_b, "cycle": cycle_a + cycle_b}
 
     @torch.no_grad()
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import LinearDecayLR, catch_up
@@ -20,7 +20,7 @@ Direction = Literal["a2b"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)  # paper, Sec. 3.3
 
 
-class Pix2Pix(LightningModule, TranslationModel, ShowsSamples):
+class Pix2Pix(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """A generator ``gen`` (A -> B) and a conditional PatchGAN ``disc`` that judges (input, output) pairs.
 
     Official settings (junyanz/pytorch-CycleGAN-and-pix2pix ``pix2pix_model.py``): ``UNetGenerator(num_downs=8,
@@ -146,12 +146,15 @@ class Pix2Pix(LightningModule, TranslationModel, ShowsSamples):
         self._log_target_errors(batch, "test")
 
     def _log_target_errors(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+        self.log_dict({f"{stage}/{name}": value for name, value in self.own_metrics(batch).items()}, sync_dist=True)
+
+    def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
+        """L1 and PSNR of the translations against their paired targets."""
         real_a, real_b = batch
         fake_b = self(real_a)
         # PSNR in dB on images mapped to [0, 1], per image, then averaged
         error = ((fake_b.float() - real_b.float()) / 2).square().mean(dim=(1, 2, 3)).clamp_min(1e-10)
-        psnr = (10 * torch.log10(1 / error)).mean()
-        self.log_dict({f"{stage}/l1": losses.l1(fake_b, real_b), f"{stage}/psnr": psnr}, sync_dist=True)
+        return {"l1": losses.l1(fake_b, real_b), "psnr": (10 * torch.log10(1 / error)).mean()}
 
     @torch.no_grad()
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
-from translate.models.contract import LabelConditioned, ShowsSamples
+from translate.models.contract import LabelConditioned, ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, FixedLabelGenerator, GeneratorFactory
 from translate.schedules import catch_up
@@ -23,7 +23,7 @@ TargetLabels = Literal["permuted", "uniform"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999), fused=True)
 
 
-class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
+class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics):
     """A generator ``gen(image ++ label)`` and a critic ``disc`` whose trunk also feeds a domain ``classifier``.
 
     Labels are (B, num_domains) float vectors: one-hot for ``single`` (one folder per domain, softmax classification),
@@ -292,15 +292,20 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples):
         self._evaluate(batch, batch_idx, "test")
 
     def _evaluate(self, batch: Sequence[Tensor], batch_idx: int, stage: str) -> None:
+        metrics = self.own_metrics(batch, batch_idx)
+        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, sync_dist=True, batch_size=len(batch[0]))
+
+    def own_metrics(self, batch: Sequence[Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
+        """Domain accuracy of D's classifier on real images and on translations to random targets (seeded by
+        ``batch_idx``), and the reconstruction error back to the images' own labels."""
         real, labels = self.unpack(batch)
         target = self.random_targets(labels.cpu(), torch.Generator().manual_seed(batch_idx)).to(labels)
         fake = self(real, target)
-        metrics = {
+        return {
             "acc_real": self._accuracy(self.classify(real), labels),  # D's classifier on real images
             "acc_fake": self._accuracy(self.classify(fake), target),  # translations land in their target
             "rec": losses.l1(self(fake, labels), real),
         }
-        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, sync_dist=True, batch_size=len(real))
 
     @torch.no_grad()
     def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:

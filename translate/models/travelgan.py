@@ -15,7 +15,7 @@ from torch.nn.utils import parametrize
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
@@ -32,7 +32,7 @@ TTUR_G = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9), fused=True)
 TTUR_D = partial(torch.optim.Adam, lr=4e-4, betas=(0.0, 0.9), fused=True)
 
 
-class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
+class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """Generator ``gen_ab`` (A -> B), discriminator ``disc_b`` (judges B) and siamese network ``siamese`` (S).
 
     With ``bidirectional`` (the official code) ``gen_ba`` and ``disc_a`` train at the same time, sharing S.
@@ -186,12 +186,17 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples):
 
     def _log_cosines(self, batch: tuple[Tensor, Tensor], prefix: str) -> None:
         """``{prefix}/cosine_{ab,ba}``: mean cos(v_ij, v'_ij) on held-out pairs, how much content translation keeps."""
+        for name, cosine in self.own_metrics(batch).items():
+            self.log(f"{prefix}/{name}", cosine, sync_dist=True)
+
+    def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
+        """``cosine_{ab,ba}``: the TraVeL cosine between transformation vectors before and after translation (none
+        for a batch of fewer than two images: a vector needs a pair)."""
         real_a, real_b = batch
         if min(len(real_a), len(real_b)) < 2:
-            return
-        for name, gen, disc, source, _ in self._directions(real_a, real_b):
-            cosine = losses.travel_cosine(self.embed(source, disc), self.embed(gen(source), disc))
-            self.log(f"{prefix}/cosine_{name}", cosine, sync_dist=True)
+            return {}
+        return {f"cosine_{name}": losses.travel_cosine(self.embed(source, disc), self.embed(gen(source), disc))
+                for name, gen, disc, source, _ in self._directions(real_a, real_b)}  # fmt: skip
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_cosines(batch, "val")
