@@ -17,6 +17,10 @@ channels are read from the first conv. The official test.py keeps the networks i
 ``--eval`` (batch norm then normalises with each test batch's own statistics, and dropout stays on, as the paper's
 "noise"); ``translate predict`` and ``translate.load`` use eval mode: the running statistics, no dropout, so
 outputs are deterministic and match the official ``--eval`` outputs.
+
+CUT and FastCUT (taesungp/contrastive-unpaired-translation): ``latest_net_G.pth`` is a plain state_dict of the
+official anti-aliased ``ResnetGenerator``, which our ``ResnetGenerator(antialias=True)`` loads 1:1, its blur kernels
+(``model.7.filt``, ...) included; width, channels and blocks are read from the tensors. Both modes share the network.
 """
 
 import logging
@@ -29,8 +33,9 @@ import lightning
 import torch
 from lightning.pytorch import LightningModule
 
-from translate.models import CycleGAN, Pix2Pix, StarGAN
+from translate.models import CUT, CycleGAN, Pix2Pix, StarGAN
 from translate.networks import (
+    AntialiasedPatchDiscriminator,
     PatchDiscriminator,
     ResnetGenerator,
     StarGANDiscriminator,
@@ -162,6 +167,48 @@ def pix2pix_from_official(
 def import_pix2pix(generator: str | Path, output: str | Path, **kwargs) -> Path:
     """Write a Pix2Pix checkpoint holding the official generator; see ``pix2pix_from_official``."""
     model, hparams = pix2pix_from_official(generator, **kwargs)
+    return _save_checkpoint(model, hparams, output)
+
+
+# CUT -------------------------------------------------------------------------------------------------------------
+
+_CUT_BLOCK = re.compile(r"model\.(\d+)\.conv_block\.1\.weight")
+
+
+def cut_from_official(generator: str | Path, *, mode: Literal["cut", "fastcut"] = "cut") -> tuple[CUT, dict]:
+    """A CUT whose ``gen`` holds the official generator, and the hyper-parameters that rebuild it; ``disc`` and the
+    PatchNCE heads are untrained (translation needs neither). Width and channels come from the first conv
+    ``model.1.weight`` (``--ngf``, ``--input_nc``), the number of blocks from the ``model.N.conv_block`` keys."""
+    path = Path(generator)
+    state = _read_state_dict(path, "CUT generator")
+    first = state.get("model.1.weight")
+    if first is None or first.ndim != 4 or first.shape[-1] != 7 or "model.4.weight" not in state:
+        raise ValueError(f"{path} is not an official CUT generator (no 7x7 conv model.1.weight and model.4.weight)")
+    if "model.7.weight" in state:  # a conv where CUT has its first blur
+        raise ValueError(
+            f"{path} has strided convs (a CycleGAN generator or CUT --no_antialias): import it with --g-ab"
+        )
+    generator_args = {"base_channels": first.shape[0], "num_blocks": len([k for k in state if _CUT_BLOCK.fullmatch(k)]),
+                      "norm": "instance", "antialias": True, "init_type": "xavier", "init_gain": 0.02}  # fmt: skip
+    channels = first.shape[1]
+    model = CUT(partial(ResnetGenerator, **generator_args), AntialiasedPatchDiscriminator, channels=channels, mode=mode)
+    expected = model.gen.state_dict()
+    blur = {k: v for k, v in expected.items() if k.endswith(".filt")}  # fixed kernels: filled in when absent
+    model.gen.load_state_dict(_official_state(path, expected, blur | state))
+    hparams = {  # what `translate fit` records, so load_from_checkpoint rebuilds the same networks
+        "_class_path": "translate.models.CUT",
+        "_instantiator": "lightning.pytorch.cli.instantiate_module",
+        "generator": {"class_path": "translate.networks.ResnetGenerator", "init_args": generator_args},
+        "discriminator": {"class_path": "translate.networks.AntialiasedPatchDiscriminator", "init_args": {}},
+        "channels": channels,
+        "mode": mode,
+    }
+    return model.eval(), hparams
+
+
+def import_cut(generator: str | Path, output: str | Path, **kwargs) -> Path:
+    """Write a CUT checkpoint holding the official CUT or FastCUT generator; see ``cut_from_official``."""
+    model, hparams = cut_from_official(generator, **kwargs)
     return _save_checkpoint(model, hparams, output)
 
 
