@@ -155,3 +155,17 @@ def angle_loss(emb_real: Tensor, emb_fake: Tensor) -> Tensor:
     of real pairs and of their translations. Unlike ``travel_loss`` it leaves the vectors' lengths free: "angle and
     magnitude of vectors are independent features", the magnitude carrying realism."""
     return 1 - travel_cosine(emb_real, emb_fake)
+
+
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018, Eq. 9, before its gamma / 2): E[||grad_x D(x)||^2] on real images only.
+
+    Zero-centred on the data, unlike WGAN-GP's unit slope between reals and fakes: D is pushed to be flat around real
+    images, which keeps it from growing sharp slopes G then follows. Patch scores are summed per image, as in
+    ``gradient_penalty``, and it runs in fp32 with autocast off for the same reasons.
+    """
+    dtype = _penalty_dtype(critic, real)
+    with _autocast_off(real.device):
+        real = real.detach().to(dtype).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(real).float().sum(), real, create_graph=True)
+        return grad.float().flatten(1).square().sum(dim=1).mean()

@@ -36,6 +36,8 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
         lambda_identity: Weight of ||G_AB(b) - b||_1 + ||G_BA(a) - a||_1 relative to ``lambda_cycle`` (Sec. 5.2;
             0.5 gives 5 effective); 0 skips the two extra generator passes.
         lambda_gp: Weight of the WGAN-GP gradient penalty (used with ``gan_mode: wgangp`` only).
+        lambda_r1: Weight gamma of the R1 penalty on real images, added to D's loss as gamma / 2 * R1 (Mescheder et
+            al. 2018, Eq. 9); 0 (official) skips it.
         pool_size: Past fakes kept for D (0 disables the pool).
         ema_decay: Keep an exponential moving average of both generators' weights with this decay (e.g. 0.999;
             None: off). The averages are saved in the checkpoint and translate (``forward``, predict, sample grids).
@@ -53,6 +55,7 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
         lambda_cycle: float = 10.0,
         lambda_identity: float = 0.5,
         lambda_gp: float = 10.0,
+        lambda_r1: float = 0.0,
         pool_size: int = 50,
         ema_decay: float | None = None,
     ):
@@ -149,6 +152,10 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
             )
             self.log_dict({"train/d/gp_a": gp_a, "train/d/gp_b": gp_b})
             loss_a, loss_b = loss_a + hp.lambda_gp * gp_a, loss_b + hp.lambda_gp * gp_b
+        if hp.lambda_r1 > 0:  # D kept flat around real images
+            r1_a, r1_b = losses.r1_penalty(self.disc_a, real_a), losses.r1_penalty(self.disc_b, real_b)
+            self.log_dict({"train/d/r1_a": r1_a, "train/d/r1_b": r1_b})
+            loss_a, loss_b = loss_a + hp.lambda_r1 / 2 * r1_a, loss_b + hp.lambda_r1 / 2 * r1_b
         self.log_dict({"train/d/a": loss_a, "train/d/b": loss_b}, prog_bar=True)
         return loss_a + loss_b
 

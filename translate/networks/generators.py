@@ -5,6 +5,7 @@ state_dict keys, so official checkpoints (``latest_net_G_A.pth``, ...) load with
 """
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -51,6 +52,10 @@ class ResnetGenerator(Generator):
         init_type: Weight initialisation (see ``init_weights``); ``init_gain`` is its std or gain. CUT's official
             default is xavier with gain 0.02, CycleGAN's normal with std 0.02.
         antialias: Blur before subsampling and after upsampling, as CUT (off: CycleGAN's strided convs).
+        upsample: ``transposed`` (official) or ``resize``: nearest-neighbour 2x upsampling then a 3x3 conv, which
+            cannot leave the checkerboard pattern of overlapping transposed kernels (Odena et al. 2016, "Deconvolution
+            and Checkerboard Artifacts"); the same parameter count, the later layer indices shift by one per step.
+            Ignored with ``antialias=True``, which already upsamples before its conv.
     """
 
     def __init__(
@@ -65,8 +70,11 @@ class ResnetGenerator(Generator):
         init_type: InitType = "normal",
         init_gain: float = 0.02,
         antialias: bool = False,
+        upsample: Literal["transposed", "resize"] = "transposed",
     ):
         super().__init__()
+        if upsample not in ("transposed", "resize"):
+            raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
         if num_blocks < 0:
             raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
         if base_channels < 1:
@@ -98,6 +106,9 @@ class ResnetGenerator(Generator):
             if antialias:  # upsample with a blur, then a plain conv
                 conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
                 layers += [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
+            elif upsample == "resize":  # every output pixel sees the same kernel: no checkerboard
+                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+                layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv, make_norm(channels // 2), nn.ReLU(True)]
             else:
                 layers += [
                     nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
