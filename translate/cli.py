@@ -22,7 +22,6 @@ commands:
   serve      HTTP API and web page:    translate serve --ckpt CKPT [--host 127.0.0.1] [--port 8000]  (or --onnx)
   import     official weights:         translate import --g-ab latest_net_G_A.pth --output imported.ckpt
              (StarGAN: translate import --stargan 200000-G.ckpt --output imported.ckpt)
-             (CUT, FastCUT: translate import --cut latest_net_G.pth --output imported.ckpt)
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.

@@ -1,5 +1,7 @@
 """Score two folders under a named protocol: ``score_folders(real, fake, "cut")``."""
 
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import torch
@@ -49,5 +51,6 @@ def score_folders(
 def scores_with(protocol: Protocol, extractor: object, real: Path, fake: Path, *, device: str | torch.device,
                 batch_size: int, kid_subset: int | None, target: str) -> Scores:  # fmt: skip
     """``score_folders`` with an extractor already built (one Inception for every translation of an evaluation)."""
-    numbers = protocol.folder_scores(real, fake, extractor, torch.device(device), batch_size, kid_subset)
+    with redirect_stdout(sys.stderr):  # the libraries print notes; stdout stays for the caller's one-line summary
+        numbers = protocol.folder_scores(real, fake, extractor, torch.device(device), batch_size, kid_subset)
     return Scores(target=target, real=str(real), fake=str(fake), **numbers)

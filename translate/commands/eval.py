@@ -1,0 +1,202 @@
+"""``translate eval``: FID and KID under a named protocol (docs/evaluation.md), for a checkpoint (its test split
+translated) or for two folders made by anything; writes a JSON report and prints a one-line summary."""
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+PROTOCOL_NAMES = ("cut", "clean", "torch-fidelity")  # translate.metrics.PROTOCOLS, named here so --help loads no torch
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="translate eval",
+        description="FID and KID (mean and std, also x100) under a named protocol, with the settings that produced "
+        "them, as JSON and one line. A checkpoint's test split is translated and scored against the target's real "
+        "test images; two folders are scored as they are.",
+    )
+    what = parser.add_argument_group("what to score: --ckpt with --config, or --real with --fake")
+    what.add_argument("--ckpt", help="checkpoint written by `translate fit` or `translate import` (or a run folder)")
+    what.add_argument(
+        "--config",
+        action="append",
+        metavar="YAML",
+        help="the training config(s) whose data section names the test split (repeat to stack)",
+    )
+    what.add_argument("--real", metavar="DIR", help="folder of real images (its own files, not sub-folders)")
+    what.add_argument("--fake", metavar="DIR", help="folder of translated images")
+    which = parser.add_argument_group("which translations (default: every one the model makes)")
+    which.add_argument("--direction", action="append", choices=["a2b", "b2a"], help="two-domain models (repeatable)")
+    which.add_argument(
+        "--target-domain",
+        "--target_domain",
+        action="append",
+        metavar="NAME",
+        help="multi-domain models (StarGAN): a target domain (repeatable)",
+    )
+    how = parser.add_argument_group("how")
+    how.add_argument(
+        "--protocol",
+        choices=PROTOCOL_NAMES,
+        default="cut",
+        help="cut (pytorch-fid, CUT's tables; default), clean (clean-fid), torch-fidelity (UVCGAN)",
+    )
+    how.add_argument(
+        "--inception-weights",
+        "--inception_weights",
+        metavar="PATH",
+        help="the protocol's Inception weights file (default: the library's cache; never downloaded)",
+    )
+    how.add_argument(
+        "--feature-extractor",
+        "--feature_extractor",
+        metavar="CLASS",
+        help="dotted path of an nn.Module class replacing Inception (uint8-range images -> (N, D), with "
+        "num_features); its numbers compare with no paper",
+    )
+    how.add_argument(
+        "--kid-subset-size",
+        "--kid_subset_size",
+        type=int,
+        help="KID subset size (default: 1000, or the smaller set's size when smaller)",
+    )
+    how.add_argument(
+        "--fake-size",
+        "--fake_size",
+        type=int,
+        help="side the test images are resized to before translation (default: the data's crop_size)",
+    )
+    how.add_argument(
+        "--output",
+        metavar="DIR",
+        help="where translations and eval.json go (default: eval_<protocol> beside the checkpoint, or in "
+        "the current folder for --real/--fake)",
+    )
+    how.add_argument("--overwrite", action="store_true", help="replace a previous evaluation in --output")
+    how.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    how.add_argument("--batch-size", "--batch_size", type=int, default=8, help="images per translation batch")
+    how.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="allow a checkpoint that needs arbitrary pickled objects (only for files you trust)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> None:
+    args = eval_parser().parse_args(argv)
+    _check_combination(args)
+    from translate.metrics import WeightsMissingError
+
+    try:
+        report, output = _checkpoint_report(args) if args.ckpt else _folder_report(args)
+    except (FileNotFoundError, FileExistsError, ValueError, WeightsMissingError) as error:
+        sys.exit(f"translate eval: error: {error}")
+    path = report.write(output / "eval.json")
+    print(f"{report.summary()} -> {path}")
+
+
+def _check_combination(args: argparse.Namespace) -> None:
+    if bool(args.ckpt) == bool(args.real or args.fake):
+        sys.exit("translate eval: error: give --ckpt CKPT --config CONFIG, or --real DIR --fake DIR")
+    if args.ckpt and not args.config:
+        sys.exit("translate eval: error: --ckpt needs --config CONFIG (the training config naming the test data)")
+    if not args.ckpt and not (args.real and args.fake):
+        sys.exit("translate eval: error: --real and --fake go together (two folders of images)")
+    if not args.ckpt and (args.direction or args.target_domain or args.fake_size):
+        sys.exit("translate eval: error: --direction, --target-domain and --fake-size are for --ckpt")
+    if args.batch_size < 1:
+        sys.exit(f"translate eval: error: --batch-size must be >= 1, got {args.batch_size}")
+
+
+def _options(args: argparse.Namespace, device: str):
+    from translate.inference.evaluate import EvalOptions
+
+    return EvalOptions(
+        protocol=args.protocol,
+        weights=args.inception_weights,
+        feature=_feature(args.feature_extractor),
+        device=device,
+        batch_size=args.batch_size,
+        fake_size=args.fake_size,
+        kid_subset=args.kid_subset_size,
+        overwrite=args.overwrite,
+    )
+
+
+def _checkpoint_report(args: argparse.Namespace):
+    from translate.inference.evaluate import evaluate_model
+    from translate.inference.loading import load_model
+    from translate.training.checkpoint_io import resolve_checkpoint
+
+    device = _device(args.device)
+    ckpt = resolve_checkpoint(args.ckpt)
+    output = Path(args.output) if args.output else ckpt.parent / f"eval_{args.protocol}"
+    model = load_model(ckpt, device=device, trust=args.trust_checkpoint)
+    data = data_module(args.config)
+    targets = (args.direction or []) + (args.target_domain or [])
+    source = {"checkpoint": str(ckpt), "configs": args.config, "data_root": str(data.root), "targets": targets or "all"}
+    return evaluate_model(model, data, output, targets=targets, options=_options(args, device), source=source), output
+
+
+def _folder_report(args: argparse.Namespace):
+    from translate.inference.evaluate import folder_report
+
+    output = Path(args.output) if args.output else Path(f"eval_{args.protocol}")
+    return folder_report(args.real, args.fake, options=_options(args, _device(args.device))), output
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is visible here; use --device cpu")
+    return name
+
+
+def data_module(configs: list[str]):
+    """The ``data`` section of the stacked ``configs`` (later ones override keys of earlier ones) as the data module
+    ``translate fit`` would build."""
+    import yaml
+
+    from translate.data import UnpairedDataModule
+
+    merged: dict = {}
+    for config in configs:
+        if not Path(config).is_file():
+            raise FileNotFoundError(f"--config {config} does not exist")
+        section = (yaml.safe_load(Path(config).read_text()) or {}).get("data") or {}
+        merged = _merge(merged, section.get("init_args", section) if "class_path" in section else section)
+    if not merged:
+        raise ValueError(f"no data section in {', '.join(configs)}; pass the config that trained the model")
+    try:
+        return UnpairedDataModule(**merged)
+    except TypeError as error:
+        raise ValueError(f"the data section of {', '.join(configs)}: {error}") from None
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _feature(dotted: str | None):
+    """An instance of the class ``dotted`` names (``package.module.Class``), or None."""
+    if dotted is None:
+        return None
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)()
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(
+            f"--feature-extractor {dotted}: cannot import it ({error}); give package.module.Class"
+        ) from None

@@ -1,0 +1,219 @@
+"""``translate eval`` for a checkpoint: translate the test split with the model contract (``translator(target)`` for
+each direction or target domain), write the translations as PNG, score them against the target's real test images
+under a named protocol (translate.metrics), and add the model's own metrics (``ReportsOwnMetrics``).
+
+As the CUT protocol has it: each source test image is resized to ``fake_size`` x ``fake_size`` (the data's
+``crop_size``, 256 for horse2zebra), without crop or flip, and translated; the reals are the target domain's test
+files at their own size, which the library reads as they are.
+"""
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import torch
+from PIL import Image
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from translate.data.datamodule import UnpairedDataModule
+from translate.data.datasets import PairedImages, UnpairedDataset
+from translate.data.images import to_uint8
+from translate.metrics.folders import load_extractor, protocol_named, scores_with
+from translate.metrics.report import EvalReport, Scores
+from translate.metrics.scoring import warn_if_biased
+from translate.models.contract import ReportsOwnMetrics, TranslationModel
+
+log = logging.getLogger(__name__)
+LINKED_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # every protocol's library reads these
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One target to score: the test images translated to it (``sources``, resized) and its real test images."""
+
+    target: str
+    sources: list[Dataset]  # items: (C, S, S) images in [-1, 1] (a pair's first half for paired data)
+    reals: list[Path] | Dataset  # the target's files, or paired data at native size (its second halves)
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How ``evaluate_model`` measures: the protocol, the extractor (Inception ``weights`` or a ``feature`` module),
+    the translation size (None: the data's ``crop_size``), KID's subset size (None: chosen from the set sizes)."""
+
+    protocol: str = "cut"
+    weights: str | Path | None = None
+    feature: nn.Module | None = None
+    device: str = "cpu"
+    batch_size: int = 8
+    fake_size: int | None = None
+    kid_subset: int | None = None
+    overwrite: bool = False
+
+
+def evaluate_model(
+    model: TranslationModel,
+    data: UnpairedDataModule,
+    output_dir: str | Path,
+    *,
+    targets: list[str] | None = None,
+    options: EvalOptions = EvalOptions(),  # noqa: B008 (frozen: shared safely)
+    source: dict | None = None,
+) -> EvalReport:
+    """Translate ``data``'s test split to each of ``targets`` (default: all the model translates) into
+    ``output_dir/<target>/fake``, link the target's real test files into ``output_dir/<target>/real``, and score."""
+    protocol = protocol_named(options.protocol)
+    # the extractor first: missing weights fail before anything is translated
+    extractor, weights = load_extractor(protocol, weights=options.weights, feature=options.feature,
+                                        device=options.device)  # fmt: skip
+    fake_size = _fake_size(model, data, options.fake_size)
+    scores = []
+    for translation in split_translations(model, data, fake_size, targets):
+        folder = _fresh(Path(output_dir) / translation.target, options.overwrite)
+        fake, real = folder / "fake", folder / "real"
+        _write_translations(model.translator(translation.target), translation.sources, fake, options.batch_size)
+        _write_reals(translation.reals, real)
+        scores.append(scores_with(protocol, extractor, real, fake, device=options.device, kid_subset=options.kid_subset,
+                                  batch_size=50, target=translation.target))  # fmt: skip
+    settings = {**protocol.settings(weights, options.feature), "fake_size": str(fake_size),
+                "fakes": f"test split resized to {fake_size}x{fake_size} (bicubic; area when shrinking), no crop or "
+                "flip, translated, written as PNG", "reals": "the target's test files at their own size"}  # fmt: skip
+    warnings = [f"{s.target}: FID from {s.n_fake} translations is biased upwards" for s in scores
+                if warn_if_biased(min(s.n_fake, s.n_real), f" ({s.target})")]  # fmt: skip
+    own = own_metrics(model, data, options.device) if isinstance(model, ReportsOwnMetrics) else {}
+    return EvalReport(settings, {**(source or {}), "model": type(model).__name__}, scores, own, warnings)
+
+
+def split_translations(
+    model: TranslationModel, data: UnpairedDataModule, fake_size: int, targets: list[str] | None
+) -> list[Translation]:
+    """What each target is scored on: for a direction, the source domain's test images against the target domain's;
+    for a target domain, every other domain's test images against its own; for paired data, the pairs' halves."""
+    resize = A.Resize(fake_size, fake_size, interpolation=cv2.INTER_CUBIC, area_for_downscale="image")
+    targets = list(model.targets) if not targets else targets
+    unknown = [t for t in targets if t not in model.targets]
+    if unknown:
+        raise ValueError(f"{type(model).__name__} translates to {list(model.targets)}, not {unknown[0]!r}")
+    test = _test_set(data, resize)
+    if isinstance(test, PairedImages):
+        return [Translation(t, [_Halves(test, 0)], _Halves(_test_set(data, None), 1)) for t in targets]
+    domains, folders = data.domains, test.folders
+    if model.target_kind == "direction":
+        order = {"a2b": (0, 1), "b2a": (1, 0)}
+        return [Translation(t, [folders[order[t][0]]], folders[order[t][1]].paths) for t in targets]
+    return [Translation(t, [f for d, f in zip(domains, folders, strict=True) if d != t],
+                        folders[domains.index(t)].paths) for t in targets]  # fmt: skip
+
+
+def _test_set(data: UnpairedDataModule, transform: A.BasicTransform | None) -> UnpairedDataset | PairedImages:
+    test = data.source.test_set(transform)
+    if test is None:
+        raise FileNotFoundError(data.source.no_test_data_message())
+    if not isinstance(test, UnpairedDataset | PairedImages):
+        raise ValueError(
+            "translate eval needs test images in one folder per domain (or paired folders); a CelebA attribute file "
+            "has no per-domain test folders: score translations with --real/--fake"
+        )
+    return test
+
+
+class _Halves(Dataset):
+    """One half of each item of paired data: the source (0) or the target (1)."""
+
+    def __init__(self, pairs: PairedImages, half: int):
+        self.pairs, self.half = pairs, half
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return self.pairs[index][self.half]
+
+
+def _fake_size(model: TranslationModel, data: UnpairedDataModule, requested: int | None) -> int:
+    size = data.crop_size if requested is None else requested
+    if size < model.min_side or size % model.size_multiple:
+        raise ValueError(f"--fake-size {size}: {type(model).__name__} translates sides that are multiples of "
+                         f"{model.size_multiple} and at least {model.min_side}; pick one")  # fmt: skip
+    return size
+
+
+def _fresh(folder: Path, overwrite: bool) -> Path:
+    """``folder`` for this run's images: refused when it holds a previous run's, unless ``overwrite`` (emptied)."""
+    if folder.exists() and any(folder.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{folder} holds a previous evaluation; pass --overwrite (it is emptied) or choose "
+                                  "another --output")  # fmt: skip
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@torch.inference_mode()
+def _write_translations(translator: nn.Module, sources: list[Dataset], folder: Path, batch_size: int) -> None:
+    """Every source image translated, as ``folder/<source index>_<index>.png`` (lossless: the protocol's format)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    device = next(translator.parameters(), torch.empty(0)).device  # where the model's generator sits
+    for number, dataset in enumerate(sources):
+        for start in range(0, len(dataset), batch_size):
+            indices = range(start, min(start + batch_size, len(dataset)))
+            images = torch.stack([dataset[i] for i in indices]).to(device)
+            for index, image in zip(indices, to_uint8(translator(images)).cpu(), strict=True):
+                pixels = image.permute(1, 2, 0).squeeze(-1).numpy()  # (H, W) for one channel: a grey PNG
+                Image.fromarray(pixels).save(folder / f"{number}_{index:05d}.png")
+
+
+def _write_reals(reals: list[Path] | Dataset, folder: Path) -> None:
+    """The real images as the library will read them: links to the files (their own bytes), or PNGs of paired data's
+    target halves and of formats some library does not read."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(reals, Dataset):
+        for index in range(len(reals)):
+            pixels = to_uint8(reals[index]).permute(1, 2, 0).squeeze(-1).numpy()
+            Image.fromarray(pixels).save(folder / f"{index:05d}.png")
+        return
+    for index, path in enumerate(reals):
+        suffix = path.suffix.lower()
+        if suffix in LINKED_EXTENSIONS:
+            (folder / f"{index:05d}_{path.stem}{suffix}").symlink_to(path.resolve())
+        else:
+            with Image.open(path) as image:
+                image.convert("RGB").save(folder / f"{index:05d}_{path.stem}.png")
+
+
+@torch.inference_mode()
+def own_metrics(model: ReportsOwnMetrics, data: UnpairedDataModule, device: str) -> dict[str, float]:
+    """The model's own metrics over the data module's test batches (its evaluation pipeline), weighted by batch size."""
+    totals: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for index, batch in enumerate(data.test_dataloader()):
+        batch = tuple(part.to(device) for part in batch)
+        for name, value in model.own_metrics(batch, index).items():
+            totals[name] = totals.get(name, 0.0) + float(value) * len(batch[0])
+            counts[name] = counts.get(name, 0) + len(batch[0])
+    return {name: totals[name] / counts[name] for name in totals}
+
+
+def folder_report(
+    real: str | Path,
+    fake: str | Path,
+    *,
+    options: EvalOptions = EvalOptions(),  # noqa: B008 (frozen)
+) -> EvalReport:
+    """``translate eval --real DIR --fake DIR``: two folders made by anything, scored under the protocol."""
+    protocol = protocol_named(options.protocol)
+    for folder in (real, fake):
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"{folder} is not a folder of images")
+    extractor, weights = load_extractor(protocol, weights=options.weights, feature=options.feature,
+                                        device=options.device)  # fmt: skip
+    scores: Scores = scores_with(protocol, extractor, Path(real), Path(fake), device=options.device,
+                                 batch_size=50, kid_subset=options.kid_subset, target="-")  # fmt: skip
+    biased = warn_if_biased(min(scores.n_fake, scores.n_real))
+    warnings = [f"FID from {min(scores.n_fake, scores.n_real)} images is biased upwards"] if biased else []
+    return EvalReport(protocol.settings(weights, options.feature), {"real": str(real), "fake": str(fake)}, [scores],
+                      warnings=warnings)  # fmt: skip
