@@ -17,11 +17,14 @@ commands:
   test       run the test loop:        translate test --config CONFIG --ckpt_path CKPT
   predict    translate images:         translate predict --ckpt CKPT --input DIR|FILE... --output DIR  (or --onnx)
              (StarGAN: add --target-domain NAME|all, --grid, or --attrs A=1,B=0 [--attr-file LABELS])
+  eval       FID and KID, as papers:   translate eval --ckpt CKPT --config CONFIG [--protocol cut|clean|torch-fidelity]
+             (two folders made by anything: translate eval --real DIR --fake DIR)
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
   serve      HTTP API and web page:    translate serve --ckpt CKPT [--host 127.0.0.1] [--port 8000]  (or --onnx)
   import     official weights:         translate import --g-ab latest_net_G_A.pth --output imported.ckpt
              (StarGAN: translate import --stargan 200000-G.ckpt --output imported.ckpt)
+             (CUT, FastCUT: translate import --cut latest_net_G.pth --output imported.ckpt)
 
 `translate COMMAND --help` lists each command's options; `translate fit --config C --print_config` shows the
 full resolved configuration.
@@ -79,8 +82,14 @@ def serve(argv: list[str]) -> None:
     serve.main(argv)
 
 
+def evaluate(argv: list[str]) -> None:
+    from translate.commands import eval as eval_command  # the module is named after the subcommand
+
+    eval_command.main(argv)
+
+
 COMMANDS = {"fit": fit, "validate": validate, "test": test, "predict": predict, "data": data, "export": export,
-            "import": import_weights, "serve": serve}  # fmt: skip
+            "import": import_weights, "serve": serve, "eval": evaluate}  # fmt: skip
 
 
 def _log_to_stderr() -> None:
