@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from benchmarks.serve import compare
 from tests.serving.conftest import image_bytes, multipart, request, serving
 from translate.inference.predict import predict_folder
 from translate.serving import app as app_module
@@ -119,6 +120,6 @@ def test_concurrent_requests_of_one_padded_size_run_as_one_batch(cyclegan, tmp_p
             thread.join()
         health = json.loads(request(f"{url}/health").body)
     assert health["requests"] == 5 and health["largest_batch"] == 4 and health["batches"] == 2
-    for index, data in enumerate([*same, other]):
+    for index, data in enumerate([*same, other]):  # a batch may round a pixel differently from predict's batch of 1
         assert answers[index].status == 200
-        assert answers[index].body == _predicted(cyclegan, tmp_path, "x.png", data)
+        assert compare(answers[index].body, _predicted(cyclegan, tmp_path, "x.png", data)) in ("equal", "within 1/255")

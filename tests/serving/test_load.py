@@ -1,5 +1,6 @@
 """`translate serve --ckpt` under a bounded load from a local client (benchmarks/serve.py's): 500 requests, 16 at a
-time, on 127.0.0.1: every answer is 200 and equal to a sequential request's, requests were batched, and the server's
+time, on 127.0.0.1: every answer is 200 and within one grey level of a sequential request's (a batch may round a
+pixel differently from a batch of one), requests were batched, and the server's
 RSS does not grow from one round of 100 requests to the next. Bigger runs: python -m benchmarks.serve."""
 
 import logging
