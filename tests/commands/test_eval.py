@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.metrics.test_protocols import _PytorchFidStyle
+from tests.evaluation.test_protocols import _PytorchFidStyle
 from translate.cli import main
 from translate.inference.loading import load_model
 
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "configs"
-TINY = ["--feature-extractor", "tests.metrics.tiny_features.TinyFeatures", "--device", "cpu"]
+TINY = ["--feature-extractor", "tests.evaluation.tiny_features.TinyFeatures", "--device", "cpu"]
 
 
 def _fit(run: Path, root: Path, *configs: str) -> Path:

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from tests.metrics.tiny_features import TinyFeatures
-from translate.metrics import PROTOCOLS, WeightsMissingError, kid_subset_size, score_folders
-from translate.metrics.protocols import _hub_holding
-from translate.metrics.scoring import warn_if_biased
+from tests.evaluation.tiny_features import TinyFeatures
+from translate.evaluation import PROTOCOLS, WeightsMissingError, kid_subset_size, score_folders
+from translate.evaluation.protocols import _hub_holding
+from translate.evaluation.scoring import warn_if_biased
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 import torch
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import nn
 
@@ -118,3 +118,57 @@ def test_fid_monitor_measures_a_one_way_travelgan(tiny_travelgan, tiny_data, tin
     logged = trainer.callback_metrics
     assert "val/fid_a2b" in logged and "val/fid_b2a" not in logged and "val/cosine_ab" in logged
     assert torch.equal(logged["val/fid"], logged["val/fid_a2b"])
+
+
+class _FIDHistory(Callback):
+    """Records val/fid and val/fid_best after every validation epoch."""
+
+    def __init__(self):
+        self.fids, self.bests = [], []
+
+    def on_validation_epoch_end(self, trainer, pl_module):
+        self.fids.append(float(trainer.callback_metrics["val/fid"]))
+        self.bests.append(float(trainer.callback_metrics["val/fid_best"]))
+
+
+def test_fid_monitor_keeps_the_last_and_the_best_fid(tiny_data, tiny_domains, tmp_path, caplog):
+    history = _FIDHistory()
+    monitor = FIDMonitor(every_n_epochs=1, protocol="cut", feature=TinyFeatures(), save_best=False)
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, default_root_dir=tmp_path,
+                      callbacks=[monitor, history])  # fmt: skip
+    data, model = tiny_data(tiny_domains, load_size=16), _Translator("noise")  # another FID at every validation
+    with caplog.at_level(logging.INFO):
+        for _ in range(4):
+            trainer.validate(model, datamodule=data, verbose=False)
+    assert "under the cut protocol" in caplog.text
+    assert history.bests == [min(history.fids[: i + 1]) for i in range(4)] and len(set(history.fids)) == 4
+    state = monitor.state_dict()  # the callback keeps float64; the logged metrics are float32
+    assert state["best_fid"] == pytest.approx(min(history.fids)) and state["protocol"] == "cut"
+    assert state["last_fid"] == pytest.approx(history.fids[-1]) and state["last_fid"] > state["best_fid"]
+    restarted = FIDMonitor(protocol="clean")
+    restarted.load_state_dict(state)  # measured under another protocol: not comparable
+    assert restarted.best_fid == float("inf")
+
+
+@pytest.mark.parametrize("protocol", ["cut", "clean", "torch-fidelity"])
+def test_fid_monitor_scores_as_translate_eval_scores_the_same_images(protocol, tiny_data, tiny_domains, tmp_path):
+    """The validation FID equals score_folders under the same protocol on the same images written as PNG."""
+    from PIL import Image
+
+    from translate.data.images import to_uint8
+    from translate.evaluation import score_folders
+
+    data = tiny_data(tiny_domains, load_size=16)
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, default_root_dir=tmp_path,
+                      callbacks=[FIDMonitor(every_n_epochs=1, protocol=protocol, feature=TinyFeatures())])  # fmt: skip
+    model = _Translator("style")
+    logged = trainer.validate(model, datamodule=data, verbose=False)[0]
+    for folder in ("real", "fake"):
+        (tmp_path / folder).mkdir()
+    for i, (real_a, real_b) in enumerate(data.val_dataloader()):
+        for name, images in (("real", real_b), ("fake", model(real_a, "a2b"))):
+            for j, image in enumerate(to_uint8(images)):
+                Image.fromarray(image.permute(1, 2, 0).numpy()).save(tmp_path / name / f"{i}_{j}.png")
+    direct = score_folders(tmp_path / "real", tmp_path / "fake", protocol, feature=TinyFeatures())
+    assert logged["val/fid_a2b"] == pytest.approx(direct.fid, rel=1e-4)
+    assert logged["val/kid_a2b"] == pytest.approx(direct.kid_mean, rel=1e-4, abs=1e-7)

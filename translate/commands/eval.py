@@ -6,7 +6,8 @@ import importlib
 import sys
 from pathlib import Path
 
-PROTOCOL_NAMES = ("cut", "clean", "torch-fidelity")  # translate.metrics.PROTOCOLS, named here so --help loads no torch
+# translate.evaluation.PROTOCOLS' names, written out so that --help loads no torch
+PROTOCOL_NAMES = ("cut", "clean", "torch-fidelity")
 
 
 def eval_parser() -> argparse.ArgumentParser:
@@ -87,7 +88,7 @@ def eval_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> None:
     args = eval_parser().parse_args(argv)
     _check_combination(args)
-    from translate.metrics import WeightsMissingError
+    from translate.evaluation import WeightsMissingError
 
     try:
         report, output = _checkpoint_report(args) if args.ckpt else _folder_report(args)

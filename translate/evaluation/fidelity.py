@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
-from translate.metrics.scoring import kid_subset_size, same_size
+from translate.evaluation.scoring import kid_subset_size, same_size
 
 INCEPTION = "inception-v3-compat"
 # The extensions torch-fidelity reads from a folder: its default png,jpg,jpeg, and the other lossless formats

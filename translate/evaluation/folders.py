@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from translate.metrics.protocols import PROTOCOLS, Protocol
-from translate.metrics.report import Scores
+from translate.evaluation.protocols import PROTOCOLS, Protocol
+from translate.evaluation.report import Scores
 
 
 def protocol_named(name: str) -> Protocol:

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from translate.metrics.fidelity import FidelityExtractor, fidelity_extractor, fidelity_folder_scores
-from translate.metrics.scoring import feature_scores, same_size
+from translate.evaluation.fidelity import FidelityExtractor, fidelity_extractor, fidelity_folder_scores
+from translate.evaluation.scoring import feature_scores, same_size
 
 
 class WeightsMissingError(FileNotFoundError):

@@ -1,6 +1,6 @@
 """``translate eval`` for a checkpoint: translate the test split with the model contract (``translator(target)`` for
 each direction or target domain), write the translations as PNG, score them against the target's real test images
-under a named protocol (translate.metrics), and add the model's own metrics (``ReportsOwnMetrics``).
+under a named protocol (translate.evaluation), and add the model's own metrics (``ReportsOwnMetrics``).
 
 As the CUT protocol has it: each source test image is resized to ``fake_size`` x ``fake_size`` (the data's
 ``crop_size``, 256 for horse2zebra), without crop or flip, and translated; the reals are the target domain's test
@@ -22,9 +22,9 @@ from torch.utils.data import Dataset
 from translate.data.datamodule import UnpairedDataModule
 from translate.data.datasets import PairedImages, UnpairedDataset
 from translate.data.images import to_uint8
-from translate.metrics.folders import load_extractor, protocol_named, scores_with
-from translate.metrics.report import EvalReport, Scores
-from translate.metrics.scoring import warn_if_biased
+from translate.evaluation.folders import load_extractor, protocol_named, scores_with
+from translate.evaluation.report import EvalReport, Scores
+from translate.evaluation.scoring import warn_if_biased
 from translate.models.contract import ReportsOwnMetrics, TranslationModel
 
 log = logging.getLogger(__name__)
