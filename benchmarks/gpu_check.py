@@ -1,0 +1,183 @@
+"""The GPU check (#21): every model trains, resumes, predicts and exports on one device; CycleGAN's speed, measured.
+
+    python -m benchmarks.gpu_check                                   # one NVIDIA GPU, from a fresh copy: < 8 minutes
+    python -m benchmarks.gpu_check --wheels wheels --official ../pytorch-CycleGAN-and-pix2pix
+    python -m benchmarks.gpu_check --device cpu --tiny               # the same script on the CPU (tests)
+
+1. Packages: the project's dependencies that this Python lacks (or has at a version pyproject.toml refuses) are
+   installed with pip, from ``--wheels DIR`` only when given (``pip install --no-index --find-links DIR``); the
+   torch, torchvision and lightning already installed are pinned, so that pip never replaces a CUDA build.
+2. Correctness (benchmarks/gpu_fit.py): each model family's ``translate fit`` (its quick-start config with the debug
+   overlay's tiny networks) in fp32 (TF32 off), TF32, bf16-mixed and 16-mixed: finite logged losses, every network's
+   weights move, and a second ``fit --ckpt_path last.ckpt`` continues from the first run's step; then
+   ``translate predict`` of a folder and ``translate export`` to ONNX on the device, ONNX outputs against the
+   checkpoint's.
+3. Speed (benchmarks/gpu_speed.py): the CycleGAN step (ResNet-9, 70x70 PatchGAN, configs/apple2orange.yaml) at
+   ``--size`` for each ``--batches`` and precision, through Lightning's loop with data loading; the same step of the
+   official code when ``--official`` points at a checkout of junyanz/pytorch-CycleGAN-and-pix2pix; cuDNN benchmark and
+   channels_last on and off; predict throughput; peak GPU memory of each case.
+
+Prints one table and writes JSON (``--json``). Exit status 1 when a correctness check failed.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRECISIONS = ["fp32", "tf32", "bf16-mixed", "16-mixed"]
+PINNED = ["torch", "torchvision", "lightning"]  # never replaced: the machine's own (CUDA) builds
+
+
+def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The project's dependencies and the ONNX extra (export and ``predict --onnx``), as pip requirement strings."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the two arrays are read with patterns, comments dropped first
+        text = "\n".join(line.split("#", 1)[0] for line in pyproject.read_text().splitlines())
+        found = []
+        for key in ("dependencies", "export"):  # the array ends at the first "]" that ends a line
+            block = re.search(rf"^{key} = \[(.*?)\]\s*$", text, re.MULTILINE | re.DOTALL)
+            found += re.findall(r'"([^"]+)"', block.group(1)) if block else []
+        return found
+    project = tomllib.loads(pyproject.read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["export"]]
+
+
+def missing(wanted: list[str]) -> list[str]:
+    """The requirements this Python does not satisfy (absent, or a version outside the specifier)."""
+    from packaging.requirements import Requirement
+
+    absent = []
+    for text in wanted:
+        requirement = Requirement(text)
+        try:
+            version = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            absent.append(text)
+            continue
+        if not requirement.specifier.contains(version, prereleases=True):
+            absent.append(text)
+    return absent
+
+
+def install(wanted: list[str], wheels: Path | None) -> list[str]:
+    """pip-install what is missing (from ``wheels`` alone when given); returns what was installed."""
+    needed = missing(wanted)
+    if not needed:
+        return []
+    pins = []
+    for name in PINNED:
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    source = ["--no-index", "--find-links", str(wheels)] if wheels else []
+    command = [sys.executable, "-m", "pip", "install", "--quiet", *source, *needed, *pins]
+    print("installing:", " ".join(needed), flush=True)
+    if subprocess.run(command).returncode != 0:
+        hint = f" (is every wheel in {wheels}?)" if wheels else ""
+        sys.exit(f"gpu_check: error: pip could not install {' '.join(needed)}{hint}")
+    return needed
+
+
+def machine(device: str) -> dict:
+    import torch
+
+    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
+            "cuda": torch.version.cuda, "device": device}  # fmt: skip
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["gpu_memory_gb"] = round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1)
+    else:
+        info["processor"] = platform.processor() or platform.machine()
+    return info
+
+
+def table(rows: list[dict]) -> str:
+    """One line per case: what ran, its verdict or speed, and the peak memory."""
+    lines = [f"{'case':<58}{'result':>34}{'peak MB':>10}"]
+    for row in rows:
+        if "ok" in row:
+            result = "ok" if row["ok"] else f"FAILED: {row['error']}"[:120]
+        elif "error" in row:
+            result = f"error: {row['error']}"[:120]
+        elif "steps_per_s" in row:
+            result = f"{row['steps_per_s']:.2f} steps/s {row['pairs_per_s']:.1f} pairs/s"
+        else:
+            result = f"{row['images_per_s']:.1f} images/s"
+        memory = row.get("peak_mb")
+        lines.append(f"{row['case']:<58}{result:>34}{memory if memory is not None else '':>10}")
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N, or cpu")
+    parser.add_argument("--tiny", action="store_true", help="tiny networks and images, few steps (the CPU test)")
+    parser.add_argument("--wheels", type=Path, help="install missing packages from this folder of wheels only")
+    parser.add_argument("--no-install", dest="install", action="store_false", help="install nothing")
+    parser.add_argument("--official", type=Path, help="checkout of junyanz/pytorch-CycleGAN-and-pix2pix to time")
+    parser.add_argument("--parts", nargs="+", choices=["fit", "speed"], default=["fit", "speed"])
+    parser.add_argument("--families", nargs="+", help="model families to fit (default: all; see gpu_fit.FAMILIES)")
+    parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=PRECISIONS)
+    parser.add_argument("--size", type=int, help="CycleGAN crop size for the timings (default 256; --tiny 32)")
+    parser.add_argument("--batches", type=int, nargs="+", help="CycleGAN batch sizes (default 1 4 8; --tiny 1 2)")
+    parser.add_argument("--steps", type=int, help="timed training steps per case (default 20; --tiny 2)")
+    parser.add_argument("--warmup", type=int, help="untimed steps first (default 5; --tiny 1)")
+    parser.add_argument("--predict-images", type=int, help="images per predict timing (default 64; --tiny 4)")
+    parser.add_argument("--work", type=Path, help="folder for data, runs and outputs (default: a temporary one)")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-gpu.json")
+    args = parser.parse_args(argv)
+    defaults = {"size": (256, 32), "batches": ([1, 4, 8], [1, 2]), "steps": (20, 2), "warmup": (5, 1),
+                "predict_images": (64, 4)}  # fmt: skip
+    for name, (full, tiny) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, tiny if args.tiny else full)
+    if args.official is not None and not (args.official / "models" / "cycle_gan_model.py").is_file():
+        parser.error(f"--official {args.official}: no models/cycle_gan_model.py there; point it at a checkout of "
+                     "junyanz/pytorch-CycleGAN-and-pix2pix")  # fmt: skip
+    if args.wheels is not None and not args.wheels.is_dir():
+        parser.error(f"--wheels {args.wheels}: not a folder; give the folder that holds the .whl files")
+    return args
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parse(argv)
+    installed = install(requirements(), args.wheels) if args.install else []
+    import tempfile
+
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"gpu_check: error: --device {args.device}: torch {torch.__version__} sees no CUDA GPU; use --device "
+                 "cpu --tiny to run the check on the CPU")  # fmt: skip
+    from benchmarks import gpu_fit, gpu_speed
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as temporary:
+        work = args.work or Path(temporary)
+        rows = []
+        if "fit" in args.parts:
+            rows += gpu_fit.run(args.device, args.families, args.precisions, work / "fit")
+        if "speed" in args.parts:
+            rows += gpu_speed.run(args, work / "speed")
+    report = {"machine": machine(args.device), "installed": installed, "tiny": args.tiny,
+              "seconds": round(time.perf_counter() - start, 1), "results": rows}  # fmt: skip
+    print(f"\nmachine: {report['machine']}\n{table(rows)}\n{report['seconds']} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    if any(row.get("ok") is False for row in rows):
+        sys.exit(1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
