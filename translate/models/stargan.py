@@ -186,14 +186,15 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics
         """
         n, k = labels.shape
         if self.hparams.target_labels == "permuted":
-            return labels[torch.randperm(n, generator=generator).to(labels.device)]
+            # non_blocking: a blocking host-to-GPU copy waits for the GPU's queue to drain, once per training step
+            return labels[torch.randperm(n, generator=generator).to(labels.device, non_blocking=True)]
         draw = partial(torch.randint, generator=generator)
         if self.label_mode == "single":
-            return F.one_hot(draw(k, (n,)), k).float().to(labels)
+            return F.one_hot(draw(k, (n,)), k).float().to(labels, non_blocking=True)
         target = draw(2, (n, k)).float()
         for group in self.groups:
             target[:, group] = F.one_hot(draw(len(group), (n,)), len(group)).float()
-        return target.to(labels)
+        return target.to(labels, non_blocking=True)
 
     def changed(self, labels: Tensor, name: str, value: float | None = None) -> Tensor:
         """``labels`` with domain ``name`` switched on: one-hot (single or exclusive group), else set to ``value`` or
