@@ -3,11 +3,13 @@
     python -m benchmarks.run                                  # every model at its official configuration
     python -m benchmarks.run --models cyclegan --sizes 128 --steps 3 --json out.json
     python -m benchmarks.run --tiny --no-spawn ...            # quick-start networks in one process (smoke test)
+    python -m benchmarks.run --models cyclegan cut fastcut --sizes 256 --batches 1   # CUT's step against CycleGAN's
 
 Each model is built from its shipped config (CycleGAN configs/apple2orange.yaml, StarGAN configs/stargan_celeba.yaml,
-TraVeLGAN configs/travelgan.yaml, the Siamese-discriminator TraVeLGAN configs/travelgan_siamese.yaml; with ``--tiny``
-the quick-start configs), trained through Lightning's real loop on generated images. CycleGAN runs at every
-``--sizes`` x ``--batches``; the others at their configs' crop and batch sizes (128 px, batch 16) unless ``--tiny``.
+TraVeLGAN configs/travelgan.yaml, the Siamese-discriminator TraVeLGAN configs/travelgan_siamese.yaml, CUT and FastCUT
+configs/horse2zebra_cut.yaml and horse2zebra_fastcut.yaml; with ``--tiny`` the quick-start configs), trained through
+Lightning's real loop on generated images. CycleGAN, CUT and FastCUT run at every ``--sizes`` x ``--batches``; the
+others at their configs' crop and batch sizes (128 px, batch 16) unless ``--tiny``.
 A StarGAN "step" is one batch averaged over a whole critic cycle (``n_critic`` batches, one of which also trains G),
 as the official code reports an iteration.
 
@@ -40,7 +42,13 @@ CONFIGS = {  # model -> (official configuration, quick-start size for --tiny)
     "stargan": ("stargan_celeba.yaml", "stargan_quickstart.yaml"),
     "travelgan": ("travelgan.yaml", "travelgan_quickstart.yaml"),
     "travelgan_siamese": ("travelgan_siamese.yaml", "travelgan_siamese_quickstart.yaml"),
+    "cut": ("horse2zebra_cut.yaml", "cut_quickstart.yaml"),
+    "fastcut": ("horse2zebra_fastcut.yaml", "cut_quickstart.yaml"),
 }
+OVERRIDES = {"fastcut": ["--model.init_args.mode=fastcut"]}  # its quick-start size: the CUT quick start in FastCUT mode
+# Models measured at every --sizes x --batches (one ResNet generator family: the same settings compare them); the
+# others at their configs' own crop and batch size unless --tiny.
+SWEPT = {"cyclegan", "cut", "fastcut"}
 # The Siamese-discriminator TraVeLGAN's U-Net attends over all (H/4)^2 positions: its (H/4)^4 attention matrix is
 # 17 GB at 1024 px, so predict is measured up to this size only.
 MAX_PREDICT_SIZE = {"travelgan_siamese": 512}
@@ -106,7 +114,8 @@ def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
     from translate.training.cli import TranslateCLI
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
-    args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *overrides]
+    args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *OVERRIDES.get(model_name, []),
+            *overrides]  # fmt: skip
     if model_name != "stargan":  # its configs name their domains; _write_dataset needs the others' names before the
         args.insert(2, "--data.domains=[A, B]")  # images exist (it writes them once the config has given their size)
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees this script's own options too
@@ -250,8 +259,8 @@ def _run(spawn: bool, target, *args) -> dict:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
-    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="CycleGAN crop sizes")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4], help="CycleGAN batch sizes")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="CycleGAN, CUT and FastCUT crop sizes")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4], help="CycleGAN, CUT and FastCUT batch sizes")
     parser.add_argument("--steps", type=int, default=5, help="measured training steps per case (after warm-up)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -275,7 +284,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     run = lambda target, *case: _run(args.spawn, target, *case)  # noqa: E731
     rows = [run(_data_case, size, 64, workers) for size in args.data_sizes for workers in (0, 2)]
     for name in args.models:
-        if name == "cyclegan" or args.tiny:
+        if name in SWEPT or args.tiny:
             plan = [(size, batch) for size in args.sizes for batch in args.batches]
         else:
             plan = [(None, None)]  # the config's own (official) crop and batch size
