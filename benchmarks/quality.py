@@ -191,8 +191,7 @@ VARIANTS = {
     "ema": replace(OFFICIAL, ema_decay=0.995),
     "sn": replace(OFFICIAL, spectral_norm=True),
     "r1": replace(OFFICIAL, lambda_r1=1.0),
-    "idt1": replace(OFFICIAL, lambda_identity=1.0),
-    "cycle5": replace(OFFICIAL, lambda_cycle=5.0),
+    "idt2": replace(OFFICIAL, lambda_identity=2.0),
     "decay": replace(OFFICIAL, schedule="decay"),
     "batch4": replace(OFFICIAL, batch_size=4),
 }
@@ -252,13 +251,25 @@ def translate_crops(model, images: np.ndarray, direction: str) -> np.ndarray:
     return to_uint8(model(x, direction)).permute(0, 2, 3, 1).numpy()
 
 
-def run_variant(task: str, variant: str, data: TaskData, root: Path, steps: int, seed: int) -> dict:
+def save_strip(path: Path, data: TaskData, a2b: np.ndarray) -> None:
+    """One test crop per photo (its top one): the input, the answer and the translation, as three rows of a PNG."""
+    columns = slice(0, len(data.test_a), len(data.test_a) // len(PHOTOS))
+    rows = [np.concatenate(list(images[columns]), axis=1) for images in (data.test_a, data.test_b, a2b)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+
+
+def run_variant(
+    task: str, variant: str, data: TaskData, root: Path, steps: int, seed: int, samples: Path | None = None
+) -> dict:
     """One row of the table: the variant's scores on the task, its steps and training time."""
     if variant == "identity":
         return {"task": task, "variant": variant, "steps": 0, **scores(data.test_a, data.test_b, data)}
     settings = VARIANTS[variant]
     model, seconds = train(settings, root, steps, seed)
     a2b, b2a = translate_crops(model, data.test_a, "a2b"), translate_crops(model, data.test_b, "b2a")
+    if samples is not None:
+        save_strip(samples / f"{task}_{variant}_{steps}.png", data, a2b)
     row = {"task": task, "variant": variant, "steps": steps, "seconds": round(seconds, 1)}
     return {**row, "s_per_step": round(seconds / steps, 4), **scores(a2b, b2a, data), "settings": asdict(settings)}
 
@@ -277,6 +288,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: the machine is shared)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--samples", type=Path, help="write TASK_VARIANT_STEPS.png strips (input, answer, output) here")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.variants) - {"identity", *VARIANTS})
     if unknown:
@@ -292,7 +304,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         data = make_task(task, photos, args.seed)
         for variant in args.variants:
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(run_variant(task, variant, data, write_folders(data, Path(tmp)), args.steps, args.seed))
+                root = write_folders(data, Path(tmp))
+                rows.append(run_variant(task, variant, data, root, args.steps, args.seed, args.samples))
             print(_format(rows[-1]), flush=True)
     if args.json:
         machine = {"platform": platform.platform(), "processor": platform.processor(), "threads": args.threads}

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from translate import losses
@@ -68,7 +69,8 @@ def test_psnr_and_ssim_by_hand():
 
 def test_harness_runs_identity_and_a_few_steps_and_writes_json(tmp_path):
     out = tmp_path / "rows.json"
-    rows = quality.main(["--tasks", "tone", "--variants", "identity", "resize", "--steps", "2", "--json", str(out)])
+    args = ["--tasks", "tone", "--variants", "identity", "resize", "--steps", "2", "--json", str(out)]
+    rows = quality.main([*args, "--samples", str(tmp_path / "strips")])
     identity, trained = rows
     assert identity["variant"] == "identity" and identity["a2b_psnr"] == identity["b2a_psnr"]  # PSNR is symmetric
     assert 15 < identity["a2b_psnr"] < 40 and 0.5 < identity["a2b_ssim"] < 1
@@ -76,6 +78,10 @@ def test_harness_runs_identity_and_a_few_steps_and_writes_json(tmp_path):
     assert all(np.isfinite(trained[key]) for key in ("a2b_psnr", "a2b_ssim", "b2a_psnr", "b2a_ssim"))
     written = json.loads(out.read_text())["rows"]
     assert [(r["variant"], r["a2b_psnr"]) for r in written] == [(r["variant"], r["a2b_psnr"]) for r in rows]
+    strip = np.asarray(Image.open(tmp_path / "strips" / "tone_resize_2.png"))  # input, answer, output rows
+    assert strip.shape == (3 * quality.CROP, len(quality.PHOTOS) * quality.CROP, 3)
+    first_input = quality.load_photos()[0][: quality.CROP, -quality.CROP :]
+    assert np.array_equal(strip[: quality.CROP, : quality.CROP], first_input)
 
 
 def test_unknown_variant_is_one_line():
