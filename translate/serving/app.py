@@ -1,17 +1,17 @@
 """The HTTP API and the page: ``GET /`` (the page), ``POST /translate``, ``GET /health``, ``GET /info``.
 
-FastAPI on uvicorn (one process, so the model is in memory once): requests are read and decoded on the event loop's
-thread pool, translated by the batcher's one thread, and encoded on the pool again.
+FastAPI on uvicorn (one process, so the model is in memory once): requests are read on the event loop, decoded by a
+few threads, translated by the batcher's one thread, and encoded by the few threads again.
 """
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from translate.serving.batching import Batcher
 from translate.serving.model import Prepared, RequestError, ServedModel, Translation
@@ -21,9 +21,13 @@ MAX_BODY_BYTES = 64 * 2**20  # a 16-megapixel PNG is under 50 MB; larger uploads
 _RAW_TYPES = ("image/", "application/octet-stream")
 
 
-def create_app(served: ServedModel, *, max_batch: int = 8, max_wait_s: float = 0.005) -> FastAPI:
+def create_app(
+    served: ServedModel, *, max_batch: int = 8, max_wait_s: float = 0.005, decode_threads: int = 4
+) -> FastAPI:
     """The server's app for ``served``: requests of equal translation and padded size are translated together,
-    up to ``max_batch`` at a time, after waiting at most ``max_wait_s`` for a batch to fill."""
+    up to ``max_batch`` at a time, after waiting at most ``max_wait_s`` for a batch to fill. Uploads are decoded and
+    answers encoded by ``decode_threads`` threads: a few keep the cores for the model and bound the decodes running
+    at once (a 16-megapixel upload is 200 MB as floats)."""
 
     def translate(key: tuple[Translation, tuple[int, ...]], batch: list[Prepared]) -> list:
         return served.translate(key[0], batch)
@@ -31,8 +35,10 @@ def create_app(served: ServedModel, *, max_batch: int = 8, max_wait_s: float = 0
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.batcher = Batcher(translate, max_batch=max_batch, max_wait_s=max_wait_s)
+        app.state.coders = ThreadPoolExecutor(decode_threads, thread_name_prefix="translate-decode")
         yield
         app.state.batcher.close()
+        app.state.coders.shutdown()
 
     app = FastAPI(title="translate", lifespan=lifespan, docs_url=None, redoc_url=None)
     page = files("translate.serving").joinpath("static", "index.html").read_text(encoding="utf-8")
@@ -61,14 +67,15 @@ def create_app(served: ServedModel, *, max_batch: int = 8, max_wait_s: float = 0
     ) -> Response:
         """An image (the body, or the multipart field ``image``) -> its translation, PNG (JPEG for a JPEG)."""
         translation = served.translation(direction, target_domain, attrs)
-        prepared = await run_in_threadpool(served.prepare, await _upload(request))
+        loop, coders = asyncio.get_running_loop(), request.app.state.coders
+        prepared = await loop.run_in_executor(coders, served.prepare, await _upload(request))
         key = (translation, tuple(prepared.image.shape))
         try:
             result = await asyncio.wrap_future(request.app.state.batcher.submit(key, prepared))
         except Exception as error:  # noqa: BLE001 (the model failed: one line for the client, the traceback logged)
             log.exception("translation failed")
             raise HTTPException(500, f"the translation failed: {type(error).__name__}: {error}") from None
-        body = await run_in_threadpool(served.encode, result, prepared.jpeg)
+        body = await loop.run_in_executor(coders, served.encode, result, prepared.jpeg)
         return Response(body, media_type="image/jpeg" if prepared.jpeg else "image/png")
 
     return app
