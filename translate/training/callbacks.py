@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -150,26 +151,71 @@ class StopOnNonFinite(Callback):
     """Stop training at the first NaN or infinite logged training loss, naming the term and the step.
 
     The checkpoints written so far stay as they are (nothing is saved after the bad step). Checks every
-    ``every_n_steps`` batches: each check waits for the device once.
+    ``every_n_steps`` batches. On a GPU the check does not wait for the device: the verdict is copied to the host in
+    the background and read at a later batch once the GPU has got there, and always before a checkpoint is written
+    and when training ends, so a bad step still never reaches a checkpoint.
     """
 
     def __init__(self, every_n_steps: int = 1):
         if every_n_steps < 1:
             raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
         self.every_n_steps = every_n_steps
+        self._pending: list[tuple[Tensor, Tensor, Any, list[str], str]] = []  # values, finite, event, names, where
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs, batch, batch_idx: int) -> None:
-        if batch_idx % self.every_n_steps:
-            return
-        terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/") and torch.is_tensor(v)}
-        if not terms or torch.isfinite(torch.stack([v.float().reshape(()) for v in terms.values()])).all():
-            return
-        name, value = next((k, v.item()) for k, v in terms.items() if not math.isfinite(v.item()))
-        raise FloatingPointError(
-            f"{name} = {value} at step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx}); "
-            f"training stopped, the checkpoints in {checkpoint_dir(trainer)} are from before it. Try a lower learning "
-            "rate, 32-true precision, or gradient clipping"
-        )
+        if batch_idx % self.every_n_steps == 0:
+            terms = _logged_training_values(trainer)
+            if terms:
+                values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+                finite, event = torch.isfinite(values).all(), None
+                if values.is_cuda:  # a pinned copy in the background, and an event that says when it has landed
+                    finite = finite.to("cpu", non_blocking=True)
+                    event = torch.cuda.Event()
+                    event.record()
+                where = f"step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx})"
+                self._pending.append((values, finite, event, list(terms), where))
+        self._check(trainer, wait=False)
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict) -> None:
+        self._check(trainer, wait=True)  # raising here keeps the bad step's weights out of the file
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._check(trainer, wait=True)
+
+    def _check(self, trainer: Trainer, wait: bool) -> None:
+        while self._pending:
+            values, finite, event, names, where = self._pending[0]
+            if event is not None and not wait and not event.query():
+                return  # the GPU has not reached that step yet: look again at the next batch
+            if event is not None:
+                event.synchronize()
+            self._pending.pop(0)
+            if bool(finite):
+                continue
+            self._pending.clear()
+            name, value = next((n, v) for n, v in zip(names, values.tolist(), strict=True) if not math.isfinite(v))
+            raise FloatingPointError(
+                f"{name} = {value} at {where}; training stopped, the checkpoints in {checkpoint_dir(trainer)} are "
+                "from before it. Try a lower learning rate, 32-true precision, or gradient clipping"
+            )
+
+
+def _logged_training_values(trainer: Trainer) -> dict[str, Tensor]:
+    """This batch's logged ``train/`` tensors, as they are on the device.
+
+    ``trainer.callback_metrics`` would do, but it also turns the progress-bar values into Python floats, which waits
+    for the GPU every batch; Lightning's result collection behind it (private, hence the fallback) holds the tensors.
+    """
+    results = getattr(trainer, "_results", None)
+    if results is None or not hasattr(results, "valid_items"):
+        metrics = trainer.callback_metrics
+        return {k: v for k, v in metrics.items() if k.startswith("train/") and torch.is_tensor(v)}
+    values = {}
+    for _, metric in results.valid_items():
+        value = getattr(metric, "_forward_cache", None)
+        if metric.meta.name.startswith("train/") and metric.meta.on_step and torch.is_tensor(value):
+            values[metric.meta.name] = value
+    return values
 
 
 class ImagesPerSecond(Callback):
