@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from benchmarks import gpu_check, gpu_fit
+from translate.data import UnpairedDataModule
 from translate.training.gpu_speed import GpuSpeedUps
 
 TINY = ["--device", "cpu", "--tiny", "--no-install", "--batches", "1", "--steps", "1", "--warmup", "1",
@@ -174,3 +175,12 @@ def test_every_family_in_every_precision_on_the_cpu(tmp_path):
     rows = json.loads(out.read_text())["results"]
     assert len(rows) == len(gpu_fit.FAMILIES) * (len(gpu_check.PRECISIONS) + 1)
     assert all(row["ok"] for row in rows)
+
+
+@pytest.mark.parametrize("device, pinned", [("cuda", True), ("cpu", False)])
+def test_loader_pins_memory_when_the_trainer_runs_on_cuda(tiny_domains, device, pinned):
+    data = UnpairedDataModule(tiny_domains, load_size=18, crop_size=16, batch_size=1, num_workers=0)
+    data.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device(device)), current_epoch=0,
+                                   world_size=1, global_rank=0)  # fmt: skip
+    data.setup("fit")
+    assert data.train_dataloader().pin_memory is pinned  # built only: nothing is copied to a GPU here

@@ -305,10 +305,18 @@ class UnpairedDataModule(LightningDataModule):
             sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate_domains,
-            pin_memory=torch.cuda.is_available(),
+            pin_memory=self._on_cuda(),
             worker_init_fn=init_loader_worker if self.num_workers > 0 else None,
             persistent_workers=self.num_workers > 0,
         )
+
+    def _on_cuda(self) -> bool:
+        """Pinned (page-locked) batches let the copy to the GPU run in the background (Lightning copies with
+        non_blocking=True); only worth it when the trainer runs on CUDA (a GPU machine training on its CPU: no)."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None:
+            return trainer.strategy.root_device.type == "cuda"
+        return torch.cuda.is_available()  # no trainer (a loader built by hand): as before
 
     def sample_batch(self, n: int = 4) -> tuple[Tensor, ...]:
         """A fixed batch of ``n`` un-augmented images per domain, the same at every call: evenly spaced validation
