@@ -11,6 +11,8 @@ import pytest
 
 from benchmarks.serve import compare
 from tests.serving.conftest import image_bytes, multipart, request, serving
+from translate.inference.export import export
+from translate.inference.onnx import OnnxTranslator
 from translate.inference.predict import predict_folder
 from translate.serving import app as app_module
 from translate.serving.app import create_app
@@ -123,3 +125,16 @@ def test_concurrent_requests_of_one_padded_size_run_as_one_batch(cyclegan, tmp_p
     for index, data in enumerate([*same, other]):  # a batch may round a pixel differently from predict's batch of 1
         assert answers[index].status == 200
         assert compare(answers[index].body, _predicted(cyclegan, tmp_path, "x.png", data)) in ("equal", "within 1/255")
+
+
+def test_an_onnx_file_serves_its_one_direction_as_predict_onnx_writes_it(cyclegan, tmp_path):
+    pytest.importorskip("onnxruntime")
+    model = OnnxTranslator(export(cyclegan, tmp_path / "b2a.onnx", direction="b2a"))
+    data = image_bytes((30, 22))
+    with serving(create_app(ServedModel(model))) as url:
+        answer = request(f"{url}/translate", data)
+        assert answer.status == 200 and answer.body == _predicted(model, tmp_path, "x.png", data)
+        info = json.loads(request(f"{url}/info").body)
+        assert (info["source"], info["targets"], info["ema"]) == ("onnx", ["b2a"], None)
+        refused = request(f"{url}/translate", data, direction="a2b")
+        assert refused.status == 400 and "holds one translation (b2a), not a2b" in refused.detail()
