@@ -171,3 +171,54 @@ def test_features_in_memory_equal_the_folder_features(folders):
         extractor = protocol.build(None, TinyFeatures(), torch.device("cpu"))
         from_files = protocol.folder_features(real, extractor, torch.device("cpu"), 50)
         np.testing.assert_allclose(protocol.image_features(images, extractor), from_files, rtol=1e-5, err_msg=name)
+
+
+def _pytorch_fid_inception_state() -> dict:
+    """A state dict with the keys and shapes of pytorch-fid's FID Inception (random values: the published weights
+    cannot be downloaded here), built as pytorch_fid.inception.fid_inception_v3 builds its network."""
+    from pytorch_fid import inception as pf
+
+    net = pf._inception_v3(num_classes=1008, aux_logits=False, weights=None)
+    net.Mixed_5b, net.Mixed_5c, net.Mixed_5d = (pf.FIDInceptionA(c, pool_features=p) for c, p in
+                                                ((192, 32), (256, 64), (288, 64)))  # fmt: skip
+    net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e = (pf.FIDInceptionC(768, channels_7x7=c) for c in
+                                                              (128, 160, 160, 192))  # fmt: skip
+    net.Mixed_7b, net.Mixed_7c = pf.FIDInceptionE_1(1280), pf.FIDInceptionE_2(2048)
+    return net.state_dict()
+
+
+@pytest.mark.slow
+def test_cut_protocol_runs_pytorch_fids_inception_from_a_file_kept_anywhere(folders, tmp_path):
+    kept = tmp_path / "weights" / "inception.pth"
+    kept.parent.mkdir()
+    torch.save(_pytorch_fid_inception_state(), kept)
+    real, fake = folders
+    protocol, previous = PROTOCOLS["cut"], torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "empty_hub"))  # not in the cache: the kept file only
+    try:
+        extractor = protocol.build(protocol.weights.find(kept), None, torch.device("cpu"))
+        features = protocol.folder_features(real, extractor, torch.device("cpu"), 50)
+        assert features.shape == (12, 2048) and np.isfinite(features).all()
+        assert score_folders(real, fake, "cut", weights=kept).fid > 0
+    finally:
+        torch.hub.set_dir(previous)
+
+
+@pytest.mark.slow
+def test_torch_fidelity_protocol_runs_its_inception_from_a_weights_file(folders, tmp_path, monkeypatch):
+    """torch-fidelity's inception-v3-compat from a file (random values with its keys: the published weights cannot
+    be downloaded here), through translate eval's folder scoring and FIDMonitor's in-memory features."""
+    from torch_fidelity import feature_extractor_inceptionv3 as fe
+
+    with monkeypatch.context() as patch:  # build one without loading anything, to save its keys and shapes
+        patch.setattr(fe, "load_state_dict_from_url", lambda *args, **kwargs: {})
+        patch.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, *args, **kwargs: None)
+        state = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"]).state_dict()
+    kept = tmp_path / "fidelity.pth"
+    torch.save(state, kept)
+    real, fake = folders
+    assert score_folders(real, fake, "torch-fidelity", weights=kept).fid > 0
+    protocol = PROTOCOLS["torch-fidelity"]
+    extractor = protocol.build(kept, None, torch.device("cpu"))
+    images = torch.randint(0, 256, (2, 3, 20, 20), dtype=torch.uint8)
+    assert protocol.image_features(images, extractor).shape == (2, 2048)

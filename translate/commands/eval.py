@@ -127,6 +127,7 @@ def _options(args: argparse.Namespace, device: str):
 
 
 def _checkpoint_report(args: argparse.Namespace):
+    from translate import __version__
     from translate.inference.evaluate import evaluate_model
     from translate.inference.loading import load_model
     from translate.training.checkpoint_io import resolve_checkpoint
@@ -137,7 +138,13 @@ def _checkpoint_report(args: argparse.Namespace):
     model = load_model(ckpt, device=device, trust=args.trust_checkpoint)
     data = data_module(args.config)
     targets = (args.direction or []) + (args.target_domain or [])
-    source = {"checkpoint": str(ckpt), "configs": args.config, "data_root": str(data.root), "targets": targets or "all"}
+    source = {
+        "checkpoint": str(ckpt),
+        "configs": args.config,
+        "data_root": str(data.root),
+        "targets": targets or "all",
+        "translate": __version__,
+    }
     return evaluate_model(model, data, output, targets=targets, options=_options(args, device), source=source), output
 
 

@@ -19,6 +19,7 @@ from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from translate import __version__
 from translate.data.datamodule import UnpairedDataModule
 from translate.data.datasets import PairedImages, UnpairedDataset
 from translate.data.images import to_uint8
@@ -215,5 +216,5 @@ def folder_report(
                                  batch_size=50, kid_subset=options.kid_subset, target="-")  # fmt: skip
     biased = warn_if_biased(min(scores.n_fake, scores.n_real))
     warnings = [f"FID from {min(scores.n_fake, scores.n_real)} images is biased upwards"] if biased else []
-    return EvalReport(protocol.settings(weights, options.feature), {"real": str(real), "fake": str(fake)}, [scores],
-                      warnings=warnings)  # fmt: skip
+    source = {"real": str(real), "fake": str(fake), "translate": __version__}
+    return EvalReport(protocol.settings(weights, options.feature), source, [scores], warnings=warnings)
