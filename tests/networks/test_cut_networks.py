@@ -72,7 +72,7 @@ def test_plain_resnet_generator_keeps_cyclegans_layout_and_outputs():
     plain = ResnetGenerator(3, 3, base_channels=8, num_blocks=2)
     assert [k for k in plain.state_dict() if "filt" in k] == []
     assert {k.split(".")[1] for k in plain.state_dict()} == {"1", "4", "7", "10", "11", "12", "15", "19"}
-    # the same draws as before the option existed: every layer built in the same order from the same seed
+    # antialias=False is the default: the same layers drawn in the same order (test_official.py: CycleGAN's outputs)
     torch.manual_seed(0)
     again = ResnetGenerator(3, 3, base_channels=8, num_blocks=2, antialias=False)
     x = torch.rand(1, 3, 16, 16) * 2 - 1
@@ -128,6 +128,10 @@ def test_heads_have_the_official_parameter_count_and_reuse_the_locations():
     assert all(torch.equal(a, b) for a, b in zip(ids, same_ids, strict=True))
     assert all(torch.equal(a, b) for a, b in zip(sampled, again, strict=True))
     assert sampled[0].shape == (2 * 10, 256)
+    rows = where.permute(0, 2, 3, 1).flatten(1, 2)[:, ids[0], :].flatten(0, 1)  # image 0's 10 places, then image 1's
+    assert torch.equal(rows[:10, 0], ids[0].float()) and torch.equal(rows[10:, 0], ids[0].float() + 64)
+    projected = heads.heads[0](rows)
+    assert torch.allclose(sampled[0], projected / (projected.norm(dim=1, keepdim=True) + 1e-7))
     assert torch.allclose(sampled[0].norm(dim=1), torch.ones(20), atol=1e-5)
     every, _ = heads([where[:, :, :2, :2], where], 10)  # a 2x2 map has 4 locations: all of them
     assert every[0].shape == (2 * 4, 256)
