@@ -1,17 +1,22 @@
-"""What data parallelism costs per step: StepSyncDDPStrategy against Lightning's DDP with the unused-parameter search.
+"""What data parallelism costs per step: StepSyncDDPStrategy, Lightning's DDP with the unused-parameter search, and one
+DistributedDataParallel per network (the way mmagic trains GANs).
 
-    python -m benchmarks.ddp                          # about 2 minutes on 2 CPU cores
+    python -m benchmarks.ddp                          # about 3 minutes on 2 quiet CPU cores
     python -m benchmarks.ddp --batches 40 --rounds 5 --json ddp.json
 
 A quick-start CycleGAN (ResnetGenerator 16 base channels, 3 blocks; PatchGAN 16 channels, 3 layers; 64 px crops of
-72 px images, batch 1 per process) trains for ``--batches`` batches (each one G step and one D step) in three set-ups,
+72 px images, batch 1 per process) trains for ``--batches`` batches (each one G step and one D step) in four set-ups,
 each in fresh processes: one process; two gloo processes with ``StepSyncDDPStrategy`` (what ``--trainer.strategy
-ddp`` gives); two gloo processes with ``ddp_find_unused_parameters_true``. Every process runs ``--threads`` torch
+ddp`` gives); two gloo processes with ``ddp_find_unused_parameters_true``; two gloo processes with each network in
+its own DistributedDataParallel (``PerNetworkDDPStrategy`` below: buckets all-reduced while backward runs, as DDP
+does, and no graph search, since each wrapper sees only its own network). Every process runs ``--threads`` torch
 threads, so two processes use twice the cores of one. The set-ups take turns for ``--rounds`` rounds, so that a change
 in the machine's load hits them alike. Reported: the median over rounds of each round's median seconds between
 consecutive batch ends on rank 0 after ``--warmup`` batches (data loading included; the collectives keep the ranks in
-step), images/s over all ranks, and for StepSyncDDPStrategy the time its gradient averaging takes per batch (two
-optimizer steps; Lightning's DDP hides its communication inside backward, where it cannot be timed apart).
+step), images/s over all ranks, the share of a 2-process batch beyond one process's time ((2-process time -
+1-process time) / 2-process time: communication and waiting for the other rank, the same measure for every set-up),
+and for StepSyncDDPStrategy the time its gradient averaging takes per batch (two optimizer steps; DDP hides its
+communication inside backward, where it cannot be timed apart).
 Benchmark on a quiet machine: another job on the same cores slows runs 2-10x; compare ratios from one run.
 """
 
@@ -33,7 +38,35 @@ SETUPS = {  # name: (processes, strategy)
     "1 process": (1, None),
     "2 processes, StepSyncDDPStrategy (ddp)": (2, "step_sync"),
     "2 processes, ddp_find_unused_parameters_true": (2, "find_unused"),
+    "2 processes, one DistributedDataParallel per network": (2, "per_network"),
 }
+
+
+def per_network_strategy():
+    """A DDPStrategy that wraps each network of the LightningModule (gen_ab, disc_a, ...) in its own
+    DistributedDataParallel instead of the whole module, as mmagic's MMSeparateDistributedDataParallel does."""
+    import torch
+    from lightning.pytorch.strategies import DDPStrategy
+    from torch.nn.parallel import DistributedDataParallel
+
+    class DDPUnlessFrozen(DistributedDataParallel):
+        # In the G step D only passes G's gradients through (its weights are frozen by toggled_optimizer): through
+        # DDP, that forward would make it wait at the next step for gradients that never came. So a frozen network
+        # runs as itself.
+        def forward(self, *args, **kwargs):
+            if torch.is_grad_enabled() and not any(p.requires_grad for p in self.module.parameters()):
+                return self.module(*args, **kwargs)
+            return super().forward(*args, **kwargs)
+
+    class PerNetworkDDPStrategy(DDPStrategy):
+        def configure_ddp(self) -> None:
+            module = self.lightning_module
+            for name, child in list(module.named_children()):
+                if any(p.requires_grad for p in child.parameters()):
+                    wrapped = DDPUnlessFrozen(child, device_ids=self.determine_ddp_device_ids(), **self._ddp_kwargs)
+                    setattr(module, name, wrapped)
+
+    return PerNetworkDDPStrategy()
 
 
 def _write_images(root: Path, count: int = 8, size: int = 72) -> None:
@@ -64,6 +97,7 @@ def _worker(rank: int, processes: int, strategy_name: str | None, port: int, arg
         None: "auto",
         "step_sync": StepSyncDDPStrategy(),
         "find_unused": DDPStrategy(find_unused_parameters=True),
+        "per_network": per_network_strategy(),
     }[strategy_name]
 
     class BatchEnds(Callback):
@@ -138,10 +172,16 @@ def main() -> None:
         syncs = [r["sync_s_per_batch"] for r in rounds[name] if r["sync_s_per_batch"] is not None]
         results[name] = {"s_per_batch": seconds, "images_per_s": processes / seconds, "rounds": rounds[name]}
         sync = f"  (gradient averaging {1000 * statistics.median(syncs):.1f} ms/batch)" if syncs else ""
-        print(f"{name:46s} {seconds:.3f} s/batch  {processes / seconds:6.2f} images/s{sync}")
-    single, step_sync, find_unused = (results[name]["s_per_batch"] for name in SETUPS)
-    print(f"find_unused / StepSync time per batch: {find_unused / step_sync:.3f}")
-    print(f"StepSync / 1 process time per batch:   {step_sync / single:.3f} (2 processes do twice the images)")
+        print(f"{name:56s} {seconds:.3f} s/batch  {processes / seconds:6.2f} images/s{sync}")
+    single, step_sync, find_unused, per_network = (results[name]["s_per_batch"] for name in SETUPS)
+    for name, (processes, _) in SETUPS.items():
+        if processes > 1:
+            share = (results[name]["s_per_batch"] - single) / results[name]["s_per_batch"]
+            results[name]["share_not_computing"] = share
+            print(f"{name:56s} share of the batch beyond one process's: {share:.0%}")
+    print(f"find_unused / StepSync time per batch:  {find_unused / step_sync:.3f}")
+    print(f"per-network / StepSync time per batch:  {per_network / step_sync:.3f}")
+    print(f"StepSync / 1 process time per batch:    {step_sync / single:.3f} (2 processes do twice the images)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
