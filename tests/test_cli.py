@@ -28,7 +28,10 @@ def test_command_help_explains_itself(command, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bogus"], "unknown command 'bogus'; choose from fit, validate, test, predict, data, export, import, serve"),
+        (
+            ["bogus"],
+            "unknown command 'bogus'; choose from fit, validate, test, predict, sample, data, export, import, serve",
+        ),  # fmt: skip
         (["fit"], "translate fit: error: no model given; pass --config FILE"),
         (["fit", "--trainer.max_epochs=1"], "translate fit: error: no model given; pass --config FILE"),
         (["test", "--trainer.max_epochs=1"], "translate test: error: no model given"),

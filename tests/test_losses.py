@@ -155,3 +155,69 @@ def test_angle_loss_ignores_magnitude_where_travel_loss_does_not():
         assert losses.angle_loss(real, fake) == pytest.approx(0.0, abs=1e-6)
     assert losses.travel_loss(real, real * 4.0) > 1.0  # TraVeL's squared difference ties lengths too
     assert losses.angle_loss(real, -real) == pytest.approx(2.0, abs=1e-6)  # every vector reversed
+
+
+# --- the classic losses of the noise models (hand-computed values) ---------------------------------------------------
+
+LOGIT_09, LOGIT_01 = math.log(9.0), math.log(1 / 9)  # sigmoid: 0.9 and 0.1
+
+
+def test_bce_discriminator_loss_and_one_sided_label_smoothing():
+    real, fake = torch.full((3, 1), LOGIT_09), torch.full((3, 1), LOGIT_01)
+    # -log 0.9 (real judged real with 0.9) - log(1 - 0.1) (fake judged fake with 0.9)
+    assert losses.bce_discriminator_loss(real, fake) == pytest.approx(-2 * math.log(0.9), rel=1e-5)
+    # target 0.9 for real: -(0.9 log 0.9 + 0.1 log 0.1); fakes keep their target 0 (one-sided)
+    smoothed = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1)) - math.log(0.9)
+    assert losses.bce_discriminator_loss(real, fake, real_target=0.9) == pytest.approx(smoothed, rel=1e-5)
+    for loss in ("minimax", "nonsaturating"):
+        assert losses.noise_discriminator_loss(real, fake, loss, real_target=0.9) == pytest.approx(smoothed, rel=1e-5)
+
+
+def test_minimax_and_nonsaturating_generator_losses():
+    fake = torch.full((2, 1), LOGIT_01)  # D gives the fakes 0.1
+    assert losses.minimax_generator_loss(fake) == pytest.approx(math.log(0.9), rel=1e-5)  # log(1 - D(G(z)))
+    assert losses.nonsaturating_generator_loss(fake) == pytest.approx(-math.log(0.1), rel=1e-5)  # -log D(G(z))
+    assert losses.noise_generator_loss(fake, "minimax") == losses.minimax_generator_loss(fake)
+    # the minimax gradient vanishes as D grows sure (saturation), the non-saturating one does not
+    sure = torch.full((1, 1), -10.0, requires_grad=True)
+    (grad_minimax,) = torch.autograd.grad(losses.minimax_generator_loss(sure), sure)
+    (grad_nonsat,) = torch.autograd.grad(losses.nonsaturating_generator_loss(sure), sure)
+    assert abs(grad_minimax.item()) < 1e-4 and abs(grad_nonsat.item()) > 0.99
+
+
+def test_wgan_critic_loss_and_weight_clipping():
+    real, fake = torch.tensor([[1.0], [3.0]]), torch.tensor([[0.5], [-0.5]])
+    assert losses.wgan_critic_loss(real, fake) == pytest.approx(-2.0)  # mean f(G(z)) - mean f(x) = 0 - 2
+    for loss in ("wgan", "wgangp"):
+        assert losses.noise_discriminator_loss(real, fake, loss) == pytest.approx(-2.0)
+        assert losses.noise_generator_loss(real, loss) == pytest.approx(-2.0)
+    weights = nn.Parameter(torch.tensor([0.5, -0.02, 0.005]))
+    losses.clip_weights_([weights], 0.01)
+    assert weights.tolist() == pytest.approx([0.01, -0.01, 0.005])
+
+
+def test_noise_lsgan_and_hinge_values():
+    real, fake = torch.tensor([[1.0], [0.0]]), torch.tensor([[0.0], [1.0]])
+    assert losses.noise_discriminator_loss(real, fake, "lsgan") == pytest.approx(0.5)  # 0.5 * (0.5 + 0.5)
+    assert losses.noise_generator_loss(fake, "lsgan") == pytest.approx(0.5)  # mean (D(G(z)) - 1)^2
+    real, fake = torch.tensor([[2.0], [0.0]]), torch.tensor([[-2.0], [0.0]])
+    assert losses.noise_discriminator_loss(real, fake, "hinge") == pytest.approx(1.0)  # 0.5 + 0.5
+    assert losses.noise_generator_loss(fake, "hinge") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="expected one of"):
+        losses.noise_generator_loss(fake, "relativistic")
+
+
+def test_feature_matching_loss():
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # batch mean (2, 3)
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # batch mean (1, 1)
+    loss = losses.feature_matching_loss(real, fake)
+    assert loss.item() == pytest.approx((1.0 + 4.0) / 2)
+    loss.backward()
+    assert fake.grad is not None and losses.feature_matching_loss(real, real) == 0
+
+
+def test_kl_normal_loss():
+    assert losses.kl_normal_loss(torch.zeros(3, 4), torch.zeros(3, 4)) == 0  # already the prior
+    mu, logvar = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, math.log(2.0)]])
+    # -0.5 * [(1 + 0 - 1 - 1) + (1 + log 2 - 0 - 2)] = 1 - log(2) / 2
+    assert losses.kl_normal_loss(mu, logvar) == pytest.approx(1 - math.log(2) / 2, rel=1e-6)

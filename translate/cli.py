@@ -19,6 +19,8 @@ commands:
              (StarGAN: add --target-domain NAME|all, --grid, or --attrs A=1,B=0 [--attr-file LABELS])
   eval       FID and KID, as papers:   translate eval --ckpt CKPT --config CONFIG [--protocol cut|clean|torch-fidelity]
              (two folders made by anything: translate eval --real DIR --fake DIR)
+  sample     images from noise:        translate sample --ckpt CKPT --num N --output DIR [--grid] [--seed S]
+             (conditional GANs: --class NAME; VAE-GAN: --input DIR for reconstructions)
   data       get a dataset:            translate data download horse2zebra [--root datasets]
   export     ONNX or TorchScript:      translate export --ckpt CKPT --format onnx --output model.onnx
   serve      HTTP API and web page:    translate serve --ckpt CKPT [--host 127.0.0.1] [--port 8000]  (or --onnx)
@@ -58,6 +60,12 @@ def predict(argv: list[str]) -> None:
     predict.main(argv)
 
 
+def sample(argv: list[str]) -> None:
+    from translate.commands import sample
+
+    sample.main(argv)
+
+
 def data(argv: list[str]) -> None:
     from translate.commands import data
 
@@ -88,8 +96,8 @@ def evaluate(argv: list[str]) -> None:
     eval_command.main(argv)
 
 
-COMMANDS = {"fit": fit, "validate": validate, "test": test, "predict": predict, "data": data, "export": export,
-            "import": import_weights, "serve": serve, "eval": evaluate}  # fmt: skip
+COMMANDS = {"fit": fit, "validate": validate, "test": test, "predict": predict, "sample": sample, "data": data,
+            "export": export, "import": import_weights, "serve": serve, "eval": evaluate}  # fmt: skip
 
 
 def _log_to_stderr() -> None:

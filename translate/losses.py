@@ -157,6 +157,91 @@ def angle_loss(emb_real: Tensor, emb_fake: Tensor) -> Tensor:
     return 1 - travel_cosine(emb_real, emb_fake)
 
 
+# The classic losses of the noise-to-image GANs (translate.models.noise) ----------------------------------------------
+
+NoiseLoss = Literal["minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgangp"]
+
+
+def bce_discriminator_loss(real: Tensor, fake: Tensor, real_target: float = 1.0) -> Tensor:
+    """D's side of the original GAN (Goodfellow et al. 2014, Eq. 1): -mean log D(x) - mean log(1 - D(G(z))), as two
+    binary cross-entropies on logits (the reference DCGAN's errD_real + errD_fake).
+
+    ``real_target`` < 1 is one-sided label smoothing (Salimans et al. 2016, Sec. 3.4; 0.9): real images get that
+    target, fakes keep 0, so D is not rewarded for ever more confident logits on real data.
+    """
+    real, fake = real.float(), fake.float()
+    return F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_target)) + F.softplus(fake).mean()
+
+
+def minimax_generator_loss(fake: Tensor) -> Tensor:
+    """G minimises mean log(1 - D(G(z))) (Goodfellow et al. 2014, Eq. 1): log(1 - sigmoid(x)) = -softplus(x). It
+    saturates: while D rejects the fakes confidently the gradient vanishes, which is why the paper suggests the
+    non-saturating form."""
+    return -F.softplus(fake.float()).mean()
+
+
+def nonsaturating_generator_loss(fake: Tensor) -> Tensor:
+    """G minimises -mean log D(G(z)) (Goodfellow et al. 2014, Sec. 3): the same fixed point, strong early gradients."""
+    return F.softplus(-fake.float()).mean()
+
+
+def wgan_critic_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """The critic's loss of WGAN (Arjovsky et al. 2017, Alg. 1) and WGAN-GP before its penalty: mean f(G(z)) - mean
+    f(x), the negated Wasserstein-1 estimate."""
+    return fake.float().mean() - real.float().mean()
+
+
+def clip_weights_(parameters, clip: float) -> None:
+    """WGAN's Lipschitz constraint (Arjovsky et al. 2017, Alg. 1; c = 0.01): clamp every critic weight to [-c, c] in
+    place after each critic step."""
+    with torch.no_grad():
+        for parameter in parameters:
+            parameter.clamp_(-clip, clip)
+
+
+def noise_discriminator_loss(real: Tensor, fake: Tensor, loss: NoiseLoss, *, real_target: float = 1.0) -> Tensor:
+    """D's adversarial loss by name, from its logits on real and (detached) fake images.
+
+    minimax and nonsaturating share D's cross-entropy (``bce_discriminator_loss``, where ``real_target`` applies);
+    lsgan (Mao et al. 2017, Eq. 2 with a = 0, b = 1: the halved sum) and hinge are ``discriminator_loss``'s; wgan and
+    wgangp the critic's ``wgan_critic_loss`` (add the clipping or ``lambda_gp * gradient_penalty`` yourself).
+    """
+    if loss not in get_args(NoiseLoss):
+        raise ValueError(f"unknown loss {loss!r}, expected one of {get_args(NoiseLoss)}")
+    if loss in ("minimax", "nonsaturating"):
+        return bce_discriminator_loss(real, fake, real_target)
+    if loss in ("wgan", "wgangp"):
+        return wgan_critic_loss(real, fake)
+    return discriminator_loss(real, fake, loss)
+
+
+def noise_generator_loss(fake: Tensor, loss: NoiseLoss) -> Tensor:
+    """G's adversarial loss by name, from D's logits on G's samples: minimax, non-saturating, LSGAN's
+    mean (D(G(z)) - 1)^2, or -mean D(G(z)) for hinge, wgan and wgangp."""
+    if loss not in get_args(NoiseLoss):
+        raise ValueError(f"unknown loss {loss!r}, expected one of {get_args(NoiseLoss)}")
+    if loss == "minimax":
+        return minimax_generator_loss(fake)
+    if loss == "nonsaturating":
+        return nonsaturating_generator_loss(fake)
+    return generator_loss(fake, "lsgan" if loss == "lsgan" else "hinge")
+
+
+def feature_matching_loss(features_real: Tensor, features_fake: Tensor) -> Tensor:
+    """Feature matching (Salimans et al. 2016, Sec. 3.1): G matches the batch mean of an intermediate layer of D on
+    real images, ||E f(x) - E f(G(z))||^2, averaged over the features rather than summed (as the authors'
+    improved-gan code does), so its scale does not grow with D's width. ``features_real`` is detached."""
+    mean_real = features_real.detach().float().flatten(1).mean(0)
+    return (mean_real - features_fake.float().flatten(1).mean(0)).square().mean()
+
+
+def kl_normal_loss(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) summed over the latent, averaged over the batch (Kingma & Welling 2014,
+    Appendix B): -0.5 * sum(1 + logvar - mu^2 - exp(logvar))."""
+    mu, logvar = mu.float(), logvar.float()
+    return (-0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(1)).mean()
+
+
 def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     """R1 (Mescheder et al. 2018, Eq. 9, before its gamma / 2): E[||grad_x D(x)||^2] on real images only.
 

@@ -20,6 +20,8 @@ DEBUG_UNET = str(REPO / "configs" / "debug_travelgan.yaml")  # U-Net generators 
 DEBUG_STARGAN = str(REPO / "configs" / "debug_stargan.yaml")  # stacked on DEBUG: 32 px, domains A and B
 DEBUG_PIX2PIX = str(REPO / "configs" / "debug_pix2pix.yaml")  # tiny U-Net and PatchGAN; paired data (tiny_pairs)
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
+DEBUG_NOISE = str(REPO / "configs" / "debug_noise.yaml")  # the noise models: tiny DCGAN networks, 32 px
+NOISE_MODELS = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
@@ -29,6 +31,8 @@ def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pai
         overlays.append(DEBUG_STARGAN)
     if config.stem.startswith("pix2pix"):
         overlays = [DEBUG_PIX2PIX]
+    if config.stem.startswith(NOISE_MODELS):  # images of every folder (conditional: trainA, trainB as classes)
+        overlays = [DEBUG_NOISE]
     root = tiny_pairs if config.stem.startswith("pix2pix") else tiny_domains
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
     main(["fit", "--config", str(config), *overlays, f"--data.root={root}",

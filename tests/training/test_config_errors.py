@@ -26,7 +26,10 @@ TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, 
             ["--model.init_args.generator.init_args.num_block", "5"],
             "ResnetGenerator has no option 'num_block'; did you mean 'num_blocks'?",
         ),  # fmt: skip
-        (["--data.batchsize", "5"], "unknown option --data.batchsize; did you mean '--data.batch_size'?"),
+        (
+            ["--data.batchsize", "5"],
+            "data.batchsize: UnpairedDataModule has no option 'batchsize'; did you mean 'batch_size'?",
+        ),  # fmt: skip
         (["--model.init_args.lambda_cycle", "abc"], "model.init_args.lambda_cycle: Expected a <class 'float'>"),
         (
             ["--model.init_args.gan_mode", "lsgann"],

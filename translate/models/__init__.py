@@ -2,8 +2,9 @@
 
 from translate.models.cut import CUT
 from translate.models.cyclegan import CycleGAN
+from translate.models.dcgan import DCGAN
 from translate.models.pix2pix import Pix2Pix
 from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CUT", "CycleGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
+__all__ = ["CUT", "CycleGAN", "DCGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]

@@ -110,3 +110,47 @@ class ReportsOwnMetrics(ABC):
     def own_metrics(self, batch: tuple[Tensor, ...], batch_idx: int = 0) -> dict[str, Tensor]:
         """Scalar metrics of one batch as the data module gives it (averaged over batches by their size);
         ``batch_idx`` seeds anything random (StarGAN's target domains)."""
+
+
+class GeneratesFromNoise(ABC):
+    """A model that makes images from noise (DCGAN, conditional GAN, InfoGAN, Siamese GAN, VAE-GAN): what ``translate
+    sample`` and the sample grids rely on. Images are (N, channels, image_size, image_size) in [-1, 1]; the same
+    ``seed`` (and class) gives the same images."""
+
+    @property
+    @abstractmethod
+    def channels(self) -> int:
+        """Image channels (1 grayscale, 3 RGB)."""
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Side of the square images the generator makes."""
+
+    @property
+    @abstractmethod
+    def latent_dim(self) -> int:
+        """Length of the noise vector z."""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names a conditional model generates (``class_name``); empty for an unconditional one."""
+        return ()
+
+    @abstractmethod
+    def generate(self, n: int, *, seed: int | None = None, class_name: str | None = None) -> Tensor:
+        """``n`` images from fresh noise drawn on the CPU from ``seed`` (None: torch's global generator); of
+        ``class_name`` for a conditional model (None: classes in turn)."""
+
+    @abstractmethod
+    def grid_columns(self, rows: int, *, seed: int = 0) -> dict[str, Tensor]:
+        """The columns of a sample grid, name -> (rows, C, H, W): fresh samples, one column per class, or a code
+        swept across the columns (InfoGAN); fixed for a seed, so grids of one run compare across epochs."""
+
+
+class ReconstructsImages(ABC):
+    """A noise model with an encoder (VAE-GAN): ``translate sample --input DIR`` shows its reconstructions."""
+
+    @abstractmethod
+    def reconstruct(self, images: Tensor) -> Tensor:
+        """(N, C, image_size, image_size) images in [-1, 1] -> their reconstructions (the mean code, decoded)."""

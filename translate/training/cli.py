@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from jsonargparse import DefaultHelpFormatter
-from lightning.pytorch import Trainer
+from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+import translate.data.datamodule  # noqa: F401  (data.class_path: the unpaired data module by default)
+import translate.data.image_folder  # noqa: F401  (the noise models' ImageFolderDataModule)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
-from translate.data import UnpairedDataModule
 from translate.data.layouts import discover_domains, named_domains
 from translate.models.checks import _flat
 from translate.models.contract import LabelConditioned
@@ -80,7 +81,9 @@ class TranslateParser(LightningArgumentParser):
         options = [option for action in parser._actions for option in action.option_strings]
         prog = parser.prog.replace(" [options]", "")
         hint = f"`{prog} --help` lists the options; TRANSLATE_DEBUG=1 shows jsonargparse's own report"
-        sys.stderr.write(f"{prog}: error: {short_message(message, options)}\n  ({hint})\n")
+        # the data module is chosen by class now, but `data.batch_size` is how configs and the docs name its options
+        said = short_message(message, options).replace("data.init_args.", "data.", 1)
+        sys.stderr.write(f"{prog}: error: {said}\n  ({hint})\n")
         self.exit(2)
 
 
@@ -115,6 +118,10 @@ class TranslateCLI(LightningCLI):
             if monitors and trainer.is_global_zero:
                 log.warning("no logger (trainer.logger false): LearningRateMonitor skipped, it logs to a logger")
         return trainer
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        if self.subclass_mode_data:  # `data:` without a class_path is the unpaired data module, as before
+            parser.set_defaults({"data": {"class_path": "translate.data.datamodule.UnpairedDataModule"}})
 
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
@@ -164,7 +171,7 @@ def fill_domains_from_data(config: Any) -> None:
     model = config.get("model")
     if model is None or not issubclass(_model_class(str(model.get("class_path", ""))), LabelConditioned):
         return  # only label-conditioned models (the contract) take their domains from the data
-    init_args, data = model.get("init_args"), config.get("data")
+    init_args, data = model.get("init_args"), data_arguments(config)
     if init_args is None or init_args.get("domains") is not None or data is None:
         return
     domains = named_domains(data.get("domains"), data.get("train_dirs"), data.get("attr_file"))  # as the data module
@@ -173,6 +180,14 @@ def fill_domains_from_data(config: Any) -> None:
             "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
         )
     init_args["domains"] = domains if domains is not None else discover_domains(data["root"])
+
+
+def data_arguments(config: Any) -> Any:
+    """The data module's arguments in a parsed config: ``data.init_args`` when the data module is chosen by class
+    (``translate fit``: the unpaired data module by default, ``ImageFolderDataModule`` for the noise models), else
+    ``data`` itself."""
+    data = config.get("data")
+    return data.get("init_args") if data is not None and data.get("class_path") is not None else data
 
 
 def _model_class(class_path: str) -> type:
@@ -226,7 +241,8 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
 
 def run_cli(args: list[str] | None) -> TranslateCLI:
     """Run ``fit``, ``validate`` or ``test`` as ``args`` (None: ``sys.argv``) say, with every model in
-    translate.models and the unpaired data module."""
+    translate.models and the data module ``data.class_path`` names (default: the unpaired data module; the noise
+    models' ``translate.data.image_folder.ImageFolderDataModule``)."""
     # Lightning warns in 12 lines that a ModelCheckpoint with every_n_train_steps under manual optimisation saves
     # the state after the optimizer step: that is the state translate's exact resume needs (tests/test_train_longer.py).
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
@@ -234,7 +250,8 @@ def run_cli(args: list[str] | None) -> TranslateCLI:
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
     return TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
-        datamodule_class=UnpairedDataModule,
+        datamodule_class=LightningDataModule,
+        subclass_mode_data=True,  # UnpairedDataModule unless data.class_path names another (add_arguments_to_parser)
         auto_configure_optimizers=False,  # models bring their own optimizers and schedules
         save_config_kwargs={"overwrite": True},
         parser_class=TranslateParser,

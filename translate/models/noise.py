@@ -1,0 +1,257 @@
+"""The loop the noise-to-image GANs share: critic steps, the classic losses, weight clipping, EMA, samples and grids.
+
+DCGAN (translate.models.dcgan) is this loop as it stands; the conditional GAN, InfoGAN and the Siamese GAN override
+what their papers change (the generator's input, how D reads an image, the adversarial terms).
+"""
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import get_args
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from translate import losses
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.contract import GeneratesFromNoise, ShowsSamples
+from translate.models.ema import moving_average
+from translate.networks import DiscriminatorFactory
+
+# latent features (z, plus one-hot classes or codes) -> (B, C, H, W); the network reports its own ``image_size``
+NoiseGeneratorFactory = Callable[[int, int], nn.Module]
+# Radford et al. 2016, Sec. 4 (pytorch/examples dcgan/main.py: lr 0.0002, beta1 0.5)
+DCGAN_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+GRID_COLUMNS = 8  # fresh samples per grid row of an unconditional model
+
+
+class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
+    """A generator ``gen`` of noise and a discriminator (critic) ``disc``, trained with one of the classic losses.
+
+    One batch is one D step; G steps every ``n_critic`` batches on the same fakes (the reference DCGAN's order:
+    D, then G), so Lightning's ``max_steps`` counts both. Noise is drawn from torch's generator, which ``StepSeed``
+    seeds per step: a resumed run continues bit-exact.
+
+    Args:
+        generator: Builds ``gen`` from (input features, channels); its ``image_size`` is the model's.
+        discriminator: Builds ``disc`` from the image channels (class maps included for a conditional GAN).
+        optimizer: Both networks' optimizer: Adam 2e-4 (0.5, 0.999) for DCGAN, RMSprop 5e-5 for WGAN, Adam 1e-4
+            (0, 0.9) for WGAN-GP, as their papers.
+        loss: ``minimax`` or ``nonsaturating`` (Goodfellow et al. 2014), ``lsgan``, ``hinge``, ``wgan`` (needs
+            ``clip``) or ``wgangp`` (a critic without batch norm; adds ``lambda_gp`` times the gradient penalty).
+        n_critic: D steps per G step (WGAN and WGAN-GP: 5).
+        clip: WGAN's weight clipping c (0.01); only with ``loss: wgan``.
+        real_target: One-sided label smoothing (Salimans et al. 2016): D's target for real images (0.9); only with
+            the cross-entropy losses.
+        feature_matching: G matches the batch mean of D's features on real images instead of fooling D (Salimans
+            et al. 2016, Sec. 3.1); D keeps ``loss``.
+        ema_decay: Keep a moving average of G (e.g. 0.999; None: off), used for samples and grids.
+    """
+
+    def __init__(
+        self,
+        generator: NoiseGeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        optimizer: OptimizerCallable = DCGAN_ADAM,
+        *,
+        latent_dim: int = 100,
+        channels: int = 3,
+        loss: losses.NoiseLoss = "nonsaturating",
+        n_critic: int = 1,
+        clip: float | None = None,
+        lambda_gp: float = 10.0,
+        real_target: float = 1.0,
+        feature_matching: bool = False,
+        ema_decay: float | None = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self._check_loss(loss, n_critic, clip, real_target)
+        self.gen = generator(self.generator_features(latent_dim), channels)
+        self.ema_gen = moving_average(self.gen, ema_decay)
+        self.disc = discriminator(self.discriminator_channels(channels))
+        if loss == "wgangp" and any(isinstance(m, nn.BatchNorm2d) for m in self.disc.modules()):
+            raise ValueError("loss wgangp penalises each image's gradient, which batch norm mixes across the batch: "
+                             "set the discriminator's norm to layer or none (Gulrajani et al. 2017)")  # fmt: skip
+        self.optimizer = optimizer
+
+    @staticmethod
+    def _check_loss(loss: str, n_critic: int, clip: float | None, real_target: float) -> None:
+        if loss not in get_args(losses.NoiseLoss):
+            raise ValueError(f"unknown loss {loss!r}, expected one of {get_args(losses.NoiseLoss)}")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if (loss == "wgan") != (clip is not None) or (clip is not None and clip <= 0):
+            raise ValueError(f"weight clipping goes with loss wgan only: set clip > 0 (0.01) for wgan, none for "
+                             f"{loss} (got clip={clip})")  # fmt: skip
+        if not 0 < real_target <= 1 or (real_target != 1 and loss not in ("minimax", "nonsaturating")):
+            raise ValueError(f"real_target (one-sided label smoothing, e.g. 0.9) must be in (0, 1] and goes with "
+                             f"the losses minimax and nonsaturating, got {real_target} with {loss}")  # fmt: skip
+
+    # what subclasses change ------------------------------------------------------------------------------------------
+
+    def generator_features(self, latent_dim: int) -> int:
+        """Length of G's input vector (conditional GAN: + classes; InfoGAN: + codes)."""
+        return latent_dim
+
+    def discriminator_channels(self, channels: int) -> int:
+        """Channels of D's input (conditional GAN: + one label map per class)."""
+        return channels
+
+    def noise(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """G's input for ``n`` samples, drawn on the CPU from ``generator`` (None: torch's global one): z ~ N(0, I)."""
+        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+
+    def features(self, images: Tensor, labels: Tensor | None) -> Tensor:
+        """D's trunk on ``images`` (the feature-matching layer)."""
+        return self.disc.forward_features(images)
+
+    def adversarial_losses(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
+        """D's adversarial loss from its head's outputs on real and detached fake images."""
+        return losses.noise_discriminator_loss(real_out, fake_out, self.hparams.loss,
+                                               real_target=self.hparams.real_target)  # fmt: skip
+
+    def adversarial_generator_loss(self, fake_out: Tensor) -> Tensor:
+        return losses.noise_generator_loss(fake_out, self.hparams.loss)
+
+    # the contract (translate.models.contract.GeneratesFromNoise) -----------------------------------------------------
+
+    @property
+    def channels(self) -> int:
+        return self.hparams.channels
+
+    @property
+    def image_size(self) -> int:
+        return self.gen.image_size
+
+    @property
+    def latent_dim(self) -> int:
+        return self.hparams.latent_dim
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator samples come from: its moving average when kept."""
+        return self.ema_gen if self.ema_gen is not None else self.gen
+
+    def class_labels(self, n: int, class_name: str | None) -> Tensor | None:
+        """Labels (n,) of ``class_name``, or the classes in turn; None for an unconditional model."""
+        if not self.classes:
+            if class_name is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional: it takes no class (got {class_name!r})")
+            return None
+        if class_name is not None and class_name not in self.classes:
+            raise ValueError(f"unknown class {class_name!r}, expected one of {list(self.classes)}")
+        if class_name is None:
+            return torch.arange(n, device=self.device) % len(self.classes)
+        return torch.full((n,), self.classes.index(class_name), device=self.device)
+
+    @torch.no_grad()
+    def generate(self, n: int, *, seed: int | None = None, class_name: str | None = None) -> Tensor:
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        labels = self.class_labels(n, class_name)
+        return self.sampler(self.noise(n, labels, generator))
+
+    @torch.no_grad()
+    def grid_columns(self, rows: int, *, seed: int = 0) -> dict[str, Tensor]:
+        """``GRID_COLUMNS`` columns of fresh samples (a conditional model: one column per class, one z per row)."""
+        generator = torch.Generator().manual_seed(seed)
+        if not self.classes:
+            samples = self.sampler(self.noise(rows * GRID_COLUMNS, None, generator)).unflatten(0, (GRID_COLUMNS, rows))
+            return {f"sample_{i}": column for i, column in enumerate(samples)}
+        columns = {}
+        for label, name in enumerate(self.classes):  # the same z in every column: only the class changes
+            labels = torch.full((rows,), label, device=self.device)
+            columns[name] = self.sampler(self.noise(rows, labels, torch.Generator().manual_seed(seed)))
+        return columns
+
+    @torch.no_grad()
+    def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
+        """A training image per row, then the grid columns of noise fixed by seed 0."""
+        return {"real": batch[0], **self.grid_columns(len(batch[0]))}
+
+    # training --------------------------------------------------------------------------------------------------------
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_checkpoint_fits(self, checkpoint)
+
+    def setup(self, stage: str) -> None:
+        data = attached_data(self)
+        if data is None:
+            return
+        check_channels(self, data)
+        if data.image_size != self.image_size:
+            raise ValueError(f"the generator makes {self.image_size} px images but data.crop_size is "
+                             f"{data.image_size}: set both the same")  # fmt: skip
+        if data.labelled != bool(self.classes) or (self.classes and tuple(data.domains) != tuple(self.classes)):
+            raise ValueError(f"model classes {list(self.classes)} differ from the data's {list(data.domains)}: a "
+                             "conditional model needs data.conditional: true and the same classes, an unconditional "
+                             "one data.conditional: false")  # fmt: skip
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        real, labels = batch[0], (batch[1] if len(batch) > 1 else None)
+        iteration = self.trainer.fit_loop.epoch_loop.total_batch_idx  # batches so far, kept across resumes
+        generator_step = (iteration + 1) % self.hparams.n_critic == 0
+        opt_g, opt_d = self.optimizers()
+        inputs = self.noise(len(real), labels)
+        with torch.set_grad_enabled(generator_step):  # one G pass serves both steps, as the reference DCGAN
+            fake = self.gen(inputs)
+        with self.toggled_optimizer(opt_d):
+            self._step(opt_d, self.discriminator_losses(real, labels, fake.detach()))
+            if self.hparams.clip is not None:
+                losses.clip_weights_(self.disc.parameters(), self.hparams.clip)
+        if generator_step:
+            with self.toggled_optimizer(opt_g):  # D is frozen while G learns to fool it
+                self._step(opt_g, self.generator_losses(real, labels, inputs, fake))
+                if self.ema_gen is not None:
+                    self.ema_gen.update_parameters(self.gen)
+
+    def _step(self, optimizer, loss: Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+
+    def discriminator_losses(self, real: Tensor, labels: Tensor | None, fake: Tensor) -> Tensor:
+        real_out = self.disc.forward_head(self.features(real, labels))
+        fake_out = self.disc.forward_head(self.features(fake, labels))
+        total = adv = self.adversarial_losses(real_out, fake_out)
+        terms = {"adv": adv, "real": real_out.float().mean(), "fake": fake_out.float().mean()}
+        if self.hparams.loss == "wgangp":
+            terms["gp"] = losses.gradient_penalty(lambda x: self.disc.forward_head(self.features(x, labels)), real,
+                                                  fake)  # fmt: skip
+            total = total + self.hparams.lambda_gp * terms["gp"]
+        self.log_dict({f"train/d/{name}": value for name, value in terms.items()})
+        self.log("train/d/total", total, prog_bar=True)
+        return total
+
+    def generator_losses(self, real: Tensor, labels: Tensor | None, inputs: Tensor, fake: Tensor) -> Tensor:
+        h_fake = self.features(fake, labels)
+        if self.hparams.feature_matching:
+            with torch.no_grad():
+                h_real = self.features(real, labels)
+            total = losses.feature_matching_loss(h_real, h_fake)
+            self.log("train/g/feature_matching", total)
+        else:
+            total = self.adversarial_generator_loss(self.disc.forward_head(h_fake))
+            self.log("train/g/adv", total)
+        total = total + self.extra_generator_loss(inputs, h_fake)
+        self.log("train/g/total", total, prog_bar=True)
+        return total
+
+    def extra_generator_loss(self, inputs: Tensor, h_fake: Tensor) -> Tensor | float:
+        """A term a subclass adds to G's loss from its input and D's features of its samples (InfoGAN: L_I)."""
+        return 0.0
+
+    def configure_optimizers(self):
+        return [self.optimizer(self.gen.parameters()), self.optimizer(self.disc_parameters())]
+
+    def disc_parameters(self) -> list[nn.Parameter]:
+        """What D's optimizer updates (InfoGAN: the Q head too)."""
+        return list(self.disc.parameters())
+
+
+def one_hot(labels: Tensor, classes: int) -> Tensor:
+    """(B,) class indices -> (B, classes) float one-hot."""
+    return F.one_hot(labels.long(), classes).float()
