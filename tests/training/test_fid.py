@@ -172,3 +172,14 @@ def test_fid_monitor_scores_as_translate_eval_scores_the_same_images(protocol, t
     direct = score_folders(tmp_path / "real", tmp_path / "fake", protocol, feature=TinyFeatures())
     assert logged["val/fid_a2b"] == pytest.approx(direct.fid, rel=1e-4)
     assert logged["val/kid_a2b"] == pytest.approx(direct.kid_mean, rel=1e-4, abs=1e-7)
+
+
+def test_fid_monitor_skips_a_validation_set_of_one_image(tiny_data, write_images, tmp_path, caplog):
+    for domain, colour in (("A", 0), ("B", 1)):
+        write_images(tmp_path / "one" / f"train{domain}", 2, colour=colour)
+        write_images(tmp_path / "one" / f"test{domain}", 1, colour=colour)
+    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, default_root_dir=tmp_path,
+                      callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures())])  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        logged = trainer.validate(_Translator("style"), datamodule=tiny_data(tmp_path / "one", load_size=16))[0]
+    assert "val/fid" not in logged and "1 real and 1 translated images" in caplog.text

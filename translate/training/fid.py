@@ -114,12 +114,17 @@ class FIDMonitor(Callback):
                 continue
             real, fake = (_gathered(pl_module, parts) for parts in (self._real[direction], self._fake[direction]))
             self._fake[direction] = []  # fakes only: the real features stay
+            if min(len(real), len(fake)) < 2:  # a covariance and a KID subset need two images
+                log.warning(f"FID/KID ({direction}) skipped: {len(real)} real and {len(fake)} translated images")
+                continue
             if trainer.is_global_zero:
                 warn_if_biased(min(len(real), len(fake)), f" ({direction})")
             numbers = feature_scores(self.protocol.frechet, real, fake, self.kid_subset_size)
             scores[f"val/fid_{direction}"] = numbers["fid"]
             scores[f"val/kid_{direction}"] = numbers["kid_mean"]
         fids = [value for key, value in scores.items() if key.startswith("val/fid_")]
+        if not fids:
+            return
         self.last_fid = scores["val/fid"] = sum(fids) / len(fids)
         improved = self.last_fid < self.best_fid
         self.best_fid = min(self.best_fid, self.last_fid)
