@@ -17,7 +17,14 @@ def eval_parser() -> argparse.ArgumentParser:
         "them, as JSON and one line. A checkpoint's test split is translated and scored against the target's real "
         "test images; two folders are scored as they are.",
     )
-    what = parser.add_argument_group("what to score: --ckpt with --config, or --real with --fake")
+    _add_inputs(parser.add_argument_group("what to score: --ckpt with --config, or --real with --fake"))
+    _add_translations(parser.add_argument_group("which translations (default: every one the model makes)"))
+    _add_measurement(parser.add_argument_group("how to measure"))
+    _add_running(parser.add_argument_group("where and how to run"))
+    return parser
+
+
+def _add_inputs(what: argparse._ArgumentGroup) -> None:
     what.add_argument("--ckpt", help="checkpoint written by `translate fit` or `translate import` (or a run folder)")
     what.add_argument(
         "--config",
@@ -27,7 +34,9 @@ def eval_parser() -> argparse.ArgumentParser:
     )
     what.add_argument("--real", metavar="DIR", help="folder of real images (its own files, not sub-folders)")
     what.add_argument("--fake", metavar="DIR", help="folder of translated images")
-    which = parser.add_argument_group("which translations (default: every one the model makes)")
+
+
+def _add_translations(which: argparse._ArgumentGroup) -> None:
     which.add_argument("--direction", action="append", choices=["a2b", "b2a"], help="two-domain models (repeatable)")
     which.add_argument(
         "--target-domain",
@@ -36,7 +45,9 @@ def eval_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="multi-domain models (StarGAN): a target domain (repeatable)",
     )
-    how = parser.add_argument_group("how")
+
+
+def _add_measurement(how: argparse._ArgumentGroup) -> None:
     how.add_argument(
         "--protocol",
         choices=PROTOCOL_NAMES,
@@ -68,6 +79,9 @@ def eval_parser() -> argparse.ArgumentParser:
         type=int,
         help="side the test images are resized to before translation (default: the data's crop_size)",
     )
+
+
+def _add_running(how: argparse._ArgumentGroup) -> None:
     how.add_argument(
         "--output",
         metavar="DIR",
@@ -82,7 +96,6 @@ def eval_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a checkpoint that needs arbitrary pickled objects (only for files you trust)",
     )
-    return parser
 
 
 def main(argv: list[str]) -> None:
