@@ -51,18 +51,21 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 
 
 def missing(wanted: list[str]) -> list[str]:
-    """The requirements this Python does not satisfy (absent, or a version outside the specifier)."""
-    from packaging.requirements import Requirement
-
+    """The requirements this Python does not satisfy (absent, or a version outside the specifier; without the
+    ``packaging`` library, which a bare Python may lack, only absence is checked)."""
+    try:
+        from packaging.requirements import Requirement
+    except ModuleNotFoundError:
+        Requirement = None  # noqa: N806
     absent = []
     for text in wanted:
-        requirement = Requirement(text)
+        name = Requirement(text).name if Requirement else re.split(r"[\[<>=!~; ]", text, maxsplit=1)[0]
         try:
-            version = importlib.metadata.version(requirement.name)
+            version = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             absent.append(text)
             continue
-        if not requirement.specifier.contains(version, prereleases=True):
+        if Requirement and not Requirement(text).specifier.contains(version, prereleases=True):
             absent.append(text)
     return absent
 

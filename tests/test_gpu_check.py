@@ -71,6 +71,13 @@ def test_missing_lists_absent_packages_and_refused_versions():
     assert gpu_check.missing(gpu_check.requirements()) == []  # this environment has every dependency
 
 
+def test_missing_without_packaging_checks_presence(monkeypatch):
+    monkeypatch.setitem(sys.modules, "packaging.requirements", None)
+    assert gpu_check.missing(["torch>=2.0", "jsonargparse[signatures]>=4", "no-such-package-for-translate>=1"]) == [
+        "no-such-package-for-translate>=1"
+    ]
+
+
 def test_install_takes_only_the_wheels_folder_and_keeps_torch(tmp_path, monkeypatch):
     commands = []
     monkeypatch.setattr(subprocess, "run", lambda command: commands.append(command) or SimpleNamespace(returncode=0))
