@@ -96,39 +96,31 @@ def post(url: str, body: bytes | None, connection: http.client.HTTPConnection | 
             connection.close()
 
 
+CORRECT = ("equal", "within 1/255")  # what compare() says of a correct answer
+
+
 def load(url: str, bodies: list[bytes], expected: list[bytes], *, requests: int, concurrency: int) -> dict:
     """``requests`` POSTs of ``bodies`` in turn from ``concurrency`` threads; throughput, latency percentiles and
     the failures (a status other than 200, or an answer more than one grey level from ``expected``)."""
     latencies: list[float] = []
-    failures: list[str] = []
-    exact = 0
+    outcomes: list[str] = []
     counter = iter(range(requests))
     lock = threading.Lock()
     parts = urlsplit(url)
 
     def client() -> None:
-        nonlocal exact
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-        while True:
-            with lock:
-                index = next(counter, None)
-            if index is None:
-                break
+        while (index := _next(counter, lock)) is not None:
             start = time.perf_counter()
             try:
-                status, answer = post(url, bodies[index % len(bodies)], connection)
-                difference = compare(answer, expected[index % len(bodies)]) if status == 200 else None
-                ok = difference in ("equal", "within 1/255")
-                reason = f"status {status}" if status != 200 else f"an answer {difference} from the sequential one"
+                outcome = _outcome(url, bodies[index % len(bodies)], expected[index % len(bodies)], connection)
             except OSError as error:
-                ok, reason, difference = False, f"{type(error).__name__}: {error}", None
+                outcome = f"{type(error).__name__}: {error}"
                 connection.close()
                 connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
             with lock:
                 latencies.append(time.perf_counter() - start)
-                exact += difference == "equal"
-                if not ok:
-                    failures.append(reason)
+                outcomes.append(outcome)
         connection.close()
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
@@ -138,10 +130,25 @@ def load(url: str, bodies: list[bytes], expected: list[bytes], *, requests: int,
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - start
-    return {"requests": requests, "concurrency": concurrency, "failed": len(failures), "exact": exact,
+    failures = [outcome for outcome in outcomes if outcome not in CORRECT]
+    return {"requests": requests, "concurrency": concurrency, "failed": len(failures), "exact": outcomes.count("equal"),
             "first_failures": failures[:3], "seconds": round(seconds, 3),
             "requests_per_s": round(requests / seconds, 1), "latencies": latencies,
             **percentiles(latencies)}  # fmt: skip
+
+
+def _next(counter, lock: threading.Lock) -> int | None:
+    with lock:
+        return next(counter, None)
+
+
+def _outcome(url: str, body: bytes, expected: bytes, connection: http.client.HTTPConnection) -> str:
+    """One request: "equal" or "within 1/255" (correct), or why it failed."""
+    status, answer = post(url, body, connection)
+    if status != 200:
+        return f"status {status}"
+    difference = compare(answer, expected)
+    return difference if difference in CORRECT else f"an answer {difference} from the sequential one"
 
 
 def compare(answer: bytes, expected: bytes) -> str:

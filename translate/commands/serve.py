@@ -27,6 +27,11 @@ def serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    _add_limits(parser)
+    return parser
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-batch",
         "--max_batch",
@@ -48,7 +53,6 @@ def serve_parser() -> argparse.ArgumentParser:
         default=4096 * 4096,
         help="images with more pixels are refused with 413 (default 4096x4096)",
     )
-    return parser
 
 
 def main(argv: list[str]) -> None:

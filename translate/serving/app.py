@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from translate.serving.batching import Batcher
-from translate.serving.model import Prepared, RequestError, ServedModel, Translation
+from translate.serving.model import RequestError, ServedModel, Translation
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 2**20  # a 16-megapixel PNG is under 50 MB; larger uploads are refused before they are read
@@ -29,23 +29,10 @@ def create_app(
     answers encoded by ``decode_threads`` threads: a few keep the cores for the model and bound the decodes running
     at once (a 16-megapixel upload is 200 MB as floats)."""
 
-    def translate(key: tuple[Translation, tuple[int, ...]], batch: list[Prepared]) -> list:
-        return served.translate(key[0], batch)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        app.state.batcher = Batcher(translate, max_batch=max_batch, max_wait_s=max_wait_s)
-        app.state.coders = ThreadPoolExecutor(decode_threads, thread_name_prefix="translate-decode")
-        yield
-        app.state.batcher.close()
-        app.state.coders.shutdown()
-
+    lifespan = _lifespan(served, max_batch, max_wait_s, decode_threads)
     app = FastAPI(title="translate", lifespan=lifespan, docs_url=None, redoc_url=None)
     page = files("translate.serving").joinpath("static", "index.html").read_text(encoding="utf-8")
-
-    @app.exception_handler(RequestError)
-    async def refused(request: Request, error: RequestError) -> JSONResponse:
-        return JSONResponse({"detail": error.reason}, status_code=error.status)
+    app.add_exception_handler(RequestError, _refused)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
@@ -53,9 +40,7 @@ def create_app(
 
     @app.get("/health")
     async def health(request: Request) -> dict:
-        stats = request.app.state.batcher.stats
-        return {"status": "ok", "requests": stats.requests, "batches": stats.batches,
-                "largest_batch": stats.largest_batch}  # fmt: skip
+        return {"status": "ok", **vars(request.app.state.batcher.stats)}  # requests, batches, largest_batch
 
     @app.get("/info")
     async def info() -> dict:
@@ -67,18 +52,43 @@ def create_app(
     ) -> Response:
         """An image (the body, or the multipart field ``image``) -> its translation, PNG (JPEG for a JPEG)."""
         translation = served.translation(direction, target_domain, attrs)
-        loop, coders = asyncio.get_running_loop(), request.app.state.coders
-        prepared = await loop.run_in_executor(coders, served.prepare, await _upload(request))
-        key = (translation, tuple(prepared.image.shape))
-        try:
-            result = await asyncio.wrap_future(request.app.state.batcher.submit(key, prepared))
-        except Exception as error:  # noqa: BLE001 (the model failed: one line for the client, the traceback logged)
-            log.exception("translation failed")
-            raise HTTPException(500, f"the translation failed: {type(error).__name__}: {error}") from None
-        body = await loop.run_in_executor(coders, served.encode, result, prepared.jpeg)
-        return Response(body, media_type="image/jpeg" if prepared.jpeg else "image/png")
+        return await _translated(request, served, translation)
 
     return app
+
+
+def _lifespan(served: ServedModel, max_batch: int, max_wait_s: float, decode_threads: int):
+    """The batcher and the coder threads, started with the server and stopped after its last request."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # a batch's key: (its Translation, the padded image shape)
+        app.state.batcher = Batcher(lambda key, batch: served.translate(key[0], batch), max_batch=max_batch,
+                                    max_wait_s=max_wait_s)  # fmt: skip
+        app.state.coders = ThreadPoolExecutor(decode_threads, thread_name_prefix="translate-decode")
+        yield
+        app.state.batcher.close()
+        app.state.coders.shutdown()
+
+    return lifespan
+
+
+async def _refused(request: Request, error: RequestError) -> JSONResponse:
+    return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+
+async def _translated(request: Request, served: ServedModel, translation: Translation) -> Response:
+    """Decode the upload on the coder threads, translate it in a batch of its key, encode the answer."""
+    loop, coders = asyncio.get_running_loop(), request.app.state.coders
+    prepared = await loop.run_in_executor(coders, served.prepare, await _upload(request))
+    key = (translation, tuple(prepared.image.shape))
+    try:
+        result = await asyncio.wrap_future(request.app.state.batcher.submit(key, prepared))
+    except Exception as error:  # noqa: BLE001 (the model failed: one line for the client, the traceback logged)
+        log.exception("translation failed")
+        raise HTTPException(500, f"the translation failed: {type(error).__name__}: {error}") from None
+    body = await loop.run_in_executor(coders, served.encode, result, prepared.jpeg)
+    return Response(body, media_type="image/jpeg" if prepared.jpeg else "image/png")
 
 
 async def _upload(request: Request) -> bytes:
