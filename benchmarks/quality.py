@@ -173,6 +173,7 @@ class Settings:
     """
 
     upsample: str = "transposed"
+    residual: bool = False
     ema_decay: float | None = None
     spectral_norm: bool = False
     lambda_r1: float = 0.0
@@ -188,6 +189,7 @@ OFFICIAL = Settings()
 VARIANTS = {
     "official": OFFICIAL,
     "resize": replace(OFFICIAL, upsample="resize"),
+    "skip": replace(OFFICIAL, residual=True),
     "ema": replace(OFFICIAL, ema_decay=0.995),
     "sn": replace(OFFICIAL, spectral_norm=True),
     "r1": replace(OFFICIAL, lambda_r1=1.0),
@@ -206,7 +208,9 @@ def build_model(settings: Settings, steps: int):
     epochs = max(1, round(steps * settings.batch_size / TRAIN_CROPS))
     constant = epochs // 2 if settings.schedule == "official" else 0
     return CycleGAN(
-        generator=partial(ResnetGenerator, base_channels=16, num_blocks=3, upsample=settings.upsample),
+        generator=partial(
+            ResnetGenerator, base_channels=16, num_blocks=3, upsample=settings.upsample, residual=settings.residual
+        ),
         discriminator=partial(PatchDiscriminator, base_channels=16, num_layers=3, spectral_norm=settings.spectral_norm),
         optimizer=partial(torch.optim.Adam, lr=settings.lr, betas=settings.betas),
         scheduler=partial(LinearDecayLR, constant_epochs=constant, decay_epochs=epochs - constant),

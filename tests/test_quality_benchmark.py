@@ -134,3 +134,20 @@ def test_cyclegan_with_r1_trains_and_logs_it(tiny_cyclegan, tiny_data, tiny_doma
     trainer = fit(model, tiny_data(tiny_domains), tmp_path, max_steps=4)
     assert trainer.callback_metrics["train/d/r1_a"] > 0 and torch.isfinite(trainer.callback_metrics["train/d/a"])
     assert any(not torch.equal(a, b) for a, b in zip(disc_before, model.disc_a.parameters(), strict=True))
+
+
+def test_residual_generator_starts_as_the_identity_and_learns_a_change():
+    generator = ResnetGenerator(3, 3, base_channels=4, num_blocks=1, residual=True)
+    official = ResnetGenerator(3, 3, base_channels=4, num_blocks=1)
+    assert list(generator.state_dict()) == list(official.state_dict())  # no new keys or parameters
+    x = torch.rand(2, 3, 16, 16) * 1.6 - 0.8
+    assert torch.equal(generator(x), x)
+    optimizer = torch.optim.Adam(generator.parameters(), lr=1e-2)
+    for _ in range(3):  # towards a darker image: the output moves away from the input, within [-1, 1]
+        optimizer.zero_grad()
+        (generator(x) - (x - 0.2)).abs().mean().backward()
+        optimizer.step()
+    y = generator(x)
+    assert (y - x).mean() < -0.01 and y.abs().max() <= 1
+    with pytest.raises(ValueError, match="residual=True needs out_channels == in_channels"):
+        ResnetGenerator(5, 3, residual=True)

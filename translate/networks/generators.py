@@ -56,6 +56,9 @@ class ResnetGenerator(Generator):
             cannot leave the checkerboard pattern of overlapping transposed kernels (Odena et al. 2016, "Deconvolution
             and Checkerboard Artifacts"); the same parameter count, the later layer indices shift by one per step.
             Ignored with ``antialias=True``, which already upsamples before its conv.
+        residual: Return the input plus the network's output, clipped to [-1, 1], with the output conv starting at
+            zero: the generator starts as the identity and learns only the change (needs ``out_channels ==
+            in_channels``; no new parameters or keys). Off: the official output.
     """
 
     def __init__(
@@ -71,10 +74,13 @@ class ResnetGenerator(Generator):
         init_gain: float = 0.02,
         antialias: bool = False,
         upsample: Literal["transposed", "resize"] = "transposed",
+        residual: bool = False,
     ):
         super().__init__()
         if upsample not in ("transposed", "resize"):
             raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
+        if residual and in_channels != out_channels:
+            raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} -> {out_channels}")
         if num_blocks < 0:
             raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
         if base_channels < 1:
@@ -120,9 +126,15 @@ class ResnetGenerator(Generator):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)  # the name and indices give the official state_dict keys
         init_weights(self, init_type, init_gain)
+        self.residual = residual
+        if residual:  # tanh(0) = 0: the untrained generator returns its input
+            nn.init.zeros_(self.model[-2].weight)
+            nn.init.zeros_(self.model[-2].bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_size(x, self.size_multiple)
+        if self.residual:
+            return (x + self.model(x)).clamp(-1, 1)
         return self.model(x)  # (B, out_channels, H, W) in [-1, 1]
 
     def encode(self, x: Tensor, layers: Sequence[int]) -> list[Tensor]:
