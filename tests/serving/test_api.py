@@ -138,3 +138,20 @@ def test_an_onnx_file_serves_its_one_direction_as_predict_onnx_writes_it(cyclega
         assert (info["source"], info["targets"], info["ema"]) == ("onnx", ["b2a"], None)
         refused = request(f"{url}/translate", data, direction="a2b")
         assert refused.status == 400 and "holds one translation (b2a), not a2b" in refused.detail()
+
+
+def test_a_multi_label_stargan_takes_attrs_as_predict_does(tiny_stargan, tmp_path):
+    model = tiny_stargan(label_mode="multi", exclusive_groups=[["red", "green"]]).eval()
+    data = image_bytes((18, 20))
+    with serving(create_app(ServedModel(model))) as url:
+        info = json.loads(request(f"{url}/info").body)
+        assert (info["label_mode"], info["attribute_groups"]) == ("multi", [["red", "green"]])
+        answer = request(f"{url}/translate", data, attrs="green=1,blue=0")
+        expected = _predicted(model, tmp_path, "x.png", data, attrs={"green": 1.0, "blue": 0.0})
+        assert answer.status == 200 and answer.body == expected
+        refused = request(f"{url}/translate", data, attrs="red=1,green=1")
+        assert refused.status == 400
+        assert (
+            refused.detail()
+            == "attrs sets ['red', 'green'] to 1, but exactly one of the exclusive group ['red', 'green'] is on"
+        )
