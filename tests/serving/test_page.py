@@ -1,6 +1,7 @@
 """The page as people use it, in headless Chromium (Playwright, Debian's chromium that .ci/run installs): pick an
 image, choose the translation, and the result shown (and offered for download) is the file `translate predict`
-writes for it; a StarGAN page offers every domain and shows one result per domain."""
+writes for it; a StarGAN page offers every domain and shows one result per domain, and a multi-label one sets
+attribute values."""
 
 from pathlib import Path
 
@@ -28,13 +29,15 @@ def browser():
         browser.close()
 
 
-def _translate_on_page(browser, url: str, image: Path, target: str) -> list:
+def _translate_on_page(browser, url: str, image: Path, target: str, attrs: dict[str, str] | None = None) -> list:
     page = browser.new_page()
     try:
         page.goto(url)
         page.wait_for_selector(f"#target option[value='{target}']", state="attached")
         page.set_input_files("#file", str(image))
         page.select_option("#target", target)
+        for name, value in (attrs or {}).items():  # a multi-label model's attribute selects
+            page.select_option(f"[data-attribute={name}]", value)
         page.click("#go")
         page.wait_for_function("document.querySelectorAll('img.result').length > 0 && !document.getElementById('go')"
                                ".disabled")  # fmt: skip
@@ -75,3 +78,14 @@ def test_a_stargan_page_translates_to_every_domain(browser, tiny_stargan, tmp_pa
     assert [panel["download"] for panel in shown] == ["face_red.jpg", "face_green.jpg", "face_blue.jpg"]
     for panel, domain in zip(shown, ["red", "green", "blue"], strict=True):
         assert panel["shown"] == (tmp_path / "out" / domain / "face.jpg").read_bytes()
+
+
+def test_a_multi_label_page_sets_attributes(browser, tiny_stargan, tmp_path):
+    model = tiny_stargan(label_mode="multi").eval()
+    image = tmp_path / "in" / "face.png"
+    image.parent.mkdir()
+    image.write_bytes(image_bytes((20, 18)))
+    (expected,) = predict_folder(model, image, tmp_path / "out", attrs={"green": 1.0, "blue": 0.0}, progress=False)
+    with serving(create_app(ServedModel(model))) as url:
+        (shown,) = _translate_on_page(browser, url, image, "red", attrs={"green": "1", "blue": "0"})
+    assert shown["shown"] == expected.read_bytes() and shown["download"] == "face_attributes.png"
