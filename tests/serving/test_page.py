@@ -1,5 +1,5 @@
 """The page as people use it, in headless Chromium (Playwright, Debian's chromium that .ci/run installs): pick an
-image, choose the translation, and the result shown (and offered for download) is the file `translate predict`
+image (or drop it on the page), choose the translation, and the result shown (and offered for download) is the file `translate predict`
 writes for it; a StarGAN page offers every domain and shows one result per domain, and a multi-label one sets
 attribute values."""
 
@@ -17,6 +17,13 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 # The shown image's bytes, read back from its blob URL inside the page.
+# Drops a file on the drop zone as a file manager would (a DragEvent carrying it).
+DROP = """([name, data]) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([new Uint8Array(data)], name, {type: "image/png"}));
+  const event = new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true});
+  document.getElementById("drop").dispatchEvent(event);
+}"""
 SHOWN_BYTES = "async (image) => Array.from(new Uint8Array(await (await fetch(image.src)).arrayBuffer()))"
 
 
@@ -29,12 +36,17 @@ def browser():
         browser.close()
 
 
-def _translate_on_page(browser, url: str, image: Path, target: str, attrs: dict[str, str] | None = None) -> list:
+def _translate_on_page(
+    browser, url: str, image: Path, target: str, attrs: dict[str, str] | None = None, drop: bool = False
+) -> list:
     page = browser.new_page()
     try:
         page.goto(url)
         page.wait_for_selector(f"#target option[value='{target}']", state="attached")
-        page.set_input_files("#file", str(image))
+        if drop:
+            page.evaluate(DROP, [image.name, list(image.read_bytes())])
+        else:
+            page.set_input_files("#file", str(image))
         page.select_option("#target", target)
         for name, value in (attrs or {}).items():  # a multi-label model's attribute selects
             page.select_option(f"[data-attribute={name}]", value)
@@ -56,13 +68,14 @@ def _translate_on_page(browser, url: str, image: Path, target: str, attrs: dict[
         page.close()
 
 
-def test_the_page_shows_what_predict_writes(browser, cyclegan, tmp_path):
+@pytest.mark.parametrize("drop", [False, True], ids=["picked", "dropped"])
+def test_the_page_shows_what_predict_writes(browser, cyclegan, tmp_path, drop):
     image = tmp_path / "in" / "apple.png"
     image.parent.mkdir()
     image.write_bytes(image_bytes((30, 22)))
     (expected,) = predict_folder(cyclegan, image, tmp_path / "out", direction="b2a", progress=False)
     with serving(create_app(ServedModel(cyclegan))) as url:
-        (shown,) = _translate_on_page(browser, url, image, "b2a")
+        (shown,) = _translate_on_page(browser, url, image, "b2a", drop=drop)
     assert shown["shown"] == expected.read_bytes()
     assert shown["size"] == [30, 22] and shown["download"] == "apple_b2a.png"
 
