@@ -1,7 +1,7 @@
 """The page as people use it, in headless Chromium (Playwright, Debian's chromium that .ci/run installs): pick an
-image (or drop it on the page), choose the translation, and the result shown (and offered for download) is the file `translate predict`
-writes for it; a StarGAN page offers every domain and shows one result per domain, and a multi-label one sets
-attribute values."""
+image (or drop it on the page), choose the translation, and the result shown (and offered for download) is the file
+`translate predict` writes for it; a StarGAN page offers every domain and shows one result per domain, and a
+multi-label one sets attribute values."""
 
 from pathlib import Path
 
