@@ -191,3 +191,11 @@ def test_loader_pins_memory_when_the_trainer_runs_on_cuda(tiny_domains, device, 
                                    world_size=1, global_rank=0)  # fmt: skip
     data.setup("fit")
     assert data.train_dataloader().pin_memory is pinned  # built only: nothing is copied to a GPU here
+
+
+def test_the_shell_wrapper_runs_the_module_from_anywhere(tmp_path):
+    script = gpu_check.ROOT / "benchmarks" / "gpu_check.sh"
+    done = subprocess.run(["bash", str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--wheels" in done.stdout and "--official" in done.stdout
