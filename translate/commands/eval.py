@@ -34,6 +34,11 @@ def _add_inputs(what: argparse._ArgumentGroup) -> None:
     )
     what.add_argument("--real", metavar="DIR", help="folder of real images (its own files, not sub-folders)")
     what.add_argument("--fake", metavar="DIR", help="folder of translated images")
+    what.add_argument(
+        "--reference",
+        choices=["horse2zebra", "cat2dog"],
+        help="instead of --real: clean-fid's precomputed statistics of that test split (--protocol clean)",
+    )
 
 
 def _add_translations(which: argparse._ArgumentGroup) -> None:
@@ -112,12 +117,12 @@ def main(argv: list[str]) -> None:
 
 
 def _check_combination(args: argparse.Namespace) -> None:
-    if bool(args.ckpt) == bool(args.real or args.fake):
+    if bool(args.ckpt) == bool(args.real or args.fake or args.reference):
         sys.exit("translate eval: error: give --ckpt CKPT --config CONFIG, or --real DIR --fake DIR")
     if args.ckpt and not args.config:
         sys.exit("translate eval: error: --ckpt needs --config CONFIG (the training config naming the test data)")
-    if not args.ckpt and not (args.real and args.fake):
-        sys.exit("translate eval: error: --real and --fake go together (two folders of images)")
+    if not args.ckpt and (not args.fake or bool(args.real) == bool(args.reference)):
+        sys.exit("translate eval: error: --fake DIR goes with --real DIR (two folders) or --reference NAME")
     if not args.ckpt and (args.direction or args.target_domain or args.fake_size):
         sys.exit("translate eval: error: --direction, --target-domain and --fake-size are for --ckpt")
     if args.batch_size < 1:
@@ -162,10 +167,13 @@ def _checkpoint_report(args: argparse.Namespace):
 
 
 def _folder_report(args: argparse.Namespace):
-    from translate.inference.evaluate import folder_report
+    from translate.inference.evaluate import folder_report, reference_report
 
     output = Path(args.output) if args.output else Path(f"eval_{args.protocol}")
-    return folder_report(args.real, args.fake, options=_options(args, _device(args.device))), output
+    options = _options(args, _device(args.device))
+    if args.reference:
+        return reference_report(args.reference, args.fake, options=options), output
+    return folder_report(args.real, args.fake, options=options), output
 
 
 def _device(name: str) -> str:

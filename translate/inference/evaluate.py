@@ -24,6 +24,7 @@ from translate.data.datamodule import UnpairedDataModule
 from translate.data.datasets import PairedImages, UnpairedDataset
 from translate.data.images import to_uint8
 from translate.evaluation.folders import load_extractor, protocol_named, scores_with
+from translate.evaluation.references import reference_scores, require_reference
 from translate.evaluation.report import EvalReport, Scores
 from translate.evaluation.scoring import warn_if_biased
 from translate.models.contract import ReportsOwnMetrics, TranslationModel
@@ -218,3 +219,28 @@ def folder_report(
     warnings = [f"FID from {min(scores.n_fake, scores.n_real)} images is biased upwards"] if biased else []
     source = {"real": str(real), "fake": str(fake), "translate": __version__}
     return EvalReport(protocol.settings(weights, options.feature), source, [scores], warnings=warnings)
+
+
+def reference_report(
+    name: str,
+    fake: str | Path,
+    *,
+    options: EvalOptions = EvalOptions(),  # noqa: B008 (frozen)
+) -> EvalReport:
+    """``translate eval --reference horse2zebra --fake DIR``: translations against clean-fid's precomputed test
+    statistics (protocol ``clean`` only: they are clean-fid's features)."""
+    if options.protocol != "clean":
+        raise ValueError(f"--reference {name} compares with clean-fid's statistics: use --protocol clean")
+    if not Path(fake).is_dir():
+        raise FileNotFoundError(f"{fake} is not a folder of images")
+    require_reference(name)  # before loading Inception: a missing file is one line at once
+    protocol = protocol_named("clean")
+    extractor, weights = load_extractor(protocol, weights=options.weights, feature=options.feature,
+                                        device=options.device)  # fmt: skip
+    scores = reference_scores(name, Path(fake), extractor, device=options.device, batch_size=50,
+                              kid_subset=options.kid_subset)  # fmt: skip
+    biased = warn_if_biased(min(scores.n_fake, scores.n_real))
+    warnings = [f"FID from {min(scores.n_fake, scores.n_real)} images is biased upwards"] if biased else []
+    settings = {**protocol.settings(weights, options.feature), "reals": f"clean-fid's precomputed {name} test set"}
+    source = {"reference": name, "fake": str(fake), "translate": __version__}
+    return EvalReport(settings, source, [scores], warnings=warnings)
