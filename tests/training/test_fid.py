@@ -183,3 +183,14 @@ def test_fid_monitor_skips_a_validation_set_of_one_image(tiny_data, write_images
     with caplog.at_level(logging.WARNING):
         logged = trainer.validate(_Translator("style"), datamodule=tiny_data(tmp_path / "one", load_size=16))[0]
     assert "val/fid" not in logged and "1 real and 1 translated images" in caplog.text
+
+
+def test_fid_monitor_measures_pix2pix_against_the_paired_targets(tiny_pix2pix, tiny_data, tiny_pairs, tmp_path):
+    """pix2pix translates a2b only: FID compares its outputs with the B images of the validation pairs."""
+    trainer = Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_progress_bar=False,
+                      enable_checkpointing=False, default_root_dir=tmp_path, num_sanity_val_steps=0,
+                      callbacks=[FIDMonitor(every_n_epochs=1, feature=TinyFeatures(), save_best=False)])  # fmt: skip
+    trainer.fit(tiny_pix2pix(), datamodule=tiny_data(tiny_pairs, pairing="matched", load_size=16))
+    logged = trainer.callback_metrics
+    assert "val/fid_a2b" in logged and "val/fid_b2a" not in logged and "val/psnr" in logged
+    assert torch.isfinite(logged["val/fid_a2b"]) and torch.equal(logged["val/fid"], logged["val/fid_a2b"])
