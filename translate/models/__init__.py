@@ -1,5 +1,6 @@
 """The translation models, one LightningModule each."""
 
+from translate.models.conditional_gan import ConditionalGAN
 from translate.models.cut import CUT
 from translate.models.cyclegan import CycleGAN
 from translate.models.dcgan import DCGAN
@@ -7,4 +8,4 @@ from translate.models.pix2pix import Pix2Pix
 from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
 
-__all__ = ["CUT", "CycleGAN", "DCGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]
+__all__ = ["ConditionalGAN", "CUT", "CycleGAN", "DCGAN", "Pix2Pix", "StarGAN", "SiameseDiscTraVeLGAN", "TraVeLGAN"]

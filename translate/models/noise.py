@@ -9,7 +9,6 @@ from functools import partial
 from typing import get_args
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
@@ -108,6 +107,10 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
     def features(self, images: Tensor, labels: Tensor | None) -> Tensor:
         """D's trunk on ``images`` (the feature-matching layer)."""
         return self.disc.forward_features(images)
+
+    def judge(self, h: Tensor, labels: Tensor | None) -> Tensor:
+        """D's output from its trunk's features (conditional GAN by projection: plus the class term)."""
+        return self.disc.forward_head(h)
 
     def adversarial_losses(self, real_out: Tensor, fake_out: Tensor) -> Tensor:
         """D's adversarial loss from its head's outputs on real and detached fake images."""
@@ -214,13 +217,12 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
         optimizer.step()
 
     def discriminator_losses(self, real: Tensor, labels: Tensor | None, fake: Tensor) -> Tensor:
-        real_out = self.disc.forward_head(self.features(real, labels))
-        fake_out = self.disc.forward_head(self.features(fake, labels))
+        real_out = self.judge(self.features(real, labels), labels)
+        fake_out = self.judge(self.features(fake, labels), labels)
         total = adv = self.adversarial_losses(real_out, fake_out)
         terms = {"adv": adv, "real": real_out.float().mean(), "fake": fake_out.float().mean()}
         if self.hparams.loss == "wgangp":
-            terms["gp"] = losses.gradient_penalty(lambda x: self.disc.forward_head(self.features(x, labels)), real,
-                                                  fake)  # fmt: skip
+            terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake)
             total = total + self.hparams.lambda_gp * terms["gp"]
         self.log_dict({f"train/d/{name}": value for name, value in terms.items()})
         self.log("train/d/total", total, prog_bar=True)
@@ -234,7 +236,7 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
             total = losses.feature_matching_loss(h_real, h_fake)
             self.log("train/g/feature_matching", total)
         else:
-            total = self.adversarial_generator_loss(self.disc.forward_head(h_fake))
+            total = self.adversarial_generator_loss(self.judge(h_fake, labels))
             self.log("train/g/adv", total)
         total = total + self.extra_generator_loss(inputs, h_fake)
         self.log("train/g/total", total, prog_bar=True)
@@ -250,8 +252,3 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
     def disc_parameters(self) -> list[nn.Parameter]:
         """What D's optimizer updates (InfoGAN: the Q head too)."""
         return list(self.disc.parameters())
-
-
-def one_hot(labels: Tensor, classes: int) -> Tensor:
-    """(B,) class indices -> (B, classes) float one-hot."""
-    return F.one_hot(labels.long(), classes).float()

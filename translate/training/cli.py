@@ -21,12 +21,12 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 import translate.data.datamodule  # noqa: F401  (data.class_path: the unpaired data module by default)
-import translate.data.image_folder  # noqa: F401  (the noise models' ImageFolderDataModule)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
+from translate.data.image_folder import ImageFolderDataModule
 from translate.data.layouts import discover_domains, named_domains
 from translate.models.checks import _flat
-from translate.models.contract import LabelConditioned
+from translate.models.contract import GeneratesFromNoise, LabelConditioned
 from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
 from translate.training.config_errors import short_message
 from translate.training.console import PlainProgress, RunSummary
@@ -128,6 +128,7 @@ class TranslateCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
         fill_domains_from_data(config)
+        fill_classes_from_data(config)
         loggers_follow_the_run_folder(config)
 
     def _parse_ckpt_path(self) -> None:
@@ -180,6 +181,23 @@ def fill_domains_from_data(config: Any) -> None:
             "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
         )
     init_args["domains"] = domains if domains is not None else discover_domains(data["root"])
+
+
+def fill_classes_from_data(config: Any) -> None:
+    """A conditional noise model's config (ConditionalGAN, ...) without ``model.init_args.classes`` gets the class
+    names of its ``ImageFolderDataModule`` with ``conditional: true`` (``class_names``, else the class folders): the
+    networks' input sizes, the checkpoint's hyper-parameters and ``translate sample --class`` need them."""
+    model, data = config.get("model"), data_arguments(config)
+    init_args = model.get("init_args") if model is not None else None
+    if init_args is None or "classes" not in init_args or init_args.get("classes") is not None:
+        return
+    if not issubclass(_model_class(str(model.get("class_path", ""))), GeneratesFromNoise):
+        return
+    if data is None or not data.get("conditional"):
+        raise ValueError("a conditional noise model needs its classes: set data.conditional: true (one folder per "
+                         "class under data.root) or model.init_args.classes")  # fmt: skip
+    data = data.as_dict() if hasattr(data, "as_dict") else dict(data)
+    init_args["classes"] = ImageFolderDataModule(**data).class_names
 
 
 def data_arguments(config: Any) -> Any:
