@@ -2,6 +2,8 @@
 FastCUT), a training step that moves every network, and through the CLI: fit, resume exactness, predict, export
 and ``translate.load``."""
 
+import os
+import socket
 from functools import partial
 from pathlib import Path
 
@@ -9,11 +11,15 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from lightning.pytorch import Callback, Trainer, seed_everything
 from PIL import Image
 
 from translate.cli import main
+from translate.data import UnpairedDataModule
 from translate.models import CUT
 from translate.networks import AntialiasedPatchDiscriminator, ResnetGenerator
+from translate.training.callbacks import StepSeed
+from translate.training.strategies import StepSyncDDPStrategy
 
 REPO = Path(__file__).resolve().parents[2]
 CUT_CONFIGS = [REPO / "configs" / "cut_quickstart.yaml", REPO / "configs" / "debug_cut.yaml"]
@@ -152,3 +158,44 @@ def test_translate_load_translates_images_with_a_cut(cut_checkpoint):
     result = to_b(image)
     assert isinstance(result, Image.Image) and result.size == image.size
     assert not np.array_equal(np.asarray(result), np.asarray(image))
+
+
+class _SaveWeights(Callback):
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_train_end(self, trainer, pl_module):
+        torch.save({k: v.detach().clone() for k, v in pl_module.state_dict().items()}, self.path)
+
+
+def _ddp_worker(rank: int, port: int, data_root: Path, folder: Path, mode: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", NODE_RANK="0")
+    os.environ.update(LOCAL_RANK=str(rank), RANK=str(rank))
+    torch.set_num_threads(1)
+    seed_everything(0)  # every rank builds the same weights, as a launcher's ranks do from one seed
+    data = UnpairedDataModule(data_root, load_size=18, crop_size=16, batch_size=1, num_workers=0)
+    trainer = Trainer(accelerator="cpu", devices=2, strategy=StepSyncDDPStrategy(start_method="popen"), max_steps=6,
+                      logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                      default_root_dir=folder, limit_val_batches=0,
+                      callbacks=[StepSeed(), _SaveWeights(folder / f"rank{rank}.pt")])  # fmt: skip
+    trainer.fit(tiny_cut(mode=mode), datamodule=data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["cut", "fastcut"])
+def test_ddp_keeps_both_ranks_weights_identical(mode, write_images, tmp_path):
+    # each rank draws its own patch places and flips (StepSeed seeds by rank), like its own images; the averaged
+    # gradients (heads included) keep G, D and the heads the same on both
+    write_images(tmp_path / "data" / "trainA", 4, colour=0)
+    write_images(tmp_path / "data" / "trainB", 4, colour=1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.start_processes(_ddp_worker, args=(port, tmp_path / "data", tmp_path, mode), nprocs=2,
+                                          join=True, start_method="spawn")  # fmt: skip
+    rank0, rank1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    seed_everything(0)
+    initial = tiny_cut(mode=mode).state_dict()
+    for name, value in rank0.items():
+        assert torch.equal(value, rank1[name]), f"{name} differs between the ranks"
+    assert any(not torch.equal(rank0[k], initial[k]) for k in rank0 if k.startswith("heads.")), "heads never trained"
