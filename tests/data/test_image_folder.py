@@ -28,7 +28,7 @@ def test_one_folder_holds_every_image_below_it(tmp_path, write_images):
 def test_one_folder_per_class_gives_labels_in_class_order(tmp_path, write_images):
     for colour, name in enumerate(["red", "green", "blue"]):
         write_images(tmp_path / name, 2, colour=colour)
-    data = module(tmp_path, conditional=True, classes=["red", "green"], class_names=["apple", "leaf"])
+    data = module(tmp_path, conditional=True, class_dirs=["red", "green"], class_names=["apple", "leaf"])
     images, labels = data.sample_batch(4)
     assert labels.tolist() == [0, 0, 1, 1] and data.spec.domains == ("apple", "leaf") and data.spec.labelled
     assert images[:2, 0].mean() > images[:2, 1].mean() and images[2:, 1].mean() > images[2:, 0].mean()
@@ -39,9 +39,9 @@ def test_one_folder_per_class_gives_labels_in_class_order(tmp_path, write_images
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"classes": ["red", "green"]}, "need data.conditional: true"),
-        ({"conditional": True, "classes": ["red"]}, "two or more distinct class folders"),
-        ({"conditional": True, "classes": ["red", "green"], "class_names": ["x"]}, "one per class"),
+        ({"class_dirs": ["red", "green"]}, "need data.conditional: true"),
+        ({"conditional": True, "class_dirs": ["red"]}, "two or more distinct class folders"),
+        ({"conditional": True, "class_dirs": ["red", "green"], "class_names": ["x"]}, "one per class"),
     ],
 )
 def test_class_options_that_do_not_fit_are_one_line(kwargs, message, tmp_path, write_images):

@@ -68,7 +68,7 @@ def test_classes_are_checked_against_the_data(fruit_folders, fit, tmp_path):
 
 def test_fit_takes_the_classes_from_the_data_and_sample_draws_one(fruit_folders, tmp_path, capsys):
     config = ["--config", str(REPO / "configs" / "cgan_quickstart.yaml"), "--config", str(REPO / "configs" /
-              "debug_noise.yaml"), "--data.init_args.classes=null", "--data.init_args.class_names=null"]  # fmt: skip
+              "debug_noise.yaml"), "--data.init_args.class_dirs=null", "--data.init_args.class_names=null"]  # fmt: skip
     main(["fit", *config, f"--data.root={fruit_folders}", f"--trainer.default_root_dir={tmp_path}",
           "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",

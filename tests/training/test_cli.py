@@ -114,7 +114,8 @@ def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(chec
 # saved config land under it, and nothing under the folder the command runs in.
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 OVERLAYS = {"stargan": ["debug.yaml", "debug_stargan.yaml"], "travelgan": ["debug_travelgan.yaml"],
-            "pix2pix": ["debug_pix2pix.yaml"], "facades": ["debug_pix2pix.yaml"]}  # fmt: skip
+            "pix2pix": ["debug_pix2pix.yaml"], "facades": ["debug_pix2pix.yaml"],
+            **dict.fromkeys(["dcgan", "cgan", "infogan", "siamese_gan", "vaegan"], ["debug_noise.yaml"])}  # fmt: skip
 SHIPPED = sorted(p.stem for p in CONFIGS.glob("*.yaml") if not p.stem.startswith("debug"))
 
 

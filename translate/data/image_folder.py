@@ -70,8 +70,8 @@ class ImageFolderDataModule(LightningDataModule):
 
     Args:
         root: The image folder; with ``conditional``, the folder holding one sub-folder per class.
-        conditional: Batches are ``(images, labels)``, labels the class index (B,) in ``classes`` order.
-        classes: The class sub-folders, in label order; None: every sub-folder of ``root``, sorted.
+        conditional: Batches are ``(images, labels)``, labels the class index (B,) in ``class_dirs`` order.
+        class_dirs: The class sub-folders, in label order; None: every sub-folder of ``root``, sorted.
         class_names: Names for the classes (what ``translate sample --class`` takes); None: the folder names.
         load_size: Side the training pipeline resizes to before its random ``crop_size`` crop and flip.
         crop_size: Side of the images the model sees (its ``image_size``).
@@ -87,7 +87,7 @@ class ImageFolderDataModule(LightningDataModule):
         root: Path,
         *,
         conditional: bool = False,
-        classes: Sequence[str] | None = None,
+        class_dirs: Sequence[str] | None = None,
         class_names: Sequence[str] | None = None,
         load_size: int = 64,
         crop_size: int = 64,
@@ -104,10 +104,10 @@ class ImageFolderDataModule(LightningDataModule):
                              f"{batch_size}")  # fmt: skip
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-        if (classes is not None or class_names is not None) and not conditional:
-            raise ValueError("data.classes and data.class_names need data.conditional: true (one folder per class)")
+        if (class_dirs is not None or class_names is not None) and not conditional:
+            raise ValueError("data.class_dirs and data.class_names need data.conditional: true (one folder per class)")
         self.root, self.conditional, self.channels = Path(root), conditional, channels
-        self._classes = None if classes is None else [str(c) for c in classes]
+        self._classes = None if class_dirs is None else [str(c) for c in class_dirs]
         self._names = None if class_names is None else [str(c) for c in class_names]
         self.train_transform, self.eval_transform = default_transforms(load_size, crop_size)
         self.crop_size, self.batch_size, self.seed, self.bad_images = crop_size, batch_size, seed, bad_images
@@ -127,7 +127,7 @@ class ImageFolderDataModule(LightningDataModule):
             self._classes = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
         if len(self._classes) < 2 or len(set(self._classes)) != len(self._classes):
             raise ValueError(f"a conditional model needs two or more distinct class folders under {self.root}, got "
-                             f"{self._classes}; set data.classes")  # fmt: skip
+                             f"{self._classes}; set data.class_dirs")  # fmt: skip
         if self._names is not None and len(self._names) != len(self._classes):
             raise ValueError(f"data.class_names has {len(self._names)} names for {len(self._classes)} classes "
                              f"{self._classes}; give one per class")  # fmt: skip
