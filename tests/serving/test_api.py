@@ -3,11 +3,13 @@ CycleGAN directions and StarGAN domains); every bad input gets its status and a 
 serving; concurrent requests of one padded size run as one batch; /info and /health describe the model and batches.
 """
 
+import io
 import json
 import re
 import threading
 
 import pytest
+from PIL import Image
 
 from benchmarks.serve import compare
 from tests.serving.conftest import image_bytes, multipart, request, serving
@@ -155,3 +157,15 @@ def test_a_multi_label_stargan_takes_attrs_as_predict_does(tiny_stargan, tmp_pat
             refused.detail()
             == "attrs sets ['red', 'green'] to 1, but exactly one of the exclusive group ['red', 'green'] is on"
         )
+
+
+def test_an_exif_rotated_photo_is_answered_upright_as_predict_writes_it(cyclegan, tmp_path):
+    photo = Image.open(io.BytesIO(image_bytes((30, 22), "JPEG")))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view: the upright photo is 22 wide and 30 high
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif)
+    with serving(create_app(ServedModel(cyclegan))) as url:
+        answer = request(f"{url}/translate", buffer.getvalue(), "image/jpeg")
+    assert answer.status == 200 and Image.open(io.BytesIO(answer.body)).size == (22, 30)
+    assert answer.body == _predicted(cyclegan, tmp_path, "photo.jpg", buffer.getvalue())
