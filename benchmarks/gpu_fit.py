@@ -4,6 +4,7 @@ device and precision (run by benchmarks/gpu_check.py; see its docstring)."""
 import csv
 import math
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -150,8 +151,11 @@ def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {error} ({Path(last.filename).name}:{last.lineno})".replace("\n", " ")
 
 
-def run(device: str, families: list[str] | None, precisions: list[str], work: Path) -> list[dict]:
-    """Every family in every precision, then predict and export from its first precision's checkpoint."""
+def run(
+    device: str, families: list[str] | None, precisions: list[str], work: Path, deadline: float | None = None
+) -> list[dict]:
+    """Every family in every precision, then predict and export from its first precision's checkpoint; a case that
+    would start after ``deadline`` (a ``time.perf_counter()`` value) is a skipped row."""
     unknown = sorted(set(families or []) - set(FAMILIES))
     if unknown:
         raise SystemExit(f"gpu_check: error: unknown --families {unknown}; known: {', '.join(FAMILIES)}")
@@ -162,6 +166,9 @@ def run(device: str, families: list[str] | None, precisions: list[str], work: Pa
             case = work / family / precision
             row = {"case": f"{family} fit + resume, {precision}", "part": "fit", "family": family,
                    "precision": precision}  # fmt: skip
+            if deadline is not None and time.perf_counter() > deadline:
+                rows.append({**row, "skipped": "time budget spent (--budget-s)"})
+                continue
             try:
                 if device.startswith("cuda"):
                     torch.cuda.reset_peak_memory_stats(device)
@@ -174,6 +181,9 @@ def run(device: str, families: list[str] | None, precisions: list[str], work: Pa
             rows.append(row)
         ckpt = work / family / precisions[0] / "second" / "checkpoints" / "last.ckpt"
         row = {"case": f"{family} predict + ONNX export, {device}", "part": "inference", "family": family}
+        if deadline is not None and time.perf_counter() > deadline:
+            rows.append({**row, "skipped": "time budget spent (--budget-s)"})
+            continue
         try:
             if not ckpt.is_file():
                 raise AssertionError(f"no checkpoint to predict with ({precisions[0]} training failed)")

@@ -51,6 +51,14 @@ def test_a_failed_check_is_a_row_and_exit_status_1(tmp_path, monkeypatch):
     assert rows[1]["ok"] is False and "no checkpoint" in rows[1]["error"]  # predict needs the fit's checkpoint
 
 
+def test_cases_past_the_time_budget_are_skipped_rows(tmp_path, capsys):
+    out = tmp_path / "gpu.json"
+    gpu_check.main([*TINY, "--families", "cyclegan", "--precisions", "fp32", "--budget-s", "1e-6", "--json", str(out)])
+    rows = json.loads(out.read_text())["results"]
+    assert rows and all(row["skipped"].startswith("time budget") for row in rows)  # and not failures: exit status 0
+    assert "skipped: time budget" in capsys.readouterr().out
+
+
 def test_unchanged_networks_names_the_ones_that_did_not_train():
     before = {"gen_ab.w": torch.zeros(2), "disc_a.w": torch.zeros(2), "disc_a.steps": torch.tensor(3)}
     after = {"gen_ab.w": torch.ones(2), "disc_a.w": torch.zeros(2), "disc_a.steps": torch.tensor(4)}
@@ -178,7 +186,7 @@ def test_gpu_speed_ups_act_on_cuda_only(monkeypatch):
 @pytest.mark.slow
 def test_every_family_in_every_precision_on_the_cpu(tmp_path):
     out = tmp_path / "gpu.json"
-    gpu_check.main([*TINY, "--parts", "fit", "--json", str(out)])  # exits 1 when a check fails
+    gpu_check.main([*TINY, "--parts", "fit", "--budget-s", "0", "--json", str(out)])  # exits 1 when a check fails
     rows = json.loads(out.read_text())["results"]
     assert len(rows) == len(gpu_fit.FAMILIES) * (len(gpu_check.PRECISIONS) + 1)
     assert all(row["ok"] for row in rows)
