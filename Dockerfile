@@ -1,5 +1,6 @@
 # GPU image for translate jobs (docs/docker.md): CUDA-enabled torch comes from the base image and is kept; pip adds the
-# rest of the requirements and the package from this repository.
+# rest of the requirements and the package from this repository, with the `serve` extra (FastAPI, uvicorn: a few MB)
+# so the same image trains, predicts and serves (`serve --host 0.0.0.0`, port 8000).
 #   docker build -t translate:latest .
 #   docker run --gpus all --ipc=host -v "$PWD/datasets:/data" -v "$PWD/runs:/runs" translate:latest \
 #       fit --config configs/apple2orange.yaml
@@ -24,7 +25,7 @@ COPY pyproject.toml README.md ./
 COPY translate ./translate
 RUN python -c "import importlib.metadata as m; print('\n'.join(f'{p}=={m.version(p)}' for p in ('torch', 'torchvision')))" \
         > /opt/translate/base-torch.txt \
-    && pip install --no-cache-dir --constraint /opt/translate/base-torch.txt . \
+    && pip install --no-cache-dir --constraint /opt/translate/base-torch.txt ".[serve]" \
     && translate --help > /dev/null
 
 # A non-root user (uid 1000). Its home is world-writable (sticky, like /tmp) so that `docker run --user $(id -u):$(id -g)`
@@ -40,6 +41,7 @@ WORKDIR /workspace
 COPY --chown=translate:translate configs ./configs
 COPY --chown=translate:translate datasets/make_fruit.py datasets/make_fruit_basket.py /opt/translate/datasets/
 VOLUME ["/data", "/runs"]
+EXPOSE 8000
 
 USER 1000:1000
 ENTRYPOINT ["translate"]

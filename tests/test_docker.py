@@ -92,7 +92,7 @@ def test_the_package_is_installed_from_the_repo_keeping_the_base_torch():
     installs = [args for name, args in instructions() if name == "RUN" and "pip install" in args]
     assert len(installs) == 1, installs
     words = installs[0].split("pip install", 1)[1].split("&&")[0].split()
-    assert "--no-cache-dir" in words and words[-1] == ".", words
+    assert "--no-cache-dir" in words and words[-1] == '".[serve]"', words  # the repository, with the server
     assert not any(re.match(r"(torch|torchvision)\b", w) for w in words), "torch comes from the base image"
 
 
