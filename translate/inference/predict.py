@@ -80,13 +80,14 @@ def predict_folder(
     """
     output_dir = Path(output_dir)
     _check_options(batch_size, precision)
-    request = _Request(_translators(model, direction, targets, attrs, grid), _attribute_table(model, attr_file),
-                       tile, tile_overlap, AUTOCAST_DTYPES[precision])  # fmt: skip
+    translators = translators_for(model, direction, targets, attrs, grid)
+    request = TranslationRequest(translators, _attribute_table(model, attr_file), tile, tile_overlap,
+                                 AUTOCAST_DTYPES[precision])  # fmt: skip
     inputs = input_images(input_dir)
     paths, outputs = inputs.paths, output_paths(inputs, output_dir, list(request.translators), model.channels)
     todo = _not_yet_written(paths, outputs, overwrite, output_dir)
     failures: dict[Path, str] = {}
-    scale_to = _scale_to(model, scale)
+    scale_to = scale_side(model, scale)
     batches, sizes, originals = same_size_batches(paths, todo, batch_size, model.size_multiple, failures, scale_to,
                                                   model.min_side)  # fmt: skip
     loader = DataLoader(ImageFiles(paths, model.channels, model.size_multiple, sizes, scale_to), batch_sampler=batches,
@@ -97,7 +98,7 @@ def predict_folder(
             images = images.to(model.device, non_blocking=True)
             image_sizes = list(zip(heights.tolist(), widths.tolist(), strict=True))
             names = [paths[index].name for index in indices]
-            for sub, panels in _translate_batch(model, request, images, image_sizes, names).items():
+            for sub, panels in translate_batch(model, request, images, image_sizes, names).items():
                 for (height, width), index, error, *crops in zip(image_sizes, indices, errors, *panels, strict=True):
                     if error:
                         failures[paths[index]] = error
@@ -115,7 +116,7 @@ AUTOCAST_DTYPES = {"32": torch.float32, "bf16": torch.bfloat16, "16": torch.floa
 
 
 @dataclass(frozen=True)
-class _Request:
+class TranslationRequest:
     """What every batch is translated with: the translator of each output sub-folder, the --attr-file rows, tiling
     and the autocast dtype."""
 
@@ -126,7 +127,7 @@ class _Request:
     dtype: torch.dtype
 
 
-def _scale_to(model: TranslationModel, scale: str) -> int | None:
+def scale_side(model: TranslationModel, scale: str) -> int | None:
     """The shorter side images are resized to before translation, or None for their own size."""
     if scale not in ("auto", "native", "training"):
         raise ValueError(f"--scale must be auto, native or training, got {scale!r}")
@@ -150,7 +151,7 @@ def _check_options(batch_size: int, precision: str) -> None:
         raise ValueError(f"--precision must be one of {', '.join(AUTOCAST_DTYPES)}, got {precision!r}")
 
 
-def _translators(
+def translators_for(
     model: TranslationModel,
     direction: str | None,
     targets: Sequence[str] | None,
@@ -210,8 +211,8 @@ def _not_yet_written(paths: list[Path], outputs: dict[str, list[Path]], overwrit
     return todo
 
 
-def _translate_batch(
-    model: TranslationModel, request: _Request, images: Tensor, sizes: list[tuple[int, int]], names: list[str]
+def translate_batch(
+    model: TranslationModel, request: TranslationRequest, images: Tensor, sizes: list[tuple[int, int]], names: list[str]
 ) -> dict[str, list[Tensor]]:
     """Each output sub-folder's panels (float, (B, C, H', W') each) for a padded batch."""
     start = start_labels(model, images, sizes, names, request.table) if isinstance(model, LabelConditioned) else None

@@ -21,10 +21,10 @@ from translate.inference.onnx import OnnxTranslator
 
 # predict's private steps, shared on purpose: choosing the translator and translating a padded batch must be exactly
 # predict's for the served result to equal its file.
-from translate.inference.predict import _Request, _scale_to, _translate_batch, _translators
+from translate.inference.predict import TranslationRequest, scale_side, translate_batch, translators_for
 from translate.models.contract import LabelConditioned, TranslationModel
 
-# predict's option names in the messages _translators raises -> the request parameters that mean the same here
+# predict's option names in the messages translators_for raises -> the request parameters that mean the same here
 _PARAMETERS = {"--target-domain": "target_domain", "--direction": "direction", "--attrs": "attrs", "--grid": "grid"}
 
 
@@ -76,7 +76,7 @@ class ServedModel:
 
     def __init__(self, model: TranslationModel, *, max_pixels: int = 4096 * 4096):
         self.model, self.max_pixels = model, max_pixels
-        self.scale_to = _scale_to(model, "auto")  # predict's default --scale: the model's own choice
+        self.scale_to = scale_side(model, "auto")  # predict's default --scale: the model's own choice
 
     def info(self) -> dict:
         """What ``GET /info`` answers: enough for a client (and the page) to build its requests."""
@@ -104,10 +104,10 @@ class ServedModel:
     def translation(self, direction: str | None, target_domain: str | None, attrs: str | None) -> Translation:
         """The request's parameters checked as predict checks its options (400 naming what the model offers)."""
         translation = Translation(direction or None, target_domain or None, parse_attrs(attrs))
-        self._translators(translation)
+        self.translators_for(translation)
         return translation
 
-    def _translators(self, translation: Translation) -> dict:
+    def translators_for(self, translation: Translation) -> dict:
         model, targets = self.model, [translation.target_domain] if translation.target_domain else None
         if model.target_kind == "domain" and targets == ["all"]:
             raise RequestError(400, f"target_domain all: one translation per request; ask once for each of "
@@ -117,7 +117,7 @@ class ServedModel:
             attrs = " or attrs NAME=0|1,..." if multi else ""
             raise RequestError(400, f"{type(model).__name__} needs target_domain, one of {list(model.targets)}{attrs}")
         try:
-            return _translators(model, translation.direction, targets, dict(translation.attrs) or None, False)
+            return translators_for(model, translation.direction, targets, dict(translation.attrs) or None, False)
         except ValueError as error:
             reason = str(error)
             for option, parameter in _PARAMETERS.items():
@@ -147,10 +147,10 @@ class ServedModel:
     @torch.inference_mode()
     def translate(self, translation: Translation, batch: list[Prepared]) -> list[Tensor]:
         """Translate images of one padded size together; each comes back (C, H, W) in [-1, 1] at its own size."""
-        request = _Request(self._translators(translation), {}, None, 0, torch.float32)
+        request = TranslationRequest(self.translators_for(translation), {}, None, 0, torch.float32)
         images = torch.stack([item.image for item in batch]).to(self.model.device)
         sizes = [item.translated_size for item in batch]
-        (panels,) = _translate_batch(self.model, request, images, sizes, ["upload"] * len(batch)).values()
+        (panels,) = translate_batch(self.model, request, images, sizes, ["upload"] * len(batch)).values()
         results = []
         for index, item in enumerate(batch):  # cropped back and resized to the input's size, as predict writes it
             height, width = item.translated_size
