@@ -24,3 +24,10 @@ def test_serve_mistakes_are_one_line(args, message):
 
 def test_serve_binds_to_localhost_unless_told():
     assert serve_parser().parse_args(["--ckpt", "x"]).host == "127.0.0.1"
+
+
+def test_a_bad_device_names_serve_not_predict(tmp_path):
+    from translate.commands.predict import resolve_device
+
+    with pytest.raises(SystemExit, match=r"^translate serve: error: --device 'gpu0' is not a device"):
+        resolve_device("gpu0", "translate serve")

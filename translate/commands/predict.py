@@ -109,7 +109,7 @@ def _add_running(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
 
 
-def resolve_device(name: str) -> str:
+def resolve_device(name: str, prog: str = "translate predict") -> str:
     """``--device`` checked here, so that a typo or a missing GPU is one line, not a CUDA traceback mid-run."""
     import torch
 
@@ -118,19 +118,17 @@ def resolve_device(name: str) -> str:
     try:
         device = torch.device(name)
     except RuntimeError:
-        sys.exit(f"translate predict: error: --device {name!r} is not a device; use auto, cpu, cuda or cuda:N")
+        sys.exit(f"{prog}: error: --device {name!r} is not a device; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            sys.exit(f"translate predict: error: --device {name}: no CUDA GPU is visible here; use --device cpu")
+            sys.exit(f"{prog}: error: --device {name}: no CUDA GPU is visible here; use --device cpu")
         if device.index is not None and device.index >= count:
-            sys.exit(
-                f"translate predict: error: --device {name}: only {count} GPU(s) visible (cuda:0 to cuda:{count - 1})"
-            )
+            sys.exit(f"{prog}: error: --device {name}: only {count} GPU(s) visible (cuda:0 to cuda:{count - 1})")
     elif device.type == "mps" and not torch.backends.mps.is_available():
-        sys.exit(f"translate predict: error: --device {name}: MPS is not available here; use --device cpu")
+        sys.exit(f"{prog}: error: --device {name}: MPS is not available here; use --device cpu")
     elif device.type not in ("cpu", "cuda", "mps"):
-        sys.exit(f"translate predict: error: --device {name!r}: use auto, cpu, cuda or cuda:N")
+        sys.exit(f"{prog}: error: --device {name!r}: use auto, cpu, cuda or cuda:N")
     return name
 
 

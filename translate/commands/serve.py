@@ -71,7 +71,7 @@ def main(argv: list[str]) -> None:
         sys.exit(
             f"translate serve: error: {error.name} is missing; install the server with pip install 'translate[serve]'"
         )
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "translate serve")
     try:
         if args.onnx:
             from translate.inference.onnx import OnnxTranslator
