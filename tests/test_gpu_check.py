@@ -89,14 +89,22 @@ def test_missing_without_packaging_checks_presence(monkeypatch):
 def test_install_takes_only_the_wheels_folder_and_keeps_torch(tmp_path, monkeypatch):
     commands = []
     monkeypatch.setattr(subprocess, "run", lambda command: commands.append(command) or SimpleNamespace(returncode=0))
-    assert gpu_check.install(["torch>=2.0"], tmp_path) == []  # nothing missing: pip never runs
-    assert gpu_check.install(["no-such-package-for-translate"], tmp_path) == ["no-such-package-for-translate"]
+    assert gpu_check.install(["torch>=2.0"], tmp_path) == ([], [])  # nothing missing: pip never runs
+    absent = ["no-such-package-for-translate", "another-absent-package-for-translate"]
+    assert gpu_check.install(absent, tmp_path) == (absent, [])
     (command,) = commands
     assert command[command.index("--find-links") + 1] == str(tmp_path) and "--no-index" in command
     assert f"torch=={importlib.metadata.version('torch')}" in command  # pip may not swap the machine's CUDA build
-    monkeypatch.setattr(subprocess, "run", lambda command: SimpleNamespace(returncode=1))
-    with pytest.raises(SystemExit, match=f"is every wheel in {tmp_path}"):
-        gpu_check.install(["no-such-package-for-translate"], tmp_path)
+
+
+def test_install_goes_one_by_one_when_a_wheel_is_absent(tmp_path, monkeypatch, capsys):
+    def pip(command):  # the folder lacks one of the two wheels: together they fail, one at a time only it does
+        return SimpleNamespace(returncode=1 if "another-absent-package-for-translate" in command else 0)
+
+    monkeypatch.setattr(subprocess, "run", pip)
+    absent = ["no-such-package-for-translate", "another-absent-package-for-translate"]
+    assert gpu_check.install(absent, tmp_path) == (absent[:1], absent[1:])
+    assert f"could not install another-absent-package-for-translate in {tmp_path}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
