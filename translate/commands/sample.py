@@ -89,6 +89,9 @@ def main(argv: list[str]) -> None:
         if args.grid:
             save_grid(list(model.grid_columns(8, seed=args.seed).values()), output / "grid.png")
             written.append("grid.png")
+            for name, columns in model.sweeps(8, seed=args.seed).items():  # InfoGAN: one grid per latent code
+                save_grid(list(columns.values()), output / f"grid_{name}.png")
+                written.append(f"grid_{name}.png")
         if args.input:
             written.append(write_reconstructions(model, Path(args.input), output, args.device).name)
     except (FileNotFoundError, ValueError) as error:

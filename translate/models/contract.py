@@ -147,6 +147,11 @@ class GeneratesFromNoise(ABC):
         """The columns of a sample grid, name -> (rows, C, H, W): fresh samples, one column per class, or a code
         swept across the columns (InfoGAN); fixed for a seed, so grids of one run compare across epochs."""
 
+    def sweeps(self, rows: int, *, seed: int = 0) -> dict[str, dict[str, Tensor]]:
+        """More grids for ``translate sample --grid``, name -> columns: InfoGAN varies each latent code across the
+        columns while the rest of each row's input stays fixed. None by default."""
+        return {}
+
 
 class ReconstructsImages(ABC):
     """A noise model with an encoder (VAE-GAN): ``translate sample --input DIR`` shows its reconstructions."""

@@ -15,18 +15,17 @@ from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
-from translate.models.contract import GeneratesFromNoise, ShowsSamples
 from translate.models.ema import moving_average
+from translate.models.noise_sampling import NoiseSampling
 from translate.networks import DiscriminatorFactory
 
 # latent features (z, plus one-hot classes or codes) -> (B, C, H, W); the network reports its own ``image_size``
 NoiseGeneratorFactory = Callable[[int, int], nn.Module]
 # Radford et al. 2016, Sec. 4 (pytorch/examples dcgan/main.py: lr 0.0002, beta1 0.5)
 DCGAN_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-GRID_COLUMNS = 8  # fresh samples per grid row of an unconditional model
 
 
-class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
+class NoiseGAN(LightningModule, NoiseSampling):
     """A generator ``gen`` of noise and a discriminator (critic) ``disc``, trained with one of the classic losses.
 
     One batch is one D step; G steps every ``n_critic`` batches on the same fakes (the reference DCGAN's order:
@@ -120,61 +119,6 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
     def adversarial_generator_loss(self, fake_out: Tensor) -> Tensor:
         return losses.noise_generator_loss(fake_out, self.hparams.loss)
 
-    # the contract (translate.models.contract.GeneratesFromNoise) -----------------------------------------------------
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def image_size(self) -> int:
-        return self.gen.image_size
-
-    @property
-    def latent_dim(self) -> int:
-        return self.hparams.latent_dim
-
-    @property
-    def sampler(self) -> nn.Module:
-        """The generator samples come from: its moving average when kept."""
-        return self.ema_gen if self.ema_gen is not None else self.gen
-
-    def class_labels(self, n: int, class_name: str | None) -> Tensor | None:
-        """Labels (n,) of ``class_name``, or the classes in turn; None for an unconditional model."""
-        if not self.classes:
-            if class_name is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional: it takes no class (got {class_name!r})")
-            return None
-        if class_name is not None and class_name not in self.classes:
-            raise ValueError(f"unknown class {class_name!r}, expected one of {list(self.classes)}")
-        if class_name is None:
-            return torch.arange(n, device=self.device) % len(self.classes)
-        return torch.full((n,), self.classes.index(class_name), device=self.device)
-
-    @torch.no_grad()
-    def generate(self, n: int, *, seed: int | None = None, class_name: str | None = None) -> Tensor:
-        generator = None if seed is None else torch.Generator().manual_seed(seed)
-        labels = self.class_labels(n, class_name)
-        return self.sampler(self.noise(n, labels, generator))
-
-    @torch.no_grad()
-    def grid_columns(self, rows: int, *, seed: int = 0) -> dict[str, Tensor]:
-        """``GRID_COLUMNS`` columns of fresh samples (a conditional model: one column per class, one z per row)."""
-        generator = torch.Generator().manual_seed(seed)
-        if not self.classes:
-            samples = self.sampler(self.noise(rows * GRID_COLUMNS, None, generator)).unflatten(0, (GRID_COLUMNS, rows))
-            return {f"sample_{i}": column for i, column in enumerate(samples)}
-        columns = {}
-        for label, name in enumerate(self.classes):  # the same z in every column: only the class changes
-            labels = torch.full((rows,), label, device=self.device)
-            columns[name] = self.sampler(self.noise(rows, labels, torch.Generator().manual_seed(seed)))
-        return columns
-
-    @torch.no_grad()
-    def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
-        """A training image per row, then the grid columns of noise fixed by seed 0."""
-        return {"real": batch[0], **self.grid_columns(len(batch[0]))}
-
     # training --------------------------------------------------------------------------------------------------------
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -202,7 +146,7 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
         with torch.set_grad_enabled(generator_step):  # one G pass serves both steps, as the reference DCGAN
             fake = self.gen(inputs)
         with self.toggled_optimizer(opt_d):
-            self._step(opt_d, self.discriminator_losses(real, labels, fake.detach()))
+            self._step(opt_d, self.discriminator_losses(real, labels, fake.detach(), inputs))
             if self.hparams.clip is not None:
                 losses.clip_weights_(self.disc.parameters(), self.hparams.clip)
         if generator_step:
@@ -216,10 +160,11 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
         self.manual_backward(loss)
         optimizer.step()
 
-    def discriminator_losses(self, real: Tensor, labels: Tensor | None, fake: Tensor) -> Tensor:
-        real_out = self.judge(self.features(real, labels), labels)
-        fake_out = self.judge(self.features(fake, labels), labels)
-        total = adv = self.adversarial_losses(real_out, fake_out)
+    def discriminator_losses(self, real: Tensor, labels: Tensor | None, fake: Tensor, inputs: Tensor) -> Tensor:
+        h_fake = self.features(fake, labels)
+        real_out, fake_out = self.judge(self.features(real, labels), labels), self.judge(h_fake, labels)
+        adv = self.adversarial_losses(real_out, fake_out)
+        total = adv + self.information_loss(inputs, h_fake, "d")
         terms = {"adv": adv, "real": real_out.float().mean(), "fake": fake_out.float().mean()}
         if self.hparams.loss == "wgangp":
             terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake)
@@ -238,12 +183,13 @@ class NoiseGAN(LightningModule, GeneratesFromNoise, ShowsSamples):
         else:
             total = self.adversarial_generator_loss(self.judge(h_fake, labels))
             self.log("train/g/adv", total)
-        total = total + self.extra_generator_loss(inputs, h_fake)
+        total = total + self.information_loss(inputs, h_fake, "g")
         self.log("train/g/total", total, prog_bar=True)
         return total
 
-    def extra_generator_loss(self, inputs: Tensor, h_fake: Tensor) -> Tensor | float:
-        """A term a subclass adds to G's loss from its input and D's features of its samples (InfoGAN: L_I)."""
+    def information_loss(self, inputs: Tensor, h_fake: Tensor, net: str) -> Tensor | float:
+        """A term added to D's (``net`` "d") and G's ("g") losses from G's input and D's features of its samples
+        (InfoGAN: lambda L_I)."""
         return 0.0
 
     def configure_optimizers(self):
