@@ -18,6 +18,7 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 # family: its quick-start config and the debug overlays of tests/commands/test_fit.py (tiny networks, 32 px), and
 # extra options. Every family trains on one folder tree whose trainA/trainB files share their names, so that it is
 # unpaired data and matched pairs (pix2pix) at once.
+NOISE_FAMILIES = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
 FAMILIES = {
     "cyclegan": (["quickstart.yaml", "debug.yaml"], []),
     "stargan": (["stargan_quickstart.yaml", "debug.yaml", "debug_stargan.yaml"], []),
@@ -26,6 +27,8 @@ FAMILIES = {
     "pix2pix": (["pix2pix_quickstart.yaml", "debug_pix2pix.yaml"], []),
     "cut": (["cut_quickstart.yaml", "debug_cut.yaml"], []),
     "fastcut": (["cut_quickstart.yaml", "debug_cut.yaml"], ["--model.init_args.mode=fastcut"]),
+    # noise-to-image GANs: every image of the tree (cgan: its four folders as classes); no predict or export
+    **{name: ([f"{name}_quickstart.yaml", "debug_noise.yaml"], []) for name in NOISE_FAMILIES},
 }
 # Lightning's precision flag, and TF32 for float32 matmuls and convolutions. PyTorch's defaults are TF32 for cuDNN
 # convolutions and full fp32 for matmuls: "fp32" turns both off, "tf32" both on.
@@ -110,7 +113,8 @@ def check_training(family: str, precision: str, device: str, data: Path, work: P
     assert not bad, f"non-finite losses: {bad[:3]}"
     second = fit(family, precision, device, data, work / "second", resume=first)
     before, after = (torch.load(path, map_location="cpu", weights_only=False) for path in (first, second))
-    assert before["global_step"] == STEPS and after["global_step"] == 2 * STEPS, (
+    # at least: a batch may hold more optimizer steps than max_steps has left (VAE-GAN's three)
+    assert STEPS <= before["global_step"] < after["global_step"] and after["global_step"] >= 2 * STEPS, (
         f"global steps {before['global_step']} then {after['global_step']}, expected {STEPS} then {2 * STEPS}"
     )
     resumed = logged_losses(work / "second")
@@ -179,6 +183,8 @@ def run(
             if device.startswith("cuda"):
                 row["peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
             rows.append(row)
+        if family in NOISE_FAMILIES:
+            continue  # they generate (translate sample), they do not translate: no predict, no export
         ckpt = work / family / precisions[0] / "second" / "checkpoints" / "last.ckpt"
         row = {"case": f"{family} predict + ONNX export, {device}", "part": "inference", "family": family}
         if deadline is not None and time.perf_counter() > deadline:
