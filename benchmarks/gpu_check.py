@@ -151,6 +151,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="stop starting cases after this many seconds "
         "(default 450: the check ends within 8 minutes; the fit part gets at most 45%%; 0: no limit)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: 1 with --device cpu, a smoke run that "
+        "should not fight other jobs for cores; torch's own choice on a GPU machine)",
+    )
     parser.add_argument("--work", type=Path, help="folder for data, runs and outputs (default: a temporary one)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-gpu.json")
     args = parser.parse_args(argv)
@@ -178,6 +184,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit(f"gpu_check: error: --device {args.device}: torch {torch.__version__} sees no CUDA GPU; use --device "
                  "cpu --tiny to run the check on the CPU")  # fmt: skip
+    threads = args.threads or (1 if args.device == "cpu" else None)
+    if threads:
+        torch.set_num_threads(threads)
     from benchmarks import gpu_fit, gpu_speed
 
     with tempfile.TemporaryDirectory() as temporary:
@@ -189,8 +198,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             rows += gpu_fit.run(args.device, args.families, args.precisions, work / "fit", fit_deadline)
         if "speed" in args.parts:
             rows += gpu_speed.run(args, work / "speed", budget and start + budget)
-    report = {"machine": machine(args.device), "installed": installed, "not_installed": not_installed,
-              "tiny": args.tiny, "seconds": round(time.perf_counter() - start, 1), "results": rows}  # fmt: skip
+    report = {"machine": {**machine(args.device), "torch_threads": torch.get_num_threads()}, "installed": installed,
+              "not_installed": not_installed, "tiny": args.tiny, "seconds": round(time.perf_counter() - start, 1),
+              "results": rows}  # fmt: skip
     print(f"\nmachine: {report['machine']}\n{table(rows)}\n{report['seconds']} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
