@@ -21,6 +21,7 @@ DEBUG_STARGAN = str(REPO / "configs" / "debug_stargan.yaml")  # stacked on DEBUG
 DEBUG_PIX2PIX = str(REPO / "configs" / "debug_pix2pix.yaml")  # tiny U-Net and PatchGAN; paired data (tiny_pairs)
 QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
 DEBUG_NOISE = str(REPO / "configs" / "debug_noise.yaml")  # the noise models: tiny DCGAN networks, 32 px
+DEBUG_VAEGAN = str(REPO / "configs" / "debug_vaegan.yaml")  # stacked on DEBUG_NOISE: a tiny encoder
 NOISE_MODELS = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
 
 
@@ -32,7 +33,7 @@ def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pai
     if config.stem.startswith("pix2pix"):
         overlays = [DEBUG_PIX2PIX]
     if config.stem.startswith(NOISE_MODELS):  # images of every folder (conditional: trainA, trainB as classes)
-        overlays = [DEBUG_NOISE]
+        overlays = [DEBUG_NOISE, *([DEBUG_VAEGAN] if config.stem.startswith("vaegan") else [])]
     root = tiny_pairs if config.stem.startswith("pix2pix") else tiny_domains
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
     main(["fit", "--config", str(config), *overlays, f"--data.root={root}",

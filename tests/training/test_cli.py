@@ -115,7 +115,8 @@ def test_fit_resume_names_other_differing_settings_and_uses_the_checkpoints(chec
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 OVERLAYS = {"stargan": ["debug.yaml", "debug_stargan.yaml"], "travelgan": ["debug_travelgan.yaml"],
             "pix2pix": ["debug_pix2pix.yaml"], "facades": ["debug_pix2pix.yaml"],
-            **dict.fromkeys(["dcgan", "cgan", "infogan", "siamese_gan", "vaegan"], ["debug_noise.yaml"])}  # fmt: skip
+            **dict.fromkeys(["dcgan", "cgan", "infogan", "siamese_gan"], ["debug_noise.yaml"]),
+            "vaegan": ["debug_noise.yaml", "debug_vaegan.yaml"]}  # fmt: skip
 SHIPPED = sorted(p.stem for p in CONFIGS.glob("*.yaml") if not p.stem.startswith("debug"))
 
 

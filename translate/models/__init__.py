@@ -9,6 +9,7 @@ from translate.models.pix2pix import Pix2Pix
 from translate.models.siamese_gan import SiameseGAN
 from translate.models.stargan import StarGAN
 from translate.models.travelgan import SiameseDiscTraVeLGAN, TraVeLGAN
+from translate.models.vaegan import VAEGAN
 
 __all__ = [
     "ConditionalGAN",
@@ -21,4 +22,5 @@ __all__ = [
     "SiameseDiscTraVeLGAN",
     "SiameseGAN",
     "TraVeLGAN",
+    "VAEGAN",
 ]

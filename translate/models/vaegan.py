@@ -1,0 +1,114 @@
+"""VAE-GAN (Larsen et al. 2016, arXiv:1512.09300): a VAE whose decoder is a GAN's generator, with the reconstruction
+error measured on a hidden layer of the discriminator instead of on pixels."""
+
+from collections.abc import Sequence
+
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+
+from translate import losses
+from translate.models.contract import ReconstructsImages
+from translate.models.noise import DCGAN_ADAM, NoiseGAN, NoiseGeneratorFactory
+from translate.networks import DiscriminatorFactory
+
+
+class VAEGAN(NoiseGAN, ReconstructsImages):
+    """Encoder ``enc`` (a discriminator-shaped trunk and a head giving mu and log sigma^2), decoder ``gen``, and
+    discriminator ``disc``, each trained on its own objective (Sec. 2.2, Alg. 1), with x~ = Dec(Enc(x)), x_p = Dec(z),
+    z ~ N(0, I) and Dis_l = ``disc.forward_features``:
+
+        L_Enc = lambda_kl L_prior + L_llike          L_prior = KL(q(z | x) || N(0, I))
+        L_Dec = gamma L_llike + L_GAN(G)             L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2
+        L_Dis = L_GAN(D): x real, x~ and x_p fake
+
+    L_GAN is ``loss`` (the paper's log-likelihood GAN; the decoder's side non-saturating by default). L_llike is a
+    mean over D's features and L_prior a mean over the latent dimensions, both on the GAN loss's scale; the paper
+    weighs them with gamma (and its own sums).
+
+    Args:
+        encoder: Builds the encoder's trunk from the image channels (any Discriminator: its ``forward_features``).
+        lambda_kl: Weight of L_prior in L_Enc.
+        gamma: Weight of L_llike against L_GAN in L_Dec (the paper's gamma).
+    """
+
+    def __init__(
+        self,
+        generator: NoiseGeneratorFactory,
+        discriminator: DiscriminatorFactory,
+        encoder: DiscriminatorFactory,
+        optimizer: OptimizerCallable = DCGAN_ADAM,
+        *,
+        latent_dim: int = 100,
+        channels: int = 3,
+        lambda_kl: float = 1.0,
+        gamma: float = 1.0,
+        **options,
+    ):
+        if options.get("n_critic", 1) != 1 or options.get("feature_matching") or options.get("clip") is not None:
+            raise ValueError("VAE-GAN steps its three networks once a batch on their own objectives: leave out "
+                             "n_critic, clip and feature_matching")  # fmt: skip
+        super().__init__(generator, discriminator, optimizer, latent_dim=latent_dim, channels=channels, **options)
+        self.enc = encoder(channels)
+        with torch.no_grad():  # the head reads a 4x4 map, as D's: the encoder must be built for the same image size
+            side = self.enc.eval().forward_features(torch.zeros(2, channels, self.image_size, self.image_size)).shape
+        self.enc.train()
+        if tuple(side[-2:]) != (4, 4):
+            raise ValueError(f"the encoder gives {tuple(side[-2:])} features for {self.image_size} px images: set its "
+                             f"image_size to the generator's ({self.image_size})")  # fmt: skip
+        self.enc_head = nn.Conv2d(self.enc.num_features, 2 * latent_dim, 4)
+
+    def encode(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(mu, log sigma^2), each (B, latent_dim)."""
+        return self.enc_head(self.enc.forward_features(images)).flatten(1).chunk(2, dim=1)
+
+    @torch.no_grad()
+    def reconstruct(self, images: Tensor) -> Tensor:
+        return self.sampler(self.encode(images)[0])
+
+    @torch.no_grad()
+    def sample_columns(self, batch: Sequence[Tensor]) -> dict[str, Tensor]:
+        """A training image, its reconstruction, then samples of fixed noise, per row."""
+        samples = list(self.grid_columns(len(batch[0])).items())[:6]
+        return {"real": batch[0], "reconstruction": self.reconstruct(batch[0]), **dict(samples)}
+
+    def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
+        real = batch[0]
+        opt_enc, opt_dec, opt_dis = self.optimizers()
+        mu, logvar = self.encode(real)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # the reparameterisation trick
+        rebuilt, sampled = self.gen(z), self.gen(self.noise(len(real)))
+        fakes = torch.cat([rebuilt, sampled])
+        with self.toggled_optimizer(opt_dis):
+            real_out, fake_out = self.disc(real), self.disc(fakes.detach())
+            loss_dis = self.adversarial_losses(real_out, fake_out)
+            self._step(opt_dis, loss_dis)
+        with torch.no_grad():
+            target = self.disc.forward_features(real)  # Dis_l(x), a fixed target for this step
+        h_fake = self.disc.forward_features(fakes)  # only Enc and Dec take gradients of what follows
+        llike = 0.5 * (h_fake[: len(real)].float() - target.float()).square().mean()
+        prior = losses.kl_normal_loss(mu, logvar) / self.latent_dim
+        gan = self.adversarial_generator_loss(self.disc.forward_head(h_fake))
+        self._step_apart({opt_enc: self.hparams.lambda_kl * prior + llike, opt_dec: self.hparams.gamma * llike + gan})
+        if self.ema_gen is not None:
+            self.ema_gen.update_parameters(self.gen)
+        self.log_dict({"train/enc/prior": prior, "train/enc/llike": llike, "train/dec/adv": gan,
+                       "train/dis/adv": loss_dis})  # fmt: skip
+        self.log("train/dec/total", self.hparams.gamma * llike + gan, prog_bar=True)
+
+    def _step_apart(self, objectives: dict) -> None:
+        """Step each optimizer on the gradient of its own objective only (the paper's separate updates): L_llike
+        reaches both Enc and Dec, but Enc's step takes none of L_GAN and Dec's none of L_prior."""
+        grads = {}
+        for optimizer, loss in objectives.items():
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            grads[optimizer] = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        for optimizer, gradients in grads.items():
+            for param, grad in zip([p for g in optimizer.param_groups for p in g["params"]], gradients, strict=True):
+                param.grad = grad
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+    def configure_optimizers(self):
+        encoder = [*self.enc.parameters(), *self.enc_head.parameters()]
+        return [self.optimizer(encoder), self.optimizer(self.gen.parameters()), self.optimizer(self.disc.parameters())]
