@@ -112,7 +112,7 @@ def machine(device: str) -> dict:
 
 def table(rows: list[dict]) -> str:
     """One line per case: what ran, its verdict or speed, and the peak memory."""
-    lines = [f"{'case':<58}{'result':>34}{'peak MB':>10}"]
+    lines = [f"{'case':<80}{'result':>34}{'peak MB':>10}"]
     for row in rows:
         if "skipped" in row:
             result = f"skipped: {row['skipped']}"
@@ -125,7 +125,7 @@ def table(rows: list[dict]) -> str:
         else:
             result = f"{row['images_per_s']:.1f} images/s"
         memory = row.get("peak_mb")
-        lines.append(f"{row['case']:<58}{result:>34}{memory if memory is not None else '':>10}")
+        lines.append(f"{row['case']:<80}{result:>34}{memory if memory is not None else '':>10}")
     return "\n".join(lines)
 
 
