@@ -5,16 +5,19 @@ through the API the official train.py uses. Every family in every precision: the
 
 import importlib.metadata
 import json
+import math
 import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
+from lightning.pytorch import Trainer
 from torch import nn
 
 from benchmarks import gpu_check, gpu_fit
 from translate.data import UnpairedDataModule
+from translate.training.callbacks import StopOnNonFinite
 from translate.training.gpu_speed import GpuSpeedUps
 
 TINY = ["--device", "cpu", "--tiny", "--no-install", "--batches", "1", "--steps", "1", "--warmup", "1",
@@ -216,3 +219,26 @@ def test_the_shell_wrapper_runs_the_module_from_anywhere(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "--wheels" in done.stdout and "--official" in done.stdout
+
+
+def test_stop_on_non_finite_reads_logged_tensors_and_names_the_term(tmp_path):
+    # Without Lightning's result collection (another Lightning version) it falls back to callback_metrics.
+    logged = {"train/g/total": torch.tensor(1.0), "train/d/a": torch.tensor(math.inf)}
+    trainer = SimpleNamespace(callback_metrics=logged, global_step=6, current_epoch=1, callbacks=[],
+                              default_root_dir=str(tmp_path))  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"train/d/a = inf at step 6 \(epoch 1, batch 2\)"):
+        StopOnNonFinite().on_train_batch_end(trainer, None, None, None, batch_idx=2)
+
+
+def test_stop_on_non_finite_leaves_callback_metrics_alone(tiny_cyclegan, tiny_domains, monkeypatch):
+    # trainer.callback_metrics turns the progress-bar values into Python floats: a GPU sync every batch
+    def no_reading(self):
+        raise AssertionError("trainer.callback_metrics read during training")
+
+    monkeypatch.setattr(Trainer, "callback_metrics", property(no_reading))
+    data = UnpairedDataModule(tiny_domains, load_size=18, crop_size=16, batch_size=1, num_workers=0)
+    trainer = Trainer(accelerator="cpu", max_steps=4, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                      callbacks=[StopOnNonFinite()])  # fmt: skip
+    trainer.fit(tiny_cyclegan(), datamodule=data)
+    assert trainer.global_step == 4
