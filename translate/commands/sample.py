@@ -24,7 +24,7 @@ def load_noise_model(ckpt: str, device: str, *, trust: bool = False) -> Generate
     path = resolve_checkpoint(ckpt)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist; `translate fit` writes them under checkpoints/")
-    if "_instantiator" not in read_checkpoint(path, trust=trust).get("hyper_parameters", {}):
+    if "_instantiator" not in read_checkpoint(path, trust=trust, mmap=True).get("hyper_parameters", {}):
         raise ValueError(f"checkpoint {path} does not record its model class (not written by `translate fit`)")
     model = LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=not trust)
     if not isinstance(model, GeneratesFromNoise):

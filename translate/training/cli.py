@@ -35,9 +35,10 @@ from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 log = logging.getLogger(__name__)
 
 MODELS_HELP = """\
-models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, Pix2Pix, CUT (model.class_path); `--model.help CycleGAN`
-lists a model's options, `--config C --model.init_args.generator.help ResnetGenerator` a network's. `--print_config`
-prints the whole resolved configuration. Docs: docs/models.md, docs/training.md."""
+models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, Pix2Pix, CUT (model.class_path); from noise, with
+data.class_path translate.data.image_folder.ImageFolderDataModule: DCGAN, ConditionalGAN, InfoGAN, SiameseGAN, VAEGAN.
+`--model.help CycleGAN` lists a model's options, `--config C --model.init_args.generator.help ResnetGenerator` a
+network's. `--print_config` prints the whole resolved configuration. Docs: docs/models.md, docs/training.md."""
 
 SUBCOMMAND_HELP = {
     "fit": {
