@@ -1,5 +1,6 @@
 """benchmarks/quality.py: the tasks keep the right answer and never train on the test columns, the metrics give hand
-values, the harness runs end to end for a few steps; and the recipe's new options (resize-conv upsampling, R1)."""
+values, the harness runs end to end for a few steps; and the recipe's new options (resize-conv upsampling, the
+residual generator, R1)."""
 
 import json
 
