@@ -26,15 +26,17 @@ NOISE_MODELS = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
-def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pairs, tmp_path):
+def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pairs, tiny_aligned, tmp_path):
+    shipped = yaml.safe_load(config.read_text())
     overlays = [DEBUG_UNET] if config.stem.startswith("travelgan") else [DEBUG]
     if config.stem.startswith("stargan"):
         overlays.append(DEBUG_STARGAN)
-    if config.stem.startswith("pix2pix"):
+    if shipped["model"]["class_path"] == "Pix2Pix":
         overlays = [DEBUG_PIX2PIX]
     if config.stem.startswith(NOISE_MODELS):  # images of every folder (conditional: trainA, trainB as classes)
         overlays = [DEBUG_NOISE, *([DEBUG_VAEGAN] if config.stem.startswith("vaegan") else [])]
-    root = tiny_pairs if config.stem.startswith("pix2pix") else tiny_domains
+    pairing = shipped.get("data", {}).get("pairing", "unpaired")
+    root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
     main(["fit", "--config", str(config), *overlays, f"--data.root={root}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
