@@ -19,6 +19,10 @@ then translates the 15 held-out test crops (with the moving average when the var
 as 8-bit images like ``translate predict`` writes, against the answer: PSNR in dB and SSIM (Gaussian 11x11 window,
 sigma 1.5, Wang et al. 2004), averaged over the crops. ``identity`` scores the untouched input: a model has to beat
 it to be worth running. ``b2a`` translates the answer back and scores it against the original crop.
+
+``--variants``: ``identity``, ``official`` (the official objective and schedule at this size), one change each
+(``resize``, ``skip`` (residual generator), ``ema``, ``sn``, ``r1``, ``idt0``, ``decay``, ``batch4``), the measured
+combinations and ``recipe``, the settings of configs/*_modern.yaml (``VARIANTS``). Results: docs/benchmarks.md.
 """
 
 import argparse
