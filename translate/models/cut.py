@@ -7,12 +7,13 @@ from typing import Literal
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ShowsSamples, TranslationModel
+from translate.models.contract import ShowsSamples
 from translate.models.ema import moving_average
+from translate.models.one_way import OneWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.networks.patchnce import PatchSampleHeads, patchnce_loss
 from translate.schedules import LinearDecayLR, catch_up
@@ -27,7 +28,7 @@ MODES = {
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)
 
 
-class CUT(LightningModule, TranslationModel, ShowsSamples):
+class CUT(LightningModule, OneWayTranslation, ShowsSamples):
     """A generator ``gen`` (A -> B), a PatchGAN ``disc`` judging B, and the PatchNCE heads ``heads`` on ``gen``'s
     encoder; no second generator and no cycle. Official settings (taesungp/contrastive-unpaired-translation): the
     anti-aliased ResNet-9 (``ResnetGenerator(antialias=True)``) and PatchGAN (``AntialiasedPatchDiscriminator``),
@@ -95,33 +96,8 @@ class CUT(LightningModule, TranslationModel, ShowsSamples):
 
     def forward(self, x: Tensor, direction: Literal["a2b"] = "a2b", *, use_ema: bool = True) -> Tensor:
         """Translate a batch (B, C, H, W) in [-1, 1] from A to B; H and W must be multiples of ``size_multiple``."""
-        if direction != "a2b":
-            raise ValueError(f"unknown direction {direction!r}: CUT translates 'a2b' only")
+        self._check_target(direction, "direction")
         return self.ema(x) if use_ema and self.ema is not None else self.gen(x)
-
-    # the model contract (translate.models.contract) ----------------------------------------------------------------
-    target_kind = "direction"
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def size_multiple(self) -> int:
-        return self.gen.size_multiple
-
-    @property
-    def min_side(self) -> int:
-        return self.gen.min_side
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        return ("a2b",)
-
-    def translator(self, target: str) -> nn.Module:
-        if target != "a2b":
-            raise ValueError(f"unknown target {target!r}: CUT translates 'a2b' only")
-        return self.ema if self.ema is not None else self.gen
 
     def setup(self, stage: str) -> None:
         check_channels(self, attached_data(self))

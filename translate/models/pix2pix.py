@@ -6,12 +6,13 @@ from typing import Literal
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
+from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
+from translate.models.one_way import OneWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import LinearDecayLR, catch_up
 
@@ -20,7 +21,7 @@ Direction = Literal["a2b"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)  # paper, Sec. 3.3
 
 
-class Pix2Pix(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
+class Pix2Pix(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
     """A generator ``gen`` (A -> B) and a conditional PatchGAN ``disc`` that judges (input, output) pairs.
 
     Official settings (junyanz/pytorch-CycleGAN-and-pix2pix ``pix2pix_model.py``): ``UNetGenerator(num_downs=8,
@@ -63,34 +64,11 @@ class Pix2Pix(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics
 
         Uses the generator's moving average when the model keeps one, unless ``use_ema=False``.
         """
-        if direction != "a2b":
-            raise ValueError(f"unknown direction {direction!r}: pix2pix translates 'a2b' only")
+        self._check_target(direction, "direction")
         return self.ema(x) if use_ema and self.ema is not None else self.gen(x)
 
-    # the model contract (translate.models.contract) ----------------------------------------------------------------
-    target_kind = "direction"
+    # the model contract (translate.models.contract; the rest in one_way.py) -----------------------------------------
     translates_at = "native"  # fully convolutional: a U-Net of fixed depth sees a local window at any size
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def size_multiple(self) -> int:
-        return self.gen.size_multiple
-
-    @property
-    def min_side(self) -> int:
-        return self.gen.min_side
-
-    @property
-    def targets(self) -> tuple[Direction, ...]:
-        return ("a2b",)
-
-    def translator(self, target: str) -> nn.Module:
-        if target != "a2b":
-            raise ValueError(f"unknown target {target!r}: pix2pix translates 'a2b' only")
-        return self.ema if self.ema is not None else self.gen
 
     def setup(self, stage: str) -> None:
         data = attached_data(self)
