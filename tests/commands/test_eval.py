@@ -30,7 +30,7 @@ def _fit(run: Path, root: Path, *configs: str) -> Path:
 
 @pytest.fixture(scope="session")
 def more_checkpoints(tmp_path_factory, write_images) -> dict[str, Path]:
-    """A tiny TraVeLGAN (unpaired) and a tiny pix2pix (pairs matched by name), from their quick-start configs."""
+    """Tiny TraVeLGAN and CUT (unpaired) and pix2pix (pairs matched by name) checkpoints, from their quick starts."""
     root = tmp_path_factory.mktemp("pairs")
     for domain, colour in (("A", 0), ("B", 1)):
         write_images(root / f"train{domain}", 4, size=(32, 32), colour=colour)  # same names: matched pairs
@@ -39,6 +39,7 @@ def more_checkpoints(tmp_path_factory, write_images) -> dict[str, Path]:
                           "debug_travelgan.yaml"),
         "pix2pix": _fit(tmp_path_factory.mktemp("pix2pix"), root, "pix2pix_quickstart.yaml",
                         "debug_pix2pix.yaml"),
+        "cut": _fit(tmp_path_factory.mktemp("cut"), root, "cut_quickstart.yaml", "debug_cut.yaml"),
     }  # fmt: skip
 
 
@@ -66,6 +67,7 @@ EXPECTED = {  # targets scored, and the model's own metrics
     "stargan": (["A", "B"], {"acc_real", "acc_fake", "rec"}),
     "travelgan": (["a2b", "b2a"], {"cosine_ab", "cosine_ba"}),
     "pix2pix": (["a2b"], {"l1", "psnr"}),
+    "cut": (["a2b"], set()),  # one-way, and no metric of its own
 }
 
 
