@@ -76,3 +76,22 @@ def test_shipped_configs_leave_loader_workers_to_the_machine(config):
 def test_default_workers_never_exceed_the_cores(tmp_path, monkeypatch):
     monkeypatch.setattr("translate.data.datamodule._available_cpus", lambda: 2)
     assert UnpairedDataModule(tmp_path).num_workers == 2
+
+
+@pytest.mark.parametrize(
+    ("domains", "labelled", "expected"),
+    [(("A", "B"), False, "2 per domain (2 domains)"), (("apple", "orange", "lime"), True,
+     "2, each with its label (3 labels)"), ((), False, "2")],
+)  # fmt: skip
+def test_the_summary_counts_images_per_batch_as_the_data_makes_them(domains, labelled, expected):
+    from translate.data.spec import DataSpec
+    from translate.training.console import _images_per_batch
+
+    class Described:  # what the summary reads of a data module: its spec (translate.data.spec.DescribesData)
+        spec = DataSpec(channels=3, domains=domains, image_size=32, batch_size=2, labelled=labelled)
+
+        def sample_batch(self, count: int) -> tuple:  # part of the protocol; the summary does not call it
+            return ()
+
+    assert _images_per_batch(Described()) == expected
+    assert _images_per_batch(object()) == "as the data module makes them"

@@ -23,13 +23,25 @@ class RunSummary(Callback):
             log.info("\n".join(summary_lines(trainer, pl_module)))
 
 
+def _images_per_batch(data: object) -> str:
+    """One domain's images per batch for each domain (translation), or the batch's images with their labels
+    (attribute files, classes of a conditional noise model), or one folder's (an unconditional noise model)."""
+    if not isinstance(data, DescribesData):
+        return "as the data module makes them"
+    spec = data.spec
+    if not spec.domains:
+        return str(spec.batch_size)
+    if spec.labelled:
+        return f"{spec.batch_size}, each with its label ({len(spec.domains)} labels)"
+    return f"{spec.batch_size} per domain ({len(spec.domains)} domains)"
+
+
 def summary_lines(trainer: Trainer, pl_module: LightningModule) -> list[str]:
     counts = [(name, sum(p.numel() for p in module.parameters())) for name, module in pl_module.named_children()]
     networks = ", ".join(f"{name} {count:,}" for name, count in counts if count)
     batches = trainer.num_training_batches
     data = trainer.datamodule
-    per_batch = f"{data.spec.batch_size} per domain ({len(data.spec.domains)} domains)" if isinstance(
-        data, DescribesData) else "as the data module makes them"  # fmt: skip
+    per_batch = _images_per_batch(data)
     epochs = trainer.max_epochs if trainer.max_epochs not in (None, -1) else None
     length = f"{epochs} epochs = {epochs * batches:,} batches" if epochs is not None else "no epoch limit"
     if trainer.max_steps != -1:
