@@ -67,7 +67,7 @@ EXPECTED = {  # targets scored, and the model's own metrics
     "stargan": (["A", "B"], {"acc_real", "acc_fake", "rec"}),
     "travelgan": (["a2b", "b2a"], {"cosine_ab", "cosine_ba"}),
     "pix2pix": (["a2b"], {"l1", "psnr"}),
-    "cut": (["a2b"], set()),  # one-way, and no metric of its own
+    "cut": (["a2b"], {"nce", "idt_l1"}),  # one-way; PatchNCE and the identity error
 }
 
 

@@ -111,6 +111,13 @@ class ReportsOwnMetrics(ABC):
         """Scalar metrics of one batch as the data module gives it (averaged over batches by their size);
         ``batch_idx`` seeds anything random (StarGAN's target domains)."""
 
+    def log_own_metrics(self, batch: tuple[Tensor, ...], batch_idx: int, stage: str) -> None:
+        """Log ``own_metrics`` as ``{stage}/{name}`` (val, test), averaged over the epoch by batch size on all ranks:
+        what each model's validation_step and test_step do."""
+        metrics = self.own_metrics(batch, batch_idx)
+        self.log_dict({f"{stage}/{name}": value for name, value in metrics.items()}, sync_dist=True,
+                      batch_size=len(batch[0]))  # fmt: skip
+
 
 class GeneratesFromNoise(ABC):
     """A model that makes images from noise (DCGAN, conditional GAN, InfoGAN, Siamese GAN, VAE-GAN): what ``translate

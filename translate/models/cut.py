@@ -11,7 +11,7 @@ from torch import Tensor
 
 from translate import losses
 from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
-from translate.models.contract import ShowsSamples
+from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.models.one_way import OneWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -28,7 +28,7 @@ MODES = {
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)
 
 
-class CUT(LightningModule, OneWayTranslation, ShowsSamples):
+class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
     """A generator ``gen`` (A -> B), a PatchGAN ``disc`` judging B, and the PatchNCE heads ``heads`` on ``gen``'s
     encoder; no second generator and no cycle. Official settings (taesungp/contrastive-unpaired-translation): the
     anti-aliased ResNet-9 (``ResnetGenerator(antialias=True)``) and PatchGAN (``AntialiasedPatchDiscriminator``),
@@ -168,21 +168,20 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples):
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_errors(batch, batch_idx, "val")
+        self.log_own_metrics(batch, batch_idx, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_errors(batch, batch_idx, "test")
+        self.log_own_metrics(batch, batch_idx, "test")
 
-    def _log_errors(self, batch: tuple[Tensor, Tensor], batch_idx: int, stage: str) -> None:
+    def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
         """PatchNCE of G(a) against a at locations fixed per batch (comparable between evaluations), and how far
         G moves B images (||G(b) - b||_1)."""
         real_a, real_b = batch
         locations = torch.Generator().manual_seed(batch_idx)
-        metrics = {
+        return {
             "nce": self._patch_nce(real_a, self(real_a), generator=locations),
             "idt_l1": losses.l1(self(real_b), real_b),
         }
-        self.log_dict({f"{stage}/{name}": value for name, value in metrics.items()}, sync_dist=True)
 
     @torch.no_grad()
     def sample_columns(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:

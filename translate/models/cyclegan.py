@@ -163,13 +163,10 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_cycle_errors(batch, "val")
+        self.log_own_metrics(batch, batch_idx, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_cycle_errors(batch, "test")
-
-    def _log_cycle_errors(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
-        self.log_dict({f"{stage}/{name}": value for name, value in self.own_metrics(batch).items()}, sync_dist=True)
+        self.log_own_metrics(batch, batch_idx, "test")
 
     def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
         """Cycle errors: L1 between each domain's images and their round trips through both generators."""

@@ -118,13 +118,10 @@ class Pix2Pix(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetric
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_target_errors(batch, "val")
+        self.log_own_metrics(batch, batch_idx, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_target_errors(batch, "test")
-
-    def _log_target_errors(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
-        self.log_dict({f"{stage}/{name}": value for name, value in self.own_metrics(batch).items()}, sync_dist=True)
+        self.log_own_metrics(batch, batch_idx, "test")
 
     def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
         """L1 and PSNR of the translations against their paired targets."""

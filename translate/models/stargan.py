@@ -287,14 +287,10 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics
         return total
 
     def validation_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, batch_idx, "val")
+        self.log_own_metrics(batch, batch_idx, "val")
 
     def test_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
-        self._evaluate(batch, batch_idx, "test")
-
-    def _evaluate(self, batch: Sequence[Tensor], batch_idx: int, stage: str) -> None:
-        metrics = self.own_metrics(batch, batch_idx)
-        self.log_dict({f"{stage}/{k}": v for k, v in metrics.items()}, sync_dist=True, batch_size=len(batch[0]))
+        self.log_own_metrics(batch, batch_idx, "test")
 
     def own_metrics(self, batch: Sequence[Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
         """Domain accuracy of D's classifier on real images and on translations to random targets (seeded by

@@ -184,11 +184,6 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         self.log_dict({f"train/d/{key}": value for key, value in terms.items()}, prog_bar=True)
         return sum(terms.values())
 
-    def _log_cosines(self, batch: tuple[Tensor, Tensor], prefix: str) -> None:
-        """``{prefix}/cosine_{ab,ba}``: mean cos(v_ij, v'_ij) on held-out pairs, how much content translation keeps."""
-        for name, cosine in self.own_metrics(batch).items():
-            self.log(f"{prefix}/{name}", cosine, sync_dist=True)
-
     def own_metrics(self, batch: tuple[Tensor, Tensor], batch_idx: int = 0) -> dict[str, Tensor]:
         """``cosine_{ab,ba}``: the TraVeL cosine between transformation vectors before and after translation (none
         for a batch of fewer than two images: a vector needs a pair)."""
@@ -199,10 +194,10 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
                 for name, gen, disc, source, _ in self._directions(real_a, real_b)}  # fmt: skip
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_cosines(batch, "val")
+        self.log_own_metrics(batch, batch_idx, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._log_cosines(batch, "test")
+        self.log_own_metrics(batch, batch_idx, "test")
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
