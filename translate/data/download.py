@@ -17,7 +17,9 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 from tqdm.auto import tqdm
 
@@ -104,15 +106,10 @@ def _extract_zip(archive: Path, root: Path, force: bool) -> list[Path]:
             if bad is not None:
                 raise DownloadError(f"{archive} is corrupt (bad CRC in {bad}); delete it and download again")
             members = [m for m in zipped.infolist() if not m.is_dir()]
-            for member in members:
-                if (member.external_attr >> 16) & 0o170000 == 0o120000:
-                    _refuse(archive, member.filename)
-            targets = [_target(root, member.filename, archive) for member in members]
-            _refuse_existing(targets, archive, force)
-            for member, target in zip(members, targets, strict=True):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zipped.open(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink, CHUNK)
+            is_link = [(m.external_attr >> 16) & 0o170000 == 0o120000 for m in members]
+            names = [m.filename for m in members]
+            targets = _checked_targets(archive, root, force, names, refused=is_link)
+            _copy_out(members, targets, zipped.open)
     except zipfile.BadZipFile as error:
         raise DownloadError(f"{archive} is not a valid zip archive ({error}); delete it and download again") from None
     return targets
@@ -126,27 +123,37 @@ def _extract_tar(archive: Path, root: Path, force: bool) -> list[Path]:
                     pass
         with tarfile.open(archive) as tar:
             members = [m for m in tar.getmembers() if not m.isdir()]
-            for member in members:
-                if not member.isfile():  # symlinks, hard links, devices, fifos
-                    _refuse(archive, member.name)
-            targets = [_target(root, member.name, archive) for member in members]
-            _refuse_existing(targets, archive, force)
-            for member, target in zip(members, targets, strict=True):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink, CHUNK)
+            not_file = [not m.isfile() for m in members]  # symlinks, hard links, devices, fifos
+            targets = _checked_targets(archive, root, force, [m.name for m in members], refused=not_file)
+            _copy_out(members, targets, tar.extractfile)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise DownloadError(f"{archive} is corrupt or truncated ({error}); delete it and download again") from None
     return targets
 
 
-def _refuse_existing(targets: list[Path], archive: Path, force: bool) -> None:
+def _checked_targets(archive: Path, root: Path, force: bool, names: list[str], *, refused: list[bool]) -> list[Path]:
+    """Where each entry ``names`` lands under ``root``, after refusing links and devices (``refused``), paths that
+    leave ``root``, and existing files unless ``force``: the checks both archive kinds pass before anything is
+    written."""
+    for name, bad in zip(names, refused, strict=True):
+        if bad:
+            _refuse(archive, name)
+    targets = [_target(root, name, archive) for name in names]
     existing = [t for t in targets if t.exists()]
     if existing and not force:
         raise DownloadError(
             f"{len(existing)} files from {archive.name} already exist (first: {existing[0]}); pass --force to "
             "replace them"
         )
+    return targets
+
+
+def _copy_out(members: list, targets: list[Path], open_member: Callable[[Any], IO[bytes]]) -> None:
+    """Each member's bytes to its target, through the archive's own reader (zip: open, tar: extractfile)."""
+    for member, target in zip(members, targets, strict=True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open_member(member) as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink, CHUNK)
 
 
 def _refuse(archive: Path, name: str) -> None:
