@@ -59,6 +59,10 @@ class ResnetGenerator(Generator):
         residual: Return the input plus the network's output, clipped to [-1, 1], with the output conv starting at
             zero: the generator starts as the identity and learns only the change (needs ``out_channels ==
             in_channels``; no new parameters or keys). Off: the official output.
+        long_skip: Add the first conv's full-resolution features to the decoder's last ones, before the output conv
+            (the outermost skip of a U-Net, summed rather than concatenated: no new parameters or keys). Without it
+            every detail finer than the H/4 bottleneck has to be re-learned by the encoder and decoder, so a residual
+            generator can change colours early in training but not texture. Off: the official network.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class ResnetGenerator(Generator):
         antialias: bool = False,
         upsample: Literal["transposed", "resize"] = "transposed",
         residual: bool = False,
+        long_skip: bool = False,
     ):
         super().__init__()
         if upsample not in ("transposed", "resize"):
@@ -126,16 +131,19 @@ class ResnetGenerator(Generator):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)  # the name and indices give the official state_dict keys
         init_weights(self, init_type, init_gain)
-        self.residual = residual
+        self.residual, self.long_skip = residual, long_skip
         if residual:  # tanh(0) = 0: the untrained generator returns its input
             nn.init.zeros_(self.model[-2].weight)
             nn.init.zeros_(self.model[-2].bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_size(x, self.size_multiple)
-        if self.residual:
-            return (x + self.model(x)).clamp(-1, 1)
-        return self.model(x)  # (B, out_channels, H, W) in [-1, 1]
+        if self.long_skip:  # model[:4]: pad, 7x7 conv, norm, ReLU; model[-3:]: pad, output conv, tanh
+            stem = self.model[:4](x)
+            output = self.model[-3:](self.model[4:-3](stem) + stem)
+        else:
+            output = self.model(x)  # (B, out_channels, H, W) in [-1, 1]
+        return (x + output).clamp(-1, 1) if self.residual else output
 
     def encode(self, x: Tensor, layers: Sequence[int]) -> list[Tensor]:
         """The outputs of ``self.model[i]`` for each ``i`` in ``layers`` (ascending), running no further than the
