@@ -70,3 +70,15 @@ def test_sample_writes_reconstructions_of_a_folder(images, tmp_path, capsys):
     main(["sample", "--ckpt", str(ckpt), "--num", "2", "--output", str(tmp_path / "out"), "--input", str(images)])
     assert "wrote 2 images, reconstructions.png" in capsys.readouterr().out
     assert (tmp_path / "out" / "reconstructions.png").is_file()
+
+
+def test_feature_error_sees_an_error_common_to_every_reconstruction():
+    # D normalises with batch statistics: x and x~ must share a batch, or a shift shared by every reconstruction
+    # (a wrong background colour) is normalised away before the comparison
+    torch.manual_seed(0)
+    model = VAEGAN(**TINY)
+    real = torch.rand(8, 3, 32, 32) * 1.6 - 0.8
+    shifted = real + torch.tensor([0.2, -0.2, 0.1])[:, None, None]
+    two_batches = 0.5 * (model.disc.forward_features(shifted) - model.disc.forward_features(real)).square().mean()
+    assert model.feature_error(real, real).item() == 0
+    assert model.feature_error(real, shifted).item() > 2 * two_batches.item()  # 3x measured

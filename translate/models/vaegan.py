@@ -24,11 +24,13 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
 
     L_GAN is ``loss`` (the paper's log-likelihood GAN; the decoder's side non-saturating by default). L_llike is a
     mean over D's features and L_prior a mean over the latent dimensions, both on the GAN loss's scale; the paper
-    weighs them with gamma (and its own sums).
+    weighs them with gamma (and its own sums). The authors' code sums both in L_Enc, so with these means
+    ``lambda_kl`` = latent_dim / (Dis_l's features) keeps the paper's balance; 1 weighs the prior that many times
+    more, and the encoder's posterior stays close to N(0, I) (docs/models.md, the VAE-GAN quick start).
 
     Args:
         encoder: Builds the encoder's trunk from the image channels (any Discriminator: its ``forward_features``).
-        lambda_kl: Weight of L_prior in L_Enc.
+        lambda_kl: Weight of L_prior in L_Enc (the paper's balance: latent_dim / Dis_l's features).
         gamma: Weight of L_llike against L_GAN in L_Dec (the paper's gamma).
     """
 
@@ -83,18 +85,23 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
             real_out, fake_out = self.disc(real), self.disc(fakes.detach())
             loss_dis = self.adversarial_losses(real_out, fake_out)
             self._step(opt_dis, loss_dis)
-        with torch.no_grad():
-            target = self.disc.forward_features(real)  # Dis_l(x), a fixed target for this step
-        h_fake = self.disc.forward_features(fakes)  # only Enc and Dec take gradients of what follows
-        llike = 0.5 * (h_fake[: len(real)].float() - target.float()).square().mean()
+        llike = self.feature_error(real, rebuilt)  # only Enc and Dec take gradients of what follows
         prior = losses.kl_normal_loss(mu, logvar) / self.latent_dim
-        gan = self.adversarial_generator_loss(self.disc.forward_head(h_fake))
+        gan = self.adversarial_generator_loss(self.disc(fakes))
         self._step_apart({opt_enc: self.hparams.lambda_kl * prior + llike, opt_dec: self.hparams.gamma * llike + gan})
         if self.ema_gen is not None:
             self.ema_gen.update_parameters(self.gen)
         self.log_dict({"train/enc/prior": prior, "train/enc/llike": llike, "train/dec/adv": gan,
                        "train/dis/adv": loss_dis})  # fmt: skip
         self.log("train/dec/total", self.hparams.gamma * llike + gan, prog_bar=True)
+
+    def feature_error(self, real: Tensor, rebuilt: Tensor) -> Tensor:
+        """L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2, Dis_l(x) a fixed target. x and x~ go through D in one batch:
+        with batch norm in D, two passes would normalise each by its own batch's statistics, which hides an error
+        common to all reconstructions (a washed-out colour, a grey background) from the loss."""
+        features = self.disc.forward_features(torch.cat([real, rebuilt])).float()
+        target, rebuilt_features = features[: len(real)].detach(), features[len(real) :]
+        return 0.5 * (rebuilt_features - target).square().mean()
 
     def _step_apart(self, objectives: dict) -> None:
         """Step each optimizer on the gradient of its own objective only (the paper's separate updates): L_llike
