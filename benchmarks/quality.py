@@ -21,8 +21,10 @@ sigma 1.5, Wang et al. 2004), averaged over the crops. ``identity`` scores the u
 it to be worth running. ``b2a`` translates the answer back and scores it against the original crop.
 
 ``--variants``: ``identity``, ``official`` (the official objective and schedule at this size), one change each
-(``resize``, ``skip`` (residual generator), ``ema``, ``sn``, ``r1``, ``idt0``, ``decay``, ``batch4``), the measured
-combinations and ``recipe``, the settings of configs/*_modern.yaml (``VARIANTS``). Results: docs/benchmarks.md.
+(``resize``, ``skip`` (residual generator), ``long`` (the long skip), ``ema``, ``sn``, ``r1``, ``idt0``, ``decay``,
+``batch4``), the measured combinations, ``recipe`` (the settings of configs/*_modern.yaml) and ``recipe_no_...``: the
+recipe with one piece left out (``VARIANTS``). ``--seed`` seeds training and draws the training crops; the test
+crops never change. Results: docs/benchmarks.md.
 """
 
 import argparse
@@ -320,7 +322,7 @@ def run_variant(
     a2b, b2a = translate_crops(model, data.test_a, "a2b"), translate_crops(model, data.test_b, "b2a")
     if samples is not None:
         save_strip(samples / f"{task}_{variant}_{steps}.png", data, a2b)
-    row = {"task": task, "variant": variant, "steps": steps, "seconds": round(seconds, 1)}
+    row = {"task": task, "variant": variant, "steps": steps, "seed": seed, "seconds": round(seconds, 1)}
     return {**row, "s_per_step": round(seconds / steps, 4), **scores(a2b, b2a, data), "settings": asdict(settings)}
 
 
