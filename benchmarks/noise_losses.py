@@ -32,7 +32,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor, nn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +117,12 @@ def accuracy(model: TinyFeatures, images: Tensor, labels: Tensor) -> float:
 
 
 def save_png(images: Tensor, folder: Path) -> None:
-    """Images in [-1, 1] as 8-bit PNGs, as ``translate sample`` writes them."""
-    from translate.data.images import to_uint8
+    """Images in [-1, 1] as 8-bit PNGs, written by ``translate sample``'s own writer."""
+    from translate.commands.sample import save_image
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
-        Image.fromarray(to_uint8(image).permute(1, 2, 0).numpy()).save(folder / f"{i:05d}.png")
+        save_image(image, folder / f"{i:05d}.png")
 
 
 def train(variant: str, epochs: int, out: Path) -> dict:
