@@ -152,3 +152,38 @@ def test_bf16_mixed_trains_the_travelgans(tiny_travelgan, tiny_siamese_disc, tin
         trainer.fit(model, datamodule=data)
         terms = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
         assert terms and all(torch.isfinite(v) for v in terms.values()), (type(model).__name__, terms)
+
+
+def test_a_siamese_checkpoint_resumes_only_under_its_own_objective(tiny_domains, tmp_path):
+    from translate.cli import main
+
+    config = ["--config", "configs/travelgan_siamese_quickstart.yaml", "--config", "configs/debug_travelgan.yaml",
+              f"--data.root={tiny_domains}", "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
+              "--trainer.enable_checkpointing=true", f"--trainer.default_root_dir={tmp_path}"]  # fmt: skip
+    travel = ["--model.init_args.objective=travel", "--model.init_args.realism_margin=5"]
+    main(["fit", *config, *travel])
+    ckpt = next(tmp_path.rglob("*.ckpt"))
+    old = torch.load(ckpt, weights_only=False)  # as written before `objective` existed: 0.1 trained under travel
+    del old["hyper_parameters"]["objective"]
+    torch.save(old, ckpt)
+    longer = [*config, "--trainer.max_steps=4", f"--ckpt_path={ckpt}"]
+    with pytest.raises(SystemExit, match=r"trained with objective 'travel' and the config says 'article': resume it "
+                                         r"with --model.init_args.objective travel"):  # fmt: skip
+        main(["fit", *longer])
+    main(["fit", *longer, *travel])  # with its own objective it trains on
+    assert (ckpt.parent / "epoch=0-step=4.ckpt").exists()
+
+
+def test_a_siamese_model_refuses_another_realism_margin_than_its_checkpoint(tiny_siamese_disc, tiny_data, tiny_domains,
+                                                                           tmp_path):  # fmt: skip
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def trainer(steps):
+        return Trainer(accelerator="cpu", max_steps=steps, logger=False, enable_progress_bar=False,
+                       enable_model_summary=False, default_root_dir=tmp_path,
+                       callbacks=[ModelCheckpoint(dirpath=tmp_path, save_last=True)])  # fmt: skip
+
+    trainer(2).fit(tiny_siamese_disc(realism_margin=5.0), datamodule=tiny_data(tiny_domains))
+    with pytest.raises(ValueError, match="trained with realism_margin 5.0 and the config says 9.0"):
+        trainer(4).fit(tiny_siamese_disc(realism_margin=9.0), datamodule=tiny_data(tiny_domains),
+                       ckpt_path=tmp_path / "last.ckpt", weights_only=False)  # fmt: skip

@@ -265,6 +265,11 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         self.save_hyperparameters()  # again: only this class's arguments, so load_from_checkpoint can rebuild it
         self.register_buffer("anchor", torch.tensor(float(anchor)), persistent=False)
 
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        if self._trainer is not None and self.trainer.state.fn == "fit":
+            check_same_objective(self.hparams, checkpoint.get("hyper_parameters", {}))
+
     def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
         return disc(x)  # (B, vec_len): the discriminator plays S
 
@@ -308,3 +313,17 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         return losses.anchor_discriminator_loss(vec_target, vec_fake, self.anchor, margin), self._content_terms(
             side, vec_source, vec_fake
         )
+
+
+def check_same_objective(ours: dict, saved: dict) -> None:
+    """Refuse to resume a Siamese-discriminator checkpoint under another objective or realism margin than it was
+    trained with, naming the option that gets it back. Checkpoints written before ``objective`` existed (0.1)
+    trained under ``travel``; the same class loads them, so without this they would resume silently under
+    ``article``. Predict and export load them as they are: the generator does not depend on the objective."""
+    theirs = {"objective": saved.get("objective", "travel"), "realism_margin": saved.get("realism_margin", 100.0)}
+    for key, value in theirs.items():
+        if ours.get(key) != value:
+            raise ValueError(
+                f"the checkpoint was trained with {key} {value!r} and the config says {ours.get(key)!r}: resume it "
+                f"with --model.init_args.{key} {value}, or start a new run without --ckpt_path"
+            )
