@@ -3,10 +3,16 @@
 Each image holds one shape of random size, position and colour on a plain background of another random colour;
 both domains draw sizes, positions and colours from the same distributions, so a translation must keep where the
 shape is and how large and what colour it is, and change only its outline. benchmarks/shapes.py measures how well.
-Written in the official CycleGAN layout (trainA, trainB, testA, testB), the same arguments always giving the same
-bytes; a JSON file per split records each image's shape centre and size.
 
-    python datasets/make_shapes.py [--root datasets/shapes] [--size 64] [--train 200] [--test 32] [--seed 0] [--force]
+Written in the official CycleGAN layout (trainA, trainB, testA, testB) plus a validation split (valA, valB) drawn from
+other random streams than the test split, so settings and checkpoints can be chosen on it without seeing the test
+images. The held-out splits come with their right answers: ``answers/testA/0003.png`` is the square with the centre,
+size and colours of the circle ``testA/0003.png`` (its twin), ``answers/testB/0003.png`` the circle twin of a test
+square; likewise ``answers/valA`` and ``answers/valB``. The training split has no answers (it is unpaired). A JSON
+file per folder records each image's shape centre, size and colours. The same arguments always give the same bytes,
+and the training and test images are those of earlier versions of this script.
+
+    python datasets/make_shapes.py [--root datasets/shapes] [--size 64] [--train 200] [--val 32] [--test 32] [--seed 0]
 """
 
 import argparse
@@ -20,40 +26,54 @@ import numpy as np
 from PIL import Image
 
 SUPERSAMPLE = 4  # drawn hard-edged at 4x and box-filtered down: anti-aliased edges
+SPLIT_STREAMS = {"train": 0, "test": 1, "val": 2}  # random stream per split: val never shares a draw with test
+OTHER = {"A": "B", "B": "A"}
 
 
-def _colour(rng: np.random.Generator, value: tuple[float, float]) -> np.ndarray:
-    return np.asarray(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.5, 0.9), rng.uniform(*value)))
+def _colour(rng: np.random.Generator, value: tuple[float, float]) -> list[float]:
+    return list(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.5, 0.9), rng.uniform(*value)))
 
 
-def draw(rng: np.random.Generator, domain: str, size: int) -> tuple[np.ndarray, dict]:
-    """One image (H, W, 3) uint8 with a circle (A) or an axis-aligned square (B), and where it is."""
-    big = size * SUPERSAMPLE
-    half = rng.uniform(0.14, 0.28) * size  # radius, or half the side
+def scene(rng: np.random.Generator, size: int) -> dict:
+    """Where the shape is, how large (radius or half side, px) and its and the background's colours (RGB in [0, 1])."""
+    half = rng.uniform(0.14, 0.28) * size
     cx, cy = rng.uniform(half + 2, size - half - 2, 2)
+    background = _colour(rng, (0.2, 0.45))  # dark backgrounds, light shapes: the shape is easy to find
+    shape = _colour(rng, (0.75, 1.0))
+    return {"cx": float(cx), "cy": float(cy), "half": float(half), "background": background, "colour": shape}
+
+
+def render(where: dict, domain: str, size: int) -> np.ndarray:
+    """The scene as an image (H, W, 3) uint8 with a circle (A) or an axis-aligned square (B)."""
+    big = size * SUPERSAMPLE
     y, x = (np.mgrid[:big, :big] + 0.5) / SUPERSAMPLE
+    cx, cy, half = where["cx"], where["cy"], where["half"]
     if domain == "A":
         mask = np.hypot(x - cx, y - cy) < half
     else:
         mask = (np.abs(x - cx) < half) & (np.abs(y - cy) < half)
     canvas = np.empty((big, big, 3))
-    canvas[:] = _colour(rng, (0.2, 0.45))  # dark backgrounds, light shapes: the shape is easy to find
-    canvas[mask] = _colour(rng, (0.75, 1.0))
+    canvas[:] = where["background"]
+    canvas[mask] = where["colour"]
     small = canvas.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean((1, 3))
-    return (small * 255).round().astype(np.uint8), {"cx": float(cx), "cy": float(cy), "half": float(half)}
+    return (small * 255).round().astype(np.uint8)
+
+
+def _write_folder(folder: Path, scenes: dict[str, dict], domain: str, size: int) -> None:
+    folder.mkdir(parents=True)
+    for name, where in scenes.items():
+        Image.fromarray(render(where, domain, size)).save(folder / name)
+    (folder.parent / f"{folder.name}.json").write_text(json.dumps(scenes, indent=0))
 
 
 def write(root: Path, size: int, counts: dict[str, int], seed: int) -> None:
     for split, count in counts.items():
         for domain in ("A", "B"):
-            rng = np.random.default_rng([seed, split == "test", domain == "B"])
-            folder = root / f"{split}{domain}"
-            folder.mkdir(parents=True)
-            where = {}
-            for i in range(count):
-                pixels, where[f"{i:04d}.png"] = draw(rng, domain, size)
-                Image.fromarray(pixels).save(folder / f"{i:04d}.png")
-            (root / f"{split}{domain}.json").write_text(json.dumps(where, indent=0))
+            rng = np.random.default_rng([seed, SPLIT_STREAMS[split], domain == "B"])
+            scenes = {f"{i:04d}.png": scene(rng, size) for i in range(count)}
+            _write_folder(root / f"{split}{domain}", scenes, domain, size)
+            if split != "train":  # each held-out image's twin: the same scene in the other domain
+                _write_folder(root / "answers" / f"{split}{domain}", scenes, OTHER[domain], size)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", default="datasets/shapes", type=Path)
     parser.add_argument("--size", default=64, type=int)
     parser.add_argument("--train", default=200, type=int)
+    parser.add_argument("--val", default=32, type=int)
     parser.add_argument("--test", default=32, type=int)
     parser.add_argument("--seed", default=0, type=int)
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
@@ -69,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.force:
             sys.exit(f"{args.root} exists; pass --force to replace it")
         shutil.rmtree(args.root)
-    write(args.root, args.size, {"train": args.train, "test": args.test}, args.seed)
-    print(f"wrote {2 * (args.train + args.test)} {args.size}x{args.size} PNGs to {args.root} (A circles, B squares)")
+    write(args.root, args.size, {"train": args.train, "val": args.val, "test": args.test}, args.seed)
+    images = 2 * args.train + 4 * (args.val + args.test)
+    print(f"wrote {images} {args.size}x{args.size} PNGs to {args.root} (A circles, B squares; answers/ the twins)")
 
 
 if __name__ == "__main__":

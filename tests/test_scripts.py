@@ -67,14 +67,20 @@ def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, cap
     module = _script("datasets/make_shapes.py")
     benchmark = _script("benchmarks/shapes.py")
     for name in ("one", "two"):
-        module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "3", "--test", "2"])
+        module.main(["--root", str(tmp_path / name), "--size", "32", "--train", "3", "--val", "2", "--test", "2"])
     files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
-    assert len(files) == 10 and all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes()
-                                    for p in files)  # fmt: skip
-    for domain, square in (("A", False), ("B", True)):  # the benchmark's measure finds each shape where it was drawn
-        truth = json.loads((tmp_path / "one" / f"train{domain}.json").read_text())
-        figures = benchmark.measure(benchmark._read(tmp_path / "one" / f"train{domain}"), truth)
+    assert len(files) == 2 * 3 + 4 * (2 + 2) and all((tmp_path / "one" / p).read_bytes() ==
+                                                      (tmp_path / "two" / p).read_bytes() for p in files)  # fmt: skip
+    for folder, square in (("trainA", False), ("trainB", True), ("answers/testA", True), ("answers/valB", False)):
+        truth = json.loads((tmp_path / "one" / f"{folder}.json").read_text())  # the measure finds each shape
+        figures = benchmark.measure(benchmark._read(tmp_path / "one" / folder), truth)
         assert figures["centre_error"] < 1 and (figures["squareness"] > 0.95) == square
+        assert figures["colour_error"] < 0.01 and figures["background_error"] < 0.01
+    twins = benchmark.baselines(tmp_path / "one", "test")  # every test circle's twin is its square: same scene
+    assert twins["answer"]["psnr"] == 100 and twins["answer"]["squareness"] > 0.95
+    assert 10 < twins["identity"]["psnr"] < 40 and twins["identity"]["squareness"] < 0.85
+    val = json.loads((tmp_path / "one" / "valA.json").read_text())  # another random stream than the test split
+    assert val != json.loads((tmp_path / "one" / "testA.json").read_text())
 
 
 def test_make_fruit_pairs_writes_label_maps_of_the_paintings(tmp_path, capsys):
