@@ -13,6 +13,7 @@ from PIL import Image
 from tests.evaluation.test_protocols import _PytorchFidStyle
 from translate.cli import main
 from translate.inference.loading import load_model
+from translate.inference.predict import predict_folder
 
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "configs"
 TINY = ["--feature-extractor", "tests.evaluation.tiny_features.TinyFeatures", "--device", "cpu"]
@@ -154,6 +155,7 @@ def test_eval_mistakes_are_one_line(checkpoints, test_split, write_images, tmp_p
     assert "--real DIR --fake DIR" in _error(["--real", "x", "--ckpt", "y"], capsys)
     assert "invalid choice" in _error([*folders, "--protocol", "tf"], capsys)
     assert "not a folder" in _error(["--real", str(tmp_path / "none"), "--fake", str(tmp_path), *TINY], capsys)
+    assert "--scale are for --ckpt" in _error([*folders, "--scale", "native"], capsys)
     config = _config(tmp_path, test_split)
     ckpt = ["--ckpt", str(checkpoints["cyclegan"]), "--config", config, "--output", str(tmp_path / "e"), *TINY]
     assert "translates to ['a2b', 'b2a'], not 'A'" in _error([*ckpt, "--target-domain", "A"], capsys)
@@ -161,3 +163,35 @@ def test_eval_mistakes_are_one_line(checkpoints, test_split, write_images, tmp_p
     assert "--overwrite" in _error([*ckpt, "--direction", "a2b"], capsys)
     main(["eval", *ckpt, "--direction", "a2b", "--overwrite"])
     assert "--fake-size 30" in _error([*ckpt, "--fake-size", "30", "--overwrite"], capsys)
+
+
+@pytest.mark.parametrize(("name", "scale"), [("travelgan", "auto"), ("travelgan", "native"), ("cyclegan", "auto")])
+def test_eval_translates_the_test_images_as_predict_does(
+    name, scale, checkpoints, more_checkpoints, write_images, tmp_path, monkeypatch
+):
+    """Test images of crop_size (so the protocol's resize to it keeps them as they are): eval's translations are
+    predict's of the same files with the same --scale. By default TraVeLGAN's are at its training scale (load_size 36,
+    read from the checkpoint, not crop_size 32), CycleGAN's at the images' own pixels."""
+    ckpt = {**checkpoints, **more_checkpoints}[name]
+    seen = []  # the sizes eval's a2b generator is given, translations first (then the own metrics' batches)
+
+    def spied(*args, **kwargs):
+        model = load_model(*args, **kwargs)
+        model.translator("a2b").register_forward_pre_hook(lambda _, inputs: seen.append(tuple(inputs[0].shape[-2:])))
+        return model
+
+    monkeypatch.setattr("translate.inference.loading.load_model", spied)
+    root = tmp_path / "data"
+    write_images(root / "testA", 2, size=(32, 32), colour=0)
+    write_images(root / "testB", 2, size=(32, 32), colour=1)
+    out, predicted = tmp_path / "eval", tmp_path / "predicted"
+    main(["eval", "--ckpt", str(ckpt), "--config", _config(tmp_path, root), "--direction", "a2b", "--scale", scale,
+          "--output", str(out), *TINY])  # fmt: skip
+    predict_folder(load_model(ckpt), root / "testA", predicted, scale=scale, progress=False)
+    for index in range(2):
+        written = np.asarray(Image.open(out / "a2b" / "fake" / f"0_{index:05d}.png"))
+        assert np.array_equal(written, np.asarray(Image.open(predicted / f"img_{index:03d}.png"))), index
+    training = (name, scale) == ("travelgan", "auto")
+    assert seen[0] == ((40, 40) if training else (32, 32))  # 32 -> 36, padded to TraVeLGAN's multiple of 8
+    expected = "training: shorter side resized to 36 (bilinear), and back" if training else "native"
+    assert json.loads((out / "eval.json").read_text())["settings"]["scale"] == expected

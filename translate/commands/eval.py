@@ -84,6 +84,14 @@ def _add_measurement(how: argparse._ArgumentGroup) -> None:
         type=int,
         help="side the test images are resized to before translation (default: the data's crop_size)",
     )
+    how.add_argument(
+        "--scale",
+        choices=["auto", "native", "training"],
+        default="auto",
+        help="the scale those images are translated at, as translate predict --scale: auto (the model's own: training "
+        "for TraVeLGAN), native (their own pixels), training (shorter side resized to the run's load_size, translated, "
+        "resized back)",
+    )
 
 
 def _add_running(how: argparse._ArgumentGroup) -> None:
@@ -123,8 +131,8 @@ def _check_combination(args: argparse.Namespace) -> None:
         sys.exit("translate eval: error: --ckpt needs --config CONFIG (the training config naming the test data)")
     if not args.ckpt and (not args.fake or bool(args.real) == bool(args.reference)):
         sys.exit("translate eval: error: --fake DIR goes with --real DIR (two folders) or --reference NAME")
-    if not args.ckpt and (args.direction or args.target_domain or args.fake_size):
-        sys.exit("translate eval: error: --direction, --target-domain and --fake-size are for --ckpt")
+    if not args.ckpt and (args.direction or args.target_domain or args.fake_size or args.scale != "auto"):
+        sys.exit("translate eval: error: --direction, --target-domain, --fake-size and --scale are for --ckpt")
     if args.batch_size < 1:
         sys.exit(f"translate eval: error: --batch-size must be >= 1, got {args.batch_size}")
 
@@ -139,6 +147,7 @@ def _options(args: argparse.Namespace, device: str):
         device=device,
         batch_size=args.batch_size,
         fake_size=args.fake_size,
+        scale=args.scale,
         kid_subset=args.kid_subset_size,
         overwrite=args.overwrite,
     )

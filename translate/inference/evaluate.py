@@ -4,7 +4,9 @@ under a named protocol (translate.evaluation), and add the model's own metrics (
 
 As the CUT protocol has it: each source test image is resized to ``fake_size`` x ``fake_size`` (the data's
 ``crop_size``, 256 for horse2zebra), without crop or flip, and translated; the reals are the target domain's test
-files at their own size, which the library reads as they are.
+files at their own size, which the library reads as they are. The translation is predict's: at the scale
+``scale_side`` chooses (TraVeLGAN: resized so the shorter side is the run's ``load_size``, translated, resized back
+to ``fake_size``; CycleGAN: the ``fake_size`` pixels themselves).
 """
 
 import logging
@@ -27,6 +29,9 @@ from translate.evaluation.folders import load_extractor, protocol_named, scores_
 from translate.evaluation.references import reference_scores, require_reference
 from translate.evaluation.report import EvalReport, Scores
 from translate.evaluation.scoring import warn_if_biased
+from translate.inference.image_files import resize, scaled_size
+from translate.inference.predict import ScaleChoice, scale_side
+from translate.inference.tiling import pad_to_multiple
 from translate.models.contract import ReportsOwnMetrics, TranslationModel
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,8 @@ class Translation:
 @dataclass(frozen=True)
 class EvalOptions:
     """How ``evaluate_model`` measures: the protocol, the extractor (Inception ``weights`` or a ``feature`` module),
-    the translation size (None: the data's ``crop_size``), KID's subset size (None: chosen from the set sizes)."""
+    the translation size (None: the data's ``crop_size``), the scale it is translated at (predict's ``--scale``), KID's
+    subset size (None: chosen from the set sizes)."""
 
     protocol: str = "cut"
     weights: str | Path | None = None
@@ -53,6 +59,7 @@ class EvalOptions:
     device: str = "cpu"
     batch_size: int = 8
     fake_size: int | None = None
+    scale: ScaleChoice = "auto"
     kid_subset: int | None = None
     overwrite: bool = False
 
@@ -73,17 +80,21 @@ def evaluate_model(
     extractor, weights = load_extractor(protocol, weights=options.weights, feature=options.feature,
                                         device=options.device)  # fmt: skip
     fake_size = _fake_size(model, data, options.fake_size)
+    scale_to = scale_side(model, options.scale)  # predict's rule: None (the fake_size pixels) or a shorter side
     scores = []
     for translation in split_translations(model, data, fake_size, targets):
         folder = _fresh(Path(output_dir) / translation.target, options.overwrite)
         fake, real = folder / "fake", folder / "real"
-        _write_translations(model.translator(translation.target), translation.sources, fake, options.batch_size)
+        _write_translations(model.translator(translation.target), translation.sources, fake, options.batch_size,
+                            scale_to=scale_to, multiple=model.size_multiple)  # fmt: skip
         _write_reals(translation.reals, real)
         scores.append(scores_with(protocol, extractor, real, fake, device=options.device, kid_subset=options.kid_subset,
                                   batch_size=50, target=translation.target))  # fmt: skip
-    settings = {**protocol.settings(weights, options.feature), "fake_size": str(fake_size),
+    at = "native" if scale_to is None else f"training: shorter side resized to {scale_to} (bilinear), and back"
+    settings = {**protocol.settings(weights, options.feature), "fake_size": str(fake_size), "scale": at,
                 "fakes": f"test split resized to {fake_size}x{fake_size} (bicubic; area when shrinking), no crop or "
-                "flip, translated, written as PNG", "reals": "the target's test files at their own size"}  # fmt: skip
+                "flip, translated at the scale, written as PNG",
+                "reals": "the target's test files at their own size"}  # fmt: skip
     warnings = [f"{s.target}: FID from {s.n_fake} translations is biased upwards" for s in scores
                 if warn_if_biased(min(s.n_fake, s.n_real), f" ({s.target})")]  # fmt: skip
     own = own_metrics(model, data, options.device) if isinstance(model, ReportsOwnMetrics) else {}
@@ -156,17 +167,31 @@ def _fresh(folder: Path, overwrite: bool) -> Path:
 
 
 @torch.inference_mode()
-def _write_translations(translator: nn.Module, sources: list[Dataset], folder: Path, batch_size: int) -> None:
-    """Every source image translated, as ``folder/<source index>_<index>.png`` (lossless: the protocol's format)."""
+def _write_translations(
+    translator: nn.Module, sources: list[Dataset], folder: Path, batch_size: int, *, scale_to: int | None, multiple: int
+) -> None:
+    """Every source image translated (at ``scale_to``, see ``_translated``), as ``folder/<source index>_<index>.png``
+    (lossless: the protocol's format)."""
     folder.mkdir(parents=True, exist_ok=True)
     device = next(translator.parameters(), torch.empty(0)).device  # where the model's generator sits
     for number, dataset in enumerate(sources):
         for start in range(0, len(dataset), batch_size):
             indices = range(start, min(start + batch_size, len(dataset)))
             images = torch.stack([dataset[i] for i in indices]).to(device)
-            for index, image in zip(indices, to_uint8(translator(images)).cpu(), strict=True):
+            translations = _translated(translator, images, scale_to, multiple)
+            for index, image in zip(indices, to_uint8(translations).cpu(), strict=True):
                 pixels = image.permute(1, 2, 0).squeeze(-1).numpy()  # (H, W) for one channel: a grey PNG
                 Image.fromarray(pixels).save(folder / f"{number}_{index:05d}.png")
+
+
+def _translated(translator: nn.Module, images: Tensor, scale_to: int | None, multiple: int) -> Tensor:
+    """(B, C, H, W) translated as predict translates an image of that size (image_files.ImageFiles, then
+    predict_folder): its shorter side resized to ``scale_to`` (None: kept), padded to ``multiple``, translated,
+    cropped and resized back to (H, W)."""
+    size = tuple(images.shape[-2:])
+    height, width = scaled_size(*size, scale_to)
+    translations = translator(pad_to_multiple(resize(images, (height, width)), multiple))
+    return resize(translations[..., :height, :width], size)
 
 
 def _write_reals(reals: list[Path] | Dataset, folder: Path) -> None:

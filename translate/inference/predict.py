@@ -128,7 +128,8 @@ class TranslationRequest:
 
 
 def scale_side(model: TranslationModel, scale: str) -> int | None:
-    """The shorter side images are resized to before translation, or None for their own size."""
+    """The shorter side images are resized to before translation, or None for their own size: the one rule predict,
+    serve and eval (inference/evaluate.py) translate by."""
     if scale not in ("auto", "native", "training"):
         raise ValueError(f"--scale must be auto, native or training, got {scale!r}")
     wanted = model.translates_at if scale == "auto" else scale
