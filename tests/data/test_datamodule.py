@@ -1,5 +1,6 @@
 """UnpairedDataModule on tiny folders: batches (shape, dtype, range, domain order), the validation and test loaders,
-explicit folders, errors naming the path, transforms from a YAML config, and random folder trees (fuzzing, issue 7:
+explicit folders, errors naming the path, transforms from a YAML config, whole images instead of crops after
+``random_crop_epochs`` (CUT's decay epochs; also after a resume), and random folder trees (fuzzing, issue 7:
 the only errors allowed are the documented ones, docs/troubleshooting.md, each naming a folder or file).
 """
 
@@ -13,10 +14,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonargparse import ArgumentParser
-from lightning import LightningModule, Trainer
+from lightning import Callback, LightningModule, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import Tensor
 
 from translate.data import UnpairedDataModule
-from translate.data.images import UndecodableImageError
+from translate.data.datamodule import default_transforms
+from translate.data.images import UndecodableImageError, read_image, to_tensor
 
 
 def test_train_batches(tiny_data, tiny_domains):
@@ -129,6 +133,81 @@ def test_sample_batch_uses_val_images(tiny_data, tiny_domains):
     assert real_a.shape == (3, 3, 16, 16) and torch.equal(real_b, dm.sample_batch(3)[1])
 
 
+# --- CUT's decay epochs: whole images instead of random crops ------------------------------------------------------
+
+
+def _views(folder: Path, load_size: int, crop_size: int) -> tuple[list[Tensor], list[Tensor]]:
+    """What training may give of the folder's images: every ``crop_size`` crop (any offset, either flip) of each image
+    resized to ``load_size``, and each whole image resized to ``crop_size`` (either flip)."""
+    crops, wholes = [], []
+    for path in sorted(folder.iterdir()):
+        image = read_image(path)
+        resized = to_tensor(default_transforms(load_size, load_size)[1](image=image)["image"])  # (C, load, load)
+        whole = to_tensor(default_transforms(crop_size, crop_size)[1](image=image)["image"])  # (C, crop, crop)
+        offsets = range(load_size - crop_size + 1)
+        for view in (resized, resized.flip(-1)):
+            crops += [view[:, y : y + crop_size, x : x + crop_size] for y in offsets for x in offsets]
+        wholes += [whole, whole.flip(-1)]
+    return crops, wholes
+
+
+def _check_views(batch: tuple[Tensor, ...], views: list[tuple[list[Tensor], list[Tensor]]], cropped: bool) -> None:
+    for images, (crops, wholes) in zip(batch, views, strict=True):
+        for image in images:
+            assert any(torch.equal(image, crop) for crop in crops) == cropped
+            assert any(torch.equal(image, whole) for whole in wholes) != cropped
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_random_crops_until_random_crop_epochs_then_whole_images(write_images, tmp_path, num_workers):
+    """The official CUT (data/unaligned_dataset.py) resizes straight to crop_size in its decay epochs, flip only."""
+    root = tmp_path / "wide"
+    for domain, colour in (("A", 0), ("B", 1)):
+        write_images(root / f"train{domain}", 3, size=(32, 20), colour=colour)
+    dm = UnpairedDataModule(root, load_size=24, crop_size=16, num_workers=num_workers, random_crop_epochs=2)
+    views = [_views(root / f"train{domain}", 24, 16) for domain in "AB"]
+    loader = dm.train_dataloader()
+    for epoch in range(4):
+        loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            _check_views(batch, views, cropped=epoch < 2)
+
+
+class _Batches(Callback):
+    """The batches training sees: {global step: (epoch, batch)}."""
+
+    def __init__(self):
+        self.seen: dict[int, tuple[int, tuple[Tensor, ...]]] = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        self.seen[trainer.global_step] = (trainer.current_epoch, tuple(images.clone() for images in batch))
+
+
+def _fit_batches(tiny_domains: Path, root: Path, **fit) -> dict[int, tuple[int, tuple[Tensor, ...]]]:
+    """Three epochs of 3 batches, switching to whole images after the first, with a checkpoint after every batch."""
+    batches, every_batch = _Batches(), ModelCheckpoint(every_n_train_steps=1, save_top_k=-1)
+    trainer = Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=root, callbacks=[batches, every_batch])  # fmt: skip
+    # root as a str: Lightning loads the checkpoint weights_only, which refuses a Path in the saved hyperparameters
+    data = UnpairedDataModule(str(tiny_domains), load_size=24, crop_size=16, batch_size=2, num_workers=0,
+                              random_crop_epochs=1)  # fmt: skip
+    trainer.fit(_Probe(), datamodule=data, **fit)
+    return batches.seen
+
+
+@pytest.mark.parametrize("saved_at", [4, 6])  # batches done: part of epoch 1 (after the switch), or all of it
+def test_a_run_resumed_after_the_switch_still_sees_whole_images(tiny_domains, tmp_path, saved_at):
+    full = _fit_batches(tiny_domains, tmp_path / "full")
+    checkpoint = tmp_path / "full" / "checkpoints" / f"epoch=1-step={saved_at}.ckpt"
+    resumed = _fit_batches(tiny_domains, tmp_path / "resumed", ckpt_path=checkpoint)
+    assert sorted(resumed) == list(range(saved_at, 9))
+    for step, (epoch, batch) in resumed.items():
+        assert epoch == full[step][0] and all(map(torch.equal, batch, full[step][1])), f"step {step} differs"
+    views = [_views(tiny_domains / f"train{domain}", 24, 16) for domain in "AB"]
+    for epoch, batch in full.values():
+        _check_views(batch, views, cropped=epoch < 1)
+
+
 # --- errors -----------------------------------------------------------------------------------------------------------
 
 
@@ -153,6 +232,8 @@ def test_errors_name_the_path(tiny_data, tmp_path, tiny_domains):
         ({"train_dirs": ["x", "y", "z"], "domains": ["A", "B"]}, "3 folders but domains has 2"),
         ({"channels": 2}, r"1 \(grayscale\) or 3"),
         ({"load_size": 8, "crop_size": 16}, "load_size"),
+        ({"random_crop_epochs": -1}, "must be >= 0"),
+        ({"random_crop_epochs": 200, "train_transform": A.HorizontalFlip()}, "leave it unset with train_transform"),
     ],
 )
 def test_bad_arguments(tiny_domains, kwargs, message):

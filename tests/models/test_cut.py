@@ -18,6 +18,7 @@ from translate.cli import main
 from translate.data import UnpairedDataModule
 from translate.models import CUT
 from translate.networks import AntialiasedPatchDiscriminator, ResnetGenerator
+from translate.schedules import LinearDecayLR
 from translate.training.callbacks import StepSeed
 from translate.training.strategies import StepSyncDDPStrategy
 
@@ -95,6 +96,23 @@ def test_debug_cut_config_fits_on_its_own(tiny_domains, tmp_path):
     main(["fit", "--config", str(REPO / "configs" / "debug_cut.yaml"), f"--data.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     assert list((tmp_path / "samples").glob("*.png"))
+
+
+def test_the_cut_configs_stop_cropping_when_the_learning_rate_starts_to_decay():
+    """Official: random crops while ``current_epoch > n_epochs`` is false (epochs from 1), so from our 0-based epoch
+    ``n_epochs`` on, the first one whose learning rate is decayed, images are resized straight to crop_size."""
+    configs = REPO / "configs"
+    for name, official in (("horse2zebra_cut", 200), ("horse2zebra_fastcut", 150)):
+        config = yaml.safe_load((configs / f"{name}.yaml").read_text())
+        schedule = config["model"]["init_args"]["scheduler"]["init_args"]
+        assert config["data"]["random_crop_epochs"] == schedule["constant_epochs"] == official, name
+        factors = LinearDecayLR(torch.optim.SGD([torch.zeros(1)], lr=1.0), **schedule)._factor
+        assert factors(official - 1) == 1.0 > factors(official)
+    # CycleGAN crops in every epoch (official), and so do the quick starts
+    assert {p.stem for p in configs.rglob("*.yaml") if "random_crop_epochs" in p.read_text()} == {
+        "horse2zebra_cut",
+        "horse2zebra_fastcut",
+    }
 
 
 def _fit(root: Path, run: Path, max_steps: int, *extra: str, configs: list[Path] = CUT_CONFIGS) -> dict:

@@ -31,14 +31,40 @@ from translate.data.sources import AlignedFolders, AttributeFile, DomainFolders,
 from translate.data.spec import DataSpec
 
 
-def default_transforms(load_size: int, crop_size: int) -> tuple[A.Compose, A.Compose]:
+class SwitchAtEpoch(A.BaseCompose):
+    """Applies ``before`` in the epochs (counted from 0) before ``epoch`` and ``after`` from it on.
+
+    The datasets give it each item's epoch (``set_epoch``), which the sampler draws with the item in the main process
+    (``SampleIndex``), so the switch holds in every loader worker and after a resume, mid-epoch too. Seeding and extra
+    targets (paired images) reach both pipelines, as albumentations' own compositions pass them on.
+    """
+
+    def __init__(self, before: A.BaseCompose, after: A.BaseCompose, epoch: int):
+        super().__init__([before, after], p=1.0)
+        self.switch_epoch, self.epoch = epoch, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __call__(self, *args: Any, **data: Any) -> dict[str, Any]:
+        before, after = self.transforms
+        return (before if self.epoch < self.switch_epoch else after)(*args, **data)
+
+
+def default_transforms(
+    load_size: int, crop_size: int, random_crop_epochs: int | None = None
+) -> tuple[A.BaseCompose, A.Compose]:
     """The official CycleGAN pipelines: train resizes to ``load_size``, random-crops ``crop_size`` and flips; eval
     resizes to ``load_size`` and takes the centre ``crop_size``, so validation, sample grids and FID see objects at the
     scale training sees them (a whole image resized to ``crop_size`` would show them at crop/load of it: 0.8x for
     TraVeLGAN's 160 -> 128). Bicubic like the official code, but area-averaged when shrinking (PIL's bicubic
-    antialiases there, OpenCV's does not)."""
+    antialiases there, OpenCV's does not). With ``random_crop_epochs``, training crops in that many epochs and then
+    resizes whole images straight to ``crop_size`` and flips, as the official CUT in its decay epochs."""
     resize = {"height": load_size, "width": load_size, "interpolation": cv2.INTER_CUBIC, "area_for_downscale": "image"}
     train = A.Compose([A.Resize(**resize), A.RandomCrop(crop_size, crop_size), A.HorizontalFlip()])
+    if random_crop_epochs is not None:
+        whole = A.Compose([A.Resize(**{**resize, "height": crop_size, "width": crop_size}), A.HorizontalFlip()])
+        train = SwitchAtEpoch(train, whole, random_crop_epochs)
     return train, A.Compose([A.Resize(**resize), A.CenterCrop(crop_size, crop_size)])
 
 
@@ -77,6 +103,9 @@ class UnpairedDataModule(LightningDataModule):
         val_dirs: One validation folder per domain, instead of ``root``'s test folders.
         load_size: Side the default training pipeline resizes to before its random ``crop_size`` crop.
         crop_size: Side of the images the model sees; evaluation resizes straight to it.
+        random_crop_epochs: Epochs (from the first) in which the default training pipeline random-crops; after them
+            it resizes whole images straight to ``crop_size`` and flips. Official CUT and FastCUT: their constant
+            learning-rate epochs (``n_epochs``, 200 and 150). None: crops in every epoch (official CycleGAN).
         channels: 3 for RGB, 1 for grayscale; every image is converted.
         train_transform: albumentations pipeline replacing the default training one (resize, crop, flip). It maps an
             (H, W, C) uint8 image to a fixed size and must not normalise: scaling to [-1, 1] happens afterwards.
@@ -108,6 +137,7 @@ class UnpairedDataModule(LightningDataModule):
         val_dirs: Sequence[Path] | None = None,
         load_size: int = 286,
         crop_size: int = 256,
+        random_crop_epochs: int | None = None,
         channels: Literal[1, 3] = 3,
         train_transform: A.BaseCompose | A.BasicTransform | None = None,
         eval_transform: A.BaseCompose | A.BasicTransform | None = None,
@@ -131,11 +161,16 @@ class UnpairedDataModule(LightningDataModule):
         self.pairing, self.paired_direction = pairing, paired_direction
         if train_transform is None and load_size < crop_size:
             raise ValueError(f"load_size ({load_size}) must be >= crop_size ({crop_size}): training crops from it")
+        if random_crop_epochs is not None and (random_crop_epochs < 0 or train_transform is not None):
+            raise ValueError(
+                f"random_crop_epochs ({random_crop_epochs}) must be >= 0 and switches the default training pipeline: "
+                "leave it unset with train_transform (or switch yours with translate.data.datamodule.SwitchAtEpoch)"
+            )
         self.root = None if root is None else Path(root)
         self.train_dirs = None if train_dirs is None else [Path(d) for d in train_dirs]
         self.val_dirs = None if val_dirs is None else [Path(d) for d in val_dirs]
         self.channels = channels
-        default_train, default_eval = default_transforms(load_size, crop_size)
+        default_train, default_eval = default_transforms(load_size, crop_size, random_crop_epochs)
         self.train_transform = default_train if train_transform is None else train_transform
         self.eval_transform = default_eval if eval_transform is None else eval_transform
         self.batch_size, self.crop_size = batch_size, crop_size

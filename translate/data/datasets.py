@@ -149,34 +149,41 @@ class UnpairedDataset(Dataset):
 
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, ...]:
         if isinstance(index, SampleIndex):
-            self.reseed(index.seed)  # augmentations are a function of the item: same for any worker count or resume
+            for offset, folder in enumerate(self.folders):  # a stream per domain (a shared transform takes the last)
+                prepare_augmentations(folder.transform, index.seed + offset, index.epoch)
             index = index.indices
         else:
             index = tuple(int(index) % len(folder) for folder in self.folders)
         return tuple(folder[i] for folder, i in zip(self.folders, index, strict=True))
 
-    def reseed(self, seed: int) -> None:
-        """Give the augmentations a fresh random stream (one per domain; a shared transform takes the last)."""
-        for offset, folder in enumerate(self.folders):
-            # One generator for the whole pipeline: albumentations' set_random_seed gives every child transform the
-            # same seed, which correlates e.g. the crop offset with the flip.
-            if hasattr(folder.transform, "set_random_state"):
-                folder.transform.set_random_state(np.random.default_rng(seed + offset), random.Random(seed + offset))
+
+def prepare_augmentations(transform: Transform | None, seed: int, epoch: int) -> None:
+    """Give ``transform`` the item's random stream and epoch, so that augmentations are a function of the item: the
+    same for any worker count or resume. The epoch reaches a pipeline that changes with it (``SwitchAtEpoch``)."""
+    # One generator for the whole pipeline: albumentations' set_random_seed gives every child transform the same
+    # seed, which correlates e.g. the crop offset with the flip.
+    if hasattr(transform, "set_random_state"):
+        transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
+    if hasattr(transform, "set_epoch"):
+        transform.set_epoch(epoch)
 
 
 class SampleIndex(NamedTuple):
-    """One training item: an image index per domain, and the seed of its augmentations."""
+    """One training item: an image index per domain, the seed of its augmentations and its epoch (which may change
+    them: ``SwitchAtEpoch``)."""
 
     indices: tuple[int, ...]
     seed: int
+    epoch: int = 0
 
 
 class UnpairedSampler(DistributedSampler):
     """Per-domain index tuples for an epoch of ``max(sizes)`` items, drawn as the official CycleGAN does.
 
     The first domain is visited in a shuffled order (every image at least once per epoch), the others at random. Each
-    item also carries its augmentation seed. Everything depends only on ``seed``, the epoch and the position, and is
-    drawn in the main process, so it is the same for any ``num_workers`` and can be resumed mid-epoch (``skip``).
+    item also carries its augmentation seed and its epoch. Everything depends only on ``seed``, the epoch and the
+    position, and is drawn in the main process, so it is the same for any ``num_workers`` and can be resumed mid-epoch
+    (``skip``).
 
     It shards the epoch itself (``num_replicas``, ``rank``; padded by wrapping, as torch's DistributedSampler), and
     subclasses DistributedSampler only so that Lightning doesn't wrap it again: the wrapper would hide ``skip``.
@@ -235,7 +242,7 @@ class UnpairedSampler(DistributedSampler):
                 start = self._skip[1]
             elif self._skip[0] < self.epoch:
                 self._skip = None
-        return iter([SampleIndex(rows[i], int(seeds[i])) for i in positions[start:]])
+        return iter([SampleIndex(rows[i], int(seeds[i]), self.epoch) for i in positions[start:]])
 
 
 def read_attributes(attr_file: Path, attrs: Sequence[str]) -> tuple[list[str], Tensor]:
@@ -276,8 +283,7 @@ class AttributeImages(Dataset):
 
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, Tensor]:
         if isinstance(index, SampleIndex):
-            if hasattr(self.transform, "set_random_state"):
-                self.transform.set_random_state(np.random.default_rng(index.seed), random.Random(index.seed))
+            prepare_augmentations(self.transform, index.seed, index.epoch)
             index = index.indices[0]
         image = read_image(self.paths[index], self.channels)
         if self.transform is not None:
@@ -352,8 +358,7 @@ class PairedImages(Dataset):
 
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, Tensor]:
         if isinstance(index, SampleIndex):
-            if hasattr(self.transform, "set_random_state"):  # one stream for both halves: they must match
-                self.transform.set_random_state(np.random.default_rng(index.seed), random.Random(index.seed))
+            prepare_augmentations(self.transform, index.seed, index.epoch)  # one stream for both halves: they match
             index = index.indices[0]
         for offset in range(len(self.pairs)):  # a pair that fails to decode: the next one takes its place
             pair = self.pairs[(index + offset) % len(self.pairs)]
