@@ -95,15 +95,22 @@ def import_cyclegan(
     norm: Literal["instance", "batch"] = "instance",
     channels: int = 3,
 ) -> Path:
-    """Write a CycleGAN checkpoint whose ``gen_ab`` (and ``gen_ba`` when given) hold the official weights."""
+    """Write a CycleGAN checkpoint whose ``gen_ab`` (and ``gen_ba`` when given) hold the official weights.
+
+    The width (``--ngf``) is read from the first conv (``model.1.weight`` of a ResNet, ``model.model.0.weight`` of a
+    U-Net); 64, the official default, when the file has no such tensor (the key check then names what is wrong).
+    """
     if netG not in OFFICIAL_GENERATORS:
         raise ValueError(f"unknown --netG {netG!r}, expected one of {list(OFFICIAL_GENERATORS)}")
     cls, kwargs = OFFICIAL_GENERATORS[netG]
-    generator_args = {"base_channels": 64, "norm": norm, **kwargs}
+    state_ab = _read_state_dict(Path(g_ab))
+    first = state_ab.get("model.1.weight" if netG.startswith("resnet") else "model.model.0.weight")
+    base_channels = first.shape[0] if first is not None and first.ndim == 4 else 64
+    generator_args = {"base_channels": base_channels, "norm": norm, **kwargs}
     model = CycleGAN(
         lambda i, o: cls(i, o, **generator_args), lambda i: PatchDiscriminator(i, norm=norm), channels=channels
     )
-    model.gen_ab.load_state_dict(_official_state(Path(g_ab), model.gen_ab.state_dict()))
+    model.gen_ab.load_state_dict(_official_state(Path(g_ab), model.gen_ab.state_dict(), state_ab))
     if g_ba is not None:
         model.gen_ba.load_state_dict(_official_state(Path(g_ba), model.gen_ba.state_dict()))
     else:
