@@ -142,13 +142,22 @@ def _write_dataset(data, root: Path, count: int) -> None:
 
 
 def _train_case(
-    model_name: str, size: int | None, batch: int | None, steps: int, warmup: int, tiny: bool, precision: str, queue
+    model_name: str,
+    size: int | None,
+    batch: int | None,
+    steps: int,
+    warmup: int,
+    tiny: bool,
+    precision: str,
+    queue,
+    *,
+    overrides: list[str] = (),
 ):
     _loader_workers_fork()
     from lightning.pytorch import Callback, Trainer
 
     root = Path(tempfile.mkdtemp())
-    overrides = ["--data.num_workers=1"]
+    overrides = ["--data.num_workers=1", *overrides]
     if size is not None:
         overrides += [f"--data.crop_size={size}", f"--data.load_size={int(size * 286 / 256)}"]
         if model_name == "stargan":
@@ -187,18 +196,28 @@ def _train_case(
     flops = timer.counter.total / cycle
     result = {"case": f"{model_name} train {size}px batch {batch}{SUFFIX[precision]}", "seconds_per_step": step,
               "images_per_sec": images / step, "gflop_per_step": flops / 1e9, "gflops": flops / step / 1e9,
-              "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
+              "peak_rss_mb": _peak_rss_mb(), "step_seconds": timed}  # fmt: skip
     if torch.cuda.is_available():
         result["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     queue.put(result)
 
 
-def _predict_case(model_name: str, size: int, count: int, repeats: int, tiny: bool, precision: str, queue) -> None:
+def _predict_case(
+    model_name: str,
+    size: int,
+    count: int,
+    repeats: int,
+    tiny: bool,
+    precision: str,
+    queue,
+    *,
+    overrides: list[str] = (),
+) -> None:
     _loader_workers_fork()
     from translate.inference.predict import predict_folder
 
     root = Path(tempfile.mkdtemp())
-    model, _ = build(model_name, tiny, root, [])
+    model, _ = build(model_name, tiny, root, list(overrides))
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     _write_images(root / "in", count, size)
     _write_images(root / "warm", 1, size)

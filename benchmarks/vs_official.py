@@ -1,0 +1,338 @@
+"""The official CycleGAN training step and ours on the same model, size and batch, taking turns; predict throughput.
+
+    git clone https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix ../pytorch-CycleGAN-and-pix2pix
+    python -m benchmarks.vs_official --cyclegan ../pytorch-CycleGAN-and-pix2pix --sizes 128 256 --rounds 3 --threads 2
+    python -m benchmarks.vs_official --cyclegan PATH --sizes 32 --rounds 1 --steps 1 --warmup 0 --ngf 8 --ndf 8 \\
+        --blocks 6 --predict-images 2 --no-spawn                                      # a smoke test (minutes)
+
+Nothing of the official code is in this repository: it is imported from the checkout given (its top-level
+``options`` and ``models`` packages), in a process of its own per case. The official step is what its train.py
+times per iteration, ``model.set_input(data)`` then ``model.optimize_parameters()``, at its CycleGAN defaults
+(ResNet-9, 70x70 PatchGAN, instance norm, LSGAN, pool 50, Adam), on a batch of random images made once. Ours is
+``configs/apple2orange.yaml`` (the same networks and objective) through Lightning's real loop, timed from batch start
+to batch end (benchmarks/run.py), so neither side's data loading is in the step. ``--ngf``, ``--ndf`` and
+``--blocks`` change both sides alike.
+
+Precisions: ``fp32`` against ``fp32``, and ``bf16`` against ``bf16``: ours with ``precision=bf16-mixed``, the
+official step wrapped in ``torch.autocast("cpu", torch.bfloat16)``, the fair comparison (bf16 only pays on CPUs with
+AVX512-BF16 or AMX; the JSON records the CPU's flags). Predict: the generator's forward alone on both sides (the
+official test.py's compute) and our whole ``translate predict`` loop (decode, translate, encode).
+
+Every round runs every case once; the cases' order rotates every round (official first in one round, ours first in
+the next), so slow stretches of a shared machine fall on both sides. It writes every round and every step's time to
+``benchmarks/results/<date>-<machine>-vs-official.json`` with the machine (CPU model and flags, threads, torch,
+load average before and after, a matmul's GFLOP/s before and after). Benchmark on a quiet machine.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks import run
+
+ROOT = Path(__file__).resolve().parent.parent
+PRECISIONS = {"fp32": "32-true", "bf16": "bf16-mixed"}  # ours: Lightning's precision
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16")
+
+
+# --- the machine ---------------------------------------------------------------------------------------------------
+
+
+def cpu_info() -> dict:
+    """CPU model and the flags that decide fp32 and bf16 speed, from /proc/cpuinfo (Linux)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    return {"cpu": model, "cpus": os.cpu_count(), "flags": {flag: flag in flags for flag in CPU_FLAGS}}
+
+
+def machine_slug(info: dict) -> str:
+    """``intel-xeon-processor-2cpu`` from the CPU model: the results file's name says which machine it holds."""
+    name = re.sub(r"\((r|tm)\)|cpu @.*|processor", "", info["cpu"].lower())
+    return f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')[:40]}-{info['cpus']}cpu"
+
+
+def matmul_gflops(dtype: torch.dtype) -> float:
+    """A 2048^2 matmul's GFLOP/s in ``dtype``: how quiet the machine is (and whether bf16 is native)."""
+    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
+    a @ b
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 2048**3 / min(times) / 1e9
+
+
+def _git_commit(path: Path) -> str | None:
+    """HEAD of the checkout at ``path``, with ``+changes`` when its files differ from it."""
+    head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    changes = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return f"{head}+changes" if head and changes else head or None
+
+
+# --- the official side (runs in its own process: the checkout's top-level packages, its sys.argv parsing) ---------
+
+
+def _official_model(checkout: Path, spec: dict):
+    """The official CycleGAN model, built as its train.py builds it, from the options its parser knows (older and
+    newer checkouts differ: ``--gpu_ids`` or ``opt.device``)."""
+    sys.path.insert(0, str(checkout))
+    from models import create_model
+    from options.train_options import TrainOptions
+
+    folder = tempfile.mkdtemp()
+    known = TrainOptions().initialize(argparse.ArgumentParser())._option_string_actions
+    wanted = {"--dataroot": folder, "--name": "vs_official", "--checkpoints_dir": folder, "--model": "cycle_gan",
+              "--batch_size": str(spec["batch"]), "--crop_size": str(spec["size"]), "--gpu_ids": "-1",
+              "--load_size": str(round(spec["size"] * 286 / 256)), "--display_id": "0", "--no_html": None,
+              "--ngf": str(spec["ngf"]), "--ndf": str(spec["ndf"]),
+              "--netG": f"resnet_{spec['blocks']}blocks"}  # fmt: skip
+    argv = ["train.py"]
+    for option, value in wanted.items():
+        if option in known:
+            argv += [option] if value is None else [option, value]
+    sys.argv = argv
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints every option and network
+        opt = TrainOptions().parse()
+        opt.device = torch.device("cpu")  # newer checkouts read opt.device (train.py sets it from init_ddp())
+        model = create_model(opt)
+        model.setup(opt)
+    return model
+
+
+def _official_train_case(checkout: Path, spec: dict, queue) -> None:
+    torch.set_num_threads(spec["threads"])
+    model = _official_model(checkout, spec)
+    images = [torch.rand(spec["batch"], 3, spec["size"], spec["size"]) * 2 - 1 for _ in range(2)]
+    data = {"A": images[0], "B": images[1], "A_paths": ["a.png"] * spec["batch"], "B_paths": ["b.png"] * spec["batch"]}
+    bf16 = spec["precision"] == "bf16"
+    times = []
+    for _ in range(spec["warmup"] + spec["steps"]):
+        start = time.perf_counter()
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            model.set_input(data)
+            model.optimize_parameters()
+        times.append(time.perf_counter() - start)
+    queue.put({"step_seconds": times[spec["warmup"] :], "peak_rss_mb": run._peak_rss_mb()})
+
+
+def _generator_forward_times(generator: torch.nn.Module, spec: dict) -> list[float]:
+    """Seconds per image of the generator's forward, batch 1, no grad, ``--predict-images`` images."""
+    images = [torch.rand(1, 3, spec["size"], spec["size"]) * 2 - 1 for _ in range(spec["images"] + 1)]
+    times = []
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=spec["precision"] == "bf16"):
+        for image in images:  # the first is a warm-up
+            start = time.perf_counter()
+            generator(image)
+            times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def _official_predict_case(checkout: Path, spec: dict, queue) -> None:
+    torch.set_num_threads(spec["threads"])
+    model = _official_model(checkout, spec | {"batch": 1})
+    times = _generator_forward_times(model.netG_A, spec)  # test.py keeps the nets in train mode: same for these norms
+    queue.put({"image_seconds": times, "peak_rss_mb": run._peak_rss_mb()})
+
+
+# --- our side -------------------------------------------------------------------------------------------------------
+
+
+def _our_overrides(spec: dict) -> list[str]:
+    generator, discriminator = "--model.init_args.generator.init_args", "--model.init_args.discriminator.init_args"
+    return [f"{generator}.base_channels={spec['ngf']}", f"{generator}.num_blocks={spec['blocks']}",
+            f"{discriminator}.base_channels={spec['ndf']}"]  # fmt: skip
+
+
+def _ours_train_case(spec: dict, queue) -> None:
+    torch.set_num_threads(spec["threads"])
+    inner = _ListQueue()
+    run._train_case("cyclegan", spec["size"], spec["batch"], spec["steps"], spec["warmup"], False,
+                    PRECISIONS[spec["precision"]], inner, overrides=_our_overrides(spec))  # fmt: skip
+    result = inner.items[0]
+    queue.put({"step_seconds": result["step_seconds"], "peak_rss_mb": result["peak_rss_mb"]})
+
+
+def _ours_predict_case(spec: dict, queue) -> None:
+    """Our generator's forward (as the official one's) and the whole ``translate predict`` loop."""
+    torch.set_num_threads(spec["threads"])
+    model, _ = run.build("cyclegan", False, Path(tempfile.mkdtemp()), _our_overrides(spec))
+    times = _generator_forward_times(model.gen_ab.eval(), spec)
+    inner = _ListQueue()
+    run._predict_case("cyclegan", spec["size"], spec["images"], 1, False, PRECISIONS[spec["precision"]], inner,
+                      overrides=_our_overrides(spec))  # fmt: skip
+    loop = inner.items[0]
+    queue.put({"image_seconds": times, "loop_seconds_per_image": loop["seconds_per_image"],
+               "peak_rss_mb": max(loop["peak_rss_mb"], run._peak_rss_mb())})  # fmt: skip
+
+
+class _ListQueue:
+    """What run's cases put their result in, when they run inside this case's process."""
+
+    def __init__(self):
+        self.items = []
+
+    def put(self, item) -> None:
+        self.items.append(item)
+
+
+# --- the rounds -----------------------------------------------------------------------------------------------------
+
+CASES = {  # (kind, side) -> the function run in a process of its own
+    ("train", "official"): _official_train_case,
+    ("train", "ours"): _ours_train_case,
+    ("predict", "official"): _official_predict_case,
+    ("predict", "ours"): _ours_predict_case,
+}
+
+
+def plan(args: argparse.Namespace) -> list[list[dict]]:
+    """Groups of cases to compare (official and ours at one kind, size and precision), in their first round's order."""
+    shared = {"threads": args.threads, "ngf": args.ngf, "ndf": args.ndf, "blocks": args.blocks}
+    groups = []
+    for precision in args.precisions:
+        for size in args.sizes:
+            spec = shared | {"kind": "train", "size": size, "batch": args.batch, "precision": precision,
+                             "steps": args.steps, "warmup": args.warmup}  # fmt: skip
+            groups.append([spec | {"side": side} for side in ("official", "ours")])
+        for size in args.predict_sizes:
+            spec = shared | {"kind": "predict", "size": size, "precision": precision, "images": args.predict_images}
+            groups.append([spec | {"side": side} for side in ("official", "ours")])
+    return groups
+
+
+def rotated(items: list, by: int) -> list:
+    return items[by % len(items) :] + items[: by % len(items)] if items else items
+
+
+def round_order(groups: list[list[dict]], index: int) -> list[dict]:
+    """Round ``index``'s cases: the groups rotated by ``index``, and within each group the sides too (with two
+    sides: official first in even rounds, ours first in odd ones)."""
+    return [spec for group in rotated(groups, index) for spec in rotated(group, index)]
+
+
+def run_case(spec: dict, checkout: Path, spawn: bool) -> dict:
+    target = CASES[spec["kind"], spec["side"]]
+    arguments = (spec,) if spec["side"] == "ours" else (checkout, spec)
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    result = run._run(spawn, target, *arguments)
+    return spec | result | {"wall_seconds": time.perf_counter() - start, "load_before": load_before}
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per kind, size and precision: each side's median over rounds of its per-round median, and the per-round
+    ratio official / ours (above 1: ours is faster)."""
+    summary = []
+    keys = sorted({(r["kind"], r["size"], r["precision"]) for r in rows}, key=lambda k: (k[0] != "train", k[2], k[1]))
+    for kind, size, precision in keys:
+        per_round = {}
+        for row in rows:
+            if (row["kind"], row["size"], row["precision"]) == (kind, size, precision):
+                seconds = row["step_seconds" if kind == "train" else "image_seconds"]
+                per_round.setdefault(row["round"], {})[row["side"]] = statistics.median(seconds)
+        rounds = [r for r in per_round.values() if len(r) == 2]
+        item = {"kind": kind, "size": size, "precision": precision,
+                "official_s": statistics.median(r["official"] for r in rounds),
+                "ours_s": statistics.median(r["ours"] for r in rounds),
+                "ratio_per_round": [r["official"] / r["ours"] for r in rounds]}  # fmt: skip
+        item["ratio_median"] = statistics.median(item["ratio_per_round"])
+        if kind == "predict":
+            loops = [row["loop_seconds_per_image"] for row in rows if row["side"] == "ours" and row["kind"] == kind
+                     and row["size"] == size and row["precision"] == precision]  # fmt: skip
+            item["ours_loop_images_per_s"] = 1 / statistics.median(loops)
+        summary.append(item)
+    return summary
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--cyclegan", type=Path, required=True, help="a checkout of junyanz/pytorch-CycleGAN-and-pix2pix"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="training crop sizes")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--precisions", nargs="+", choices=list(PRECISIONS), default=list(PRECISIONS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5, help="timed training steps per case, after --warmup")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--predict-sizes", type=int, nargs="*", default=[256])
+    parser.add_argument("--predict-images", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--ngf", type=int, default=64, help="generator width, both sides (official --ngf)")
+    parser.add_argument("--ndf", type=int, default=64, help="discriminator width, both sides (official --ndf)")
+    parser.add_argument("--blocks", type=int, choices=[6, 9], default=9, help="resnet_6blocks or resnet_9blocks")
+    parser.add_argument("--no-spawn", dest="spawn", action="store_false", help="every case in this process (tests)")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/<date>-<machine>-vs-official.json")
+    args = parser.parse_args(argv)
+    if not (args.cyclegan / "options" / "train_options.py").is_file():
+        parser.error(f"--cyclegan {args.cyclegan}: no options/train_options.py there; git clone "
+                     "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix")  # fmt: skip
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in every spawned case
+    torch.set_num_threads(args.threads)
+    info = cpu_info() | {"threads": args.threads, "torch": torch.__version__, "platform": platform.platform()}
+    result = {"command": ["python", "-m", "benchmarks.vs_official", *(sys.argv[1:] if argv is None else argv)],
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "load_before": os.getloadavg(),
+              "matmul_gflops_before": {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)},
+              "official": {"path": str(args.cyclegan), "commit": _git_commit(args.cyclegan)},
+              "translate_commit": _git_commit(ROOT), "settings": {k: v for k, v in vars(args).items()
+                                                                   if k not in ("cyclegan", "json")}}  # fmt: skip
+    result["settings"]["ours_config"] = "configs/apple2orange.yaml"
+    groups, rows = plan(args), []
+    for index in range(args.rounds):
+        for position, spec in enumerate(round_order(groups, index)):
+            rows.append(run_case(spec, args.cyclegan, args.spawn) | {"round": index, "position": position})
+            print(_row_line(rows[-1]), flush=True)
+    result |= {
+        "load_after": os.getloadavg(),
+        "cases": rows,
+        "summary": summarise(rows),
+        "matmul_gflops_after": {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)},
+    }
+    path = (
+        args.json
+        or ROOT / "benchmarks" / "results" / f"{time.strftime('%Y-%m-%d')}-{machine_slug(info)}-vs-official.json"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    for item in result["summary"]:
+        print(f"{item['kind']:<8}{item['size']:>5} px {item['precision']:<5} official {item['official_s']:.3f} s, "
+              f"ours {item['ours_s']:.3f} s: official / ours {item['ratio_median']:.2f} "
+              f"(rounds {', '.join(f'{r:.2f}' for r in item['ratio_per_round'])})")  # fmt: skip
+    print(f"wrote {path}")
+    return result
+
+
+def _row_line(row: dict) -> str:
+    seconds = statistics.median(row["step_seconds" if row["kind"] == "train" else "image_seconds"])
+    unit = "s/step" if row["kind"] == "train" else "s/image (G forward)"
+    return (f"round {row['round']} #{row['position']}: {row['kind']} {row['side']:<8} {row['size']} px "
+            f"{row['precision']}: {seconds:.3f} {unit}, load {row['load_before'][0]:.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
