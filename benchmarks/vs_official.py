@@ -2,8 +2,10 @@
 
     git clone https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix ../pytorch-CycleGAN-and-pix2pix
     python -m benchmarks.vs_official --cyclegan ../pytorch-CycleGAN-and-pix2pix --sizes 128 256 --rounds 3 --threads 2
+    git clone https://github.com/taesungp/contrastive-unpaired-translation ../contrastive-unpaired-translation
+    python -m benchmarks.vs_official --cut ../contrastive-unpaired-translation --sizes 128 --rounds 3   # CUT, FastCUT
     python -m benchmarks.vs_official --cyclegan PATH --sizes 32 --rounds 1 --steps 1 --warmup 0 --ngf 8 --ndf 8 \\
-        --blocks 6 --predict-images 2 --no-spawn                                      # a smoke test (minutes)
+        --blocks 6 --predict-sizes 32 --predict-images 2 --no-spawn                   # a smoke test (minutes)
 
 Nothing of the official code is in this repository: it is imported from the checkout given (its top-level
 ``options`` and ``models`` packages), in a process of its own per case. The official step is what its train.py
@@ -11,7 +13,10 @@ times per iteration, ``model.set_input(data)`` then ``model.optimize_parameters(
 (ResNet-9, 70x70 PatchGAN, instance norm, LSGAN, pool 50, Adam), on a batch of random images made once. Ours is
 ``configs/apple2orange.yaml`` (the same networks and objective) through Lightning's real loop, timed from batch start
 to batch end (benchmarks/run.py), so neither side's data loading is in the step. ``--ngf``, ``--ndf`` and
-``--blocks`` change both sides alike.
+``--blocks`` change both sides alike. CUT and FastCUT (``--cut``, taesungp/contrastive-unpaired-translation, the
+same API, ``--CUT_mode CUT`` / ``FastCUT``, its ``data_dependent_initialize`` called on the first batch as its
+train.py does) against ``configs/horse2zebra_cut.yaml`` / ``horse2zebra_fastcut.yaml``; that path has run on a
+stand-in only, not on a CUT checkout yet.
 
 Precisions: ``fp32`` against ``fp32``, and ``bf16`` against ``bf16``: ours with ``precision=bf16-mixed``, the
 official step wrapped in ``torch.autocast("cpu", torch.bfloat16)``, the fair comparison (bf16 only pays on CPUs with
@@ -92,17 +97,22 @@ def _git_commit(path: Path) -> str | None:
 # --- the official side (runs in its own process: the checkout's top-level packages, its sys.argv parsing) ---------
 
 
-def _official_model(checkout: Path, spec: dict):
-    """The official CycleGAN model, built as its train.py builds it, from the options its parser knows (older and
-    newer checkouts differ: ``--gpu_ids`` or ``opt.device``)."""
+OFFICIAL_MODELS = {"cyclegan": {"--model": "cycle_gan"}, "cut": {"--model": "cut", "--CUT_mode": "CUT"},
+                   "fastcut": {"--model": "cut", "--CUT_mode": "FastCUT"}}  # fmt: skip
+
+
+def _official_model(checkout: Path, spec: dict, data: dict):
+    """The official model, built as its train.py builds it, from the options its parser knows (older and newer
+    checkouts differ: ``--gpu_ids`` or ``opt.device``)."""
     sys.path.insert(0, str(checkout))
     from models import create_model
     from options.train_options import TrainOptions
 
     folder = tempfile.mkdtemp()
     known = TrainOptions().initialize(argparse.ArgumentParser())._option_string_actions
-    wanted = {"--dataroot": folder, "--name": "vs_official", "--checkpoints_dir": folder, "--model": "cycle_gan",
-              "--batch_size": str(spec["batch"]), "--crop_size": str(spec["size"]), "--gpu_ids": "-1",
+    wanted = {**OFFICIAL_MODELS[spec["model"]], "--dataroot": folder, "--name": "vs_official",
+              "--checkpoints_dir": folder, "--batch_size": str(spec["batch"]), "--crop_size": str(spec["size"]),
+              "--gpu_ids": "-1",
               "--load_size": str(round(spec["size"] * 286 / 256)), "--display_id": "0", "--no_html": None,
               "--ngf": str(spec["ngf"]), "--ndf": str(spec["ndf"]),
               "--netG": f"resnet_{spec['blocks']}blocks"}  # fmt: skip
@@ -115,15 +125,21 @@ def _official_model(checkout: Path, spec: dict):
         opt = TrainOptions().parse()
         opt.device = torch.device("cpu")  # newer checkouts read opt.device (train.py sets it from init_ddp())
         model = create_model(opt)
+        if hasattr(model, "data_dependent_initialize"):  # CUT: builds its PatchNCE heads from the first batch
+            model.data_dependent_initialize(data)
         model.setup(opt)
     return model
 
 
+def _random_batch(spec: dict) -> dict:
+    images = [torch.rand(spec["batch"], 3, spec["size"], spec["size"]) * 2 - 1 for _ in range(2)]
+    return {"A": images[0], "B": images[1], "A_paths": ["a.png"] * spec["batch"], "B_paths": ["b.png"] * spec["batch"]}
+
+
 def _official_train_case(checkout: Path, spec: dict, queue) -> None:
     torch.set_num_threads(spec["threads"])
-    model = _official_model(checkout, spec)
-    images = [torch.rand(spec["batch"], 3, spec["size"], spec["size"]) * 2 - 1 for _ in range(2)]
-    data = {"A": images[0], "B": images[1], "A_paths": ["a.png"] * spec["batch"], "B_paths": ["b.png"] * spec["batch"]}
+    data = _random_batch(spec)
+    model = _official_model(checkout, spec, data)
     bf16 = spec["precision"] == "bf16"
     times = []
     for _ in range(spec["warmup"] + spec["steps"]):
@@ -149,8 +165,9 @@ def _generator_forward_times(generator: torch.nn.Module, spec: dict) -> list[flo
 
 def _official_predict_case(checkout: Path, spec: dict, queue) -> None:
     torch.set_num_threads(spec["threads"])
-    model = _official_model(checkout, spec | {"batch": 1})
-    times = _generator_forward_times(model.netG_A, spec)  # test.py keeps the nets in train mode: same for these norms
+    model = _official_model(checkout, spec | {"batch": 1}, _random_batch(spec | {"batch": 1}))
+    generator = model.netG_A if hasattr(model, "netG_A") else model.netG  # CycleGAN's A -> B, CUT's only one
+    times = _generator_forward_times(generator, spec)  # test.py keeps the nets in train mode: same for these norms
     queue.put({"image_seconds": times, "peak_rss_mb": run._peak_rss_mb()})
 
 
@@ -166,7 +183,7 @@ def _our_overrides(spec: dict) -> list[str]:
 def _ours_train_case(spec: dict, queue) -> None:
     torch.set_num_threads(spec["threads"])
     inner = _ListQueue()
-    run._train_case("cyclegan", spec["size"], spec["batch"], spec["steps"], spec["warmup"], False,
+    run._train_case(spec["model"], spec["size"], spec["batch"], spec["steps"], spec["warmup"], False,
                     PRECISIONS[spec["precision"]], inner, overrides=_our_overrides(spec))  # fmt: skip
     result = inner.items[0]
     queue.put({"step_seconds": result["step_seconds"], "peak_rss_mb": result["peak_rss_mb"]})
@@ -175,10 +192,10 @@ def _ours_train_case(spec: dict, queue) -> None:
 def _ours_predict_case(spec: dict, queue) -> None:
     """Our generator's forward (as the official one's) and the whole ``translate predict`` loop."""
     torch.set_num_threads(spec["threads"])
-    model, _ = run.build("cyclegan", False, Path(tempfile.mkdtemp()), _our_overrides(spec))
-    times = _generator_forward_times(model.gen_ab.eval(), spec)
+    model, _ = run.build(spec["model"], False, Path(tempfile.mkdtemp()), _our_overrides(spec))
+    times = _generator_forward_times((model.gen_ab if spec["model"] == "cyclegan" else model.gen).eval(), spec)
     inner = _ListQueue()
-    run._predict_case("cyclegan", spec["size"], spec["images"], 1, False, PRECISIONS[spec["precision"]], inner,
+    run._predict_case(spec["model"], spec["size"], spec["images"], 1, False, PRECISIONS[spec["precision"]], inner,
                       overrides=_our_overrides(spec))  # fmt: skip
     loop = inner.items[0]
     queue.put({"image_seconds": times, "loop_seconds_per_image": loop["seconds_per_image"],
@@ -205,18 +222,29 @@ CASES = {  # (kind, side) -> the function run in a process of its own
 }
 
 
+CHECKOUTS = {"cyclegan": "cyclegan", "cut": "cut", "fastcut": "cut"}  # model -> the option naming its checkout
+OUR_CONFIGS = {
+    "cyclegan": "configs/apple2orange.yaml",
+    "cut": "configs/horse2zebra_cut.yaml",
+    "fastcut": "configs/horse2zebra_fastcut.yaml",
+}  # fmt: skip (what benchmarks/run.py builds)
+
+
 def plan(args: argparse.Namespace) -> list[list[dict]]:
-    """Groups of cases to compare (official and ours at one kind, size and precision), in their first round's order."""
+    """Groups of cases to compare (official and ours: one model, kind, size and precision), in round 0's order."""
     shared = {"threads": args.threads, "ngf": args.ngf, "ndf": args.ndf, "blocks": args.blocks}
+    models = [m for m in OUR_CONFIGS if getattr(args, CHECKOUTS[m]) is not None]
     groups = []
-    for precision in args.precisions:
-        for size in args.sizes:
-            spec = shared | {"kind": "train", "size": size, "batch": args.batch, "precision": precision,
-                             "steps": args.steps, "warmup": args.warmup}  # fmt: skip
-            groups.append([spec | {"side": side} for side in ("official", "ours")])
-        for size in args.predict_sizes:
-            spec = shared | {"kind": "predict", "size": size, "precision": precision, "images": args.predict_images}
-            groups.append([spec | {"side": side} for side in ("official", "ours")])
+    for model in models:
+        for precision in args.precisions:
+            for size in args.sizes:
+                spec = shared | {"model": model, "kind": "train", "size": size, "batch": args.batch,
+                                 "precision": precision, "steps": args.steps, "warmup": args.warmup}  # fmt: skip
+                groups.append([spec | {"side": side} for side in ("official", "ours")])
+            for size in args.predict_sizes if model != "fastcut" else []:  # FastCUT's generator is CUT's
+                spec = shared | {"model": model, "kind": "predict", "size": size, "precision": precision,
+                                 "images": args.predict_images}  # fmt: skip
+                groups.append([spec | {"side": side} for side in ("official", "ours")])
     return groups
 
 
@@ -230,35 +258,36 @@ def round_order(groups: list[list[dict]], index: int) -> list[dict]:
     return [spec for group in rotated(groups, index) for spec in rotated(group, index)]
 
 
-def run_case(spec: dict, checkout: Path, spawn: bool) -> dict:
+def run_case(spec: dict, args: argparse.Namespace) -> dict:
     target = CASES[spec["kind"], spec["side"]]
-    arguments = (spec,) if spec["side"] == "ours" else (checkout, spec)
+    arguments = (spec,) if spec["side"] == "ours" else (getattr(args, CHECKOUTS[spec["model"]]), spec)
     load_before = os.getloadavg()
     start = time.perf_counter()
-    result = run._run(spawn, target, *arguments)
+    result = run._run(args.spawn, target, *arguments)
     return spec | result | {"wall_seconds": time.perf_counter() - start, "load_before": load_before}
 
 
+def _group_key(row: dict) -> tuple:
+    return row["model"], row["kind"], row["size"], row["precision"]
+
+
 def summarise(rows: list[dict]) -> list[dict]:
-    """Per kind, size and precision: each side's median over rounds of its per-round median, and the per-round
-    ratio official / ours (above 1: ours is faster)."""
+    """Per model, kind, size and precision: each side's median over rounds of its per-round median seconds, and the
+    per-round ratio official / ours (above 1: ours is faster)."""
     summary = []
-    keys = sorted({(r["kind"], r["size"], r["precision"]) for r in rows}, key=lambda k: (k[0] != "train", k[2], k[1]))
-    for kind, size, precision in keys:
-        per_round = {}
-        for row in rows:
-            if (row["kind"], row["size"], row["precision"]) == (kind, size, precision):
-                seconds = row["step_seconds" if kind == "train" else "image_seconds"]
-                per_round.setdefault(row["round"], {})[row["side"]] = statistics.median(seconds)
+    for key in dict.fromkeys(_group_key(row) for row in rows):  # round 0's order
+        per_round, loops = {}, []
+        for row in (row for row in rows if _group_key(row) == key):
+            seconds = row["step_seconds" if row["kind"] == "train" else "image_seconds"]
+            per_round.setdefault(row["round"], {})[row["side"]] = statistics.median(seconds)
+            loops += [row["loop_seconds_per_image"]] if "loop_seconds_per_image" in row else []
         rounds = [r for r in per_round.values() if len(r) == 2]
-        item = {"kind": kind, "size": size, "precision": precision,
-                "official_s": statistics.median(r["official"] for r in rounds),
-                "ours_s": statistics.median(r["ours"] for r in rounds),
-                "ratio_per_round": [r["official"] / r["ours"] for r in rounds]}  # fmt: skip
+        item = dict(zip(("model", "kind", "size", "precision"), key, strict=True))
+        item |= {"official_s": statistics.median(r["official"] for r in rounds),
+                 "ours_s": statistics.median(r["ours"] for r in rounds),
+                 "ratio_per_round": [r["official"] / r["ours"] for r in rounds]}  # fmt: skip
         item["ratio_median"] = statistics.median(item["ratio_per_round"])
-        if kind == "predict":
-            loops = [row["loop_seconds_per_image"] for row in rows if row["side"] == "ours" and row["kind"] == kind
-                     and row["size"] == size and row["precision"] == precision]  # fmt: skip
+        if loops:
             item["ours_loop_images_per_s"] = 1 / statistics.median(loops)
         summary.append(item)
     return summary
@@ -266,9 +295,8 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--cyclegan", type=Path, required=True, help="a checkout of junyanz/pytorch-CycleGAN-and-pix2pix"
-    )
+    parser.add_argument("--cyclegan", type=Path, help="a checkout of junyanz/pytorch-CycleGAN-and-pix2pix")
+    parser.add_argument("--cut", type=Path, help="a checkout of taesungp/contrastive-unpaired-translation")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="training crop sizes")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--precisions", nargs="+", choices=list(PRECISIONS), default=list(PRECISIONS))
@@ -284,9 +312,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-spawn", dest="spawn", action="store_false", help="every case in this process (tests)")
     parser.add_argument("--json", type=Path, help="default: benchmarks/results/<date>-<machine>-vs-official.json")
     args = parser.parse_args(argv)
-    if not (args.cyclegan / "options" / "train_options.py").is_file():
-        parser.error(f"--cyclegan {args.cyclegan}: no options/train_options.py there; git clone "
-                     "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix")  # fmt: skip
+    if args.cyclegan is None and args.cut is None:
+        parser.error("name an official checkout: --cyclegan PATH (git clone "
+                     "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix) and/or --cut PATH")  # fmt: skip
+    for option in ("cyclegan", "cut"):
+        path = getattr(args, option)
+        if path is not None and not (path / "options" / "train_options.py").is_file():
+            parser.error(f"--{option} {path}: no options/train_options.py there (not an official checkout)")
     return args
 
 
@@ -295,17 +327,17 @@ def main(argv: list[str] | None = None) -> dict:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in every spawned case
     torch.set_num_threads(args.threads)
     info = cpu_info() | {"threads": args.threads, "torch": torch.__version__, "platform": platform.platform()}
+    checkouts = {o: {"path": str(p), "commit": _git_commit(p)} for o in ("cyclegan", "cut") if (p := getattr(args, o))}
+    settings = {k: v for k, v in vars(args).items() if k not in ("cyclegan", "cut", "json")}
     result = {"command": ["python", "-m", "benchmarks.vs_official", *(sys.argv[1:] if argv is None else argv)],
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "load_before": os.getloadavg(),
               "matmul_gflops_before": {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)},
-              "official": {"path": str(args.cyclegan), "commit": _git_commit(args.cyclegan)},
-              "translate_commit": _git_commit(ROOT), "settings": {k: v for k, v in vars(args).items()
-                                                                   if k not in ("cyclegan", "json")}}  # fmt: skip
-    result["settings"]["ours_config"] = "configs/apple2orange.yaml"
+              "official": checkouts, "translate_commit": _git_commit(ROOT),
+              "settings": settings | {"ours_configs": OUR_CONFIGS}}  # fmt: skip
     groups, rows = plan(args), []
     for index in range(args.rounds):
         for position, spec in enumerate(round_order(groups, index)):
-            rows.append(run_case(spec, args.cyclegan, args.spawn) | {"round": index, "position": position})
+            rows.append(run_case(spec, args) | {"round": index, "position": position})
             print(_row_line(rows[-1]), flush=True)
     result |= {
         "load_after": os.getloadavg(),
@@ -313,15 +345,13 @@ def main(argv: list[str] | None = None) -> dict:
         "summary": summarise(rows),
         "matmul_gflops_after": {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)},
     }
-    path = (
-        args.json
-        or ROOT / "benchmarks" / "results" / f"{time.strftime('%Y-%m-%d')}-{machine_slug(info)}-vs-official.json"
-    )
+    name = f"{time.strftime('%Y-%m-%d')}-{machine_slug(info)}-vs-official.json"
+    path = args.json or ROOT / "benchmarks" / "results" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1, default=str) + "\n")
     for item in result["summary"]:
-        print(f"{item['kind']:<8}{item['size']:>5} px {item['precision']:<5} official {item['official_s']:.3f} s, "
-              f"ours {item['ours_s']:.3f} s: official / ours {item['ratio_median']:.2f} "
+        print(f"{item['model']} {item['kind']} {item['size']} px {item['precision']}: official "
+              f"{item['official_s']:.3f} s, ours {item['ours_s']:.3f} s, official / ours {item['ratio_median']:.2f} "
               f"(rounds {', '.join(f'{r:.2f}' for r in item['ratio_per_round'])})")  # fmt: skip
     print(f"wrote {path}")
     return result
@@ -330,7 +360,7 @@ def main(argv: list[str] | None = None) -> dict:
 def _row_line(row: dict) -> str:
     seconds = statistics.median(row["step_seconds" if row["kind"] == "train" else "image_seconds"])
     unit = "s/step" if row["kind"] == "train" else "s/image (G forward)"
-    return (f"round {row['round']} #{row['position']}: {row['kind']} {row['side']:<8} {row['size']} px "
+    return (f"round {row['round']} #{row['position']}: {row['model']} {row['kind']} {row['side']:<8} {row['size']} px "
             f"{row['precision']}: {seconds:.3f} {unit}, load {row['load_before'][0]:.1f}")  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import argparse
 
 class TrainOptions:
     def initialize(self, parser):
-        for name in ("--dataroot", "--name", "--checkpoints_dir", "--model", "--gpu_ids", "--netG"):
+        for name in ("--dataroot", "--name", "--checkpoints_dir", "--model", "--gpu_ids", "--netG", "--CUT_mode"):
             parser.add_argument(name)
         for name in ("--batch_size", "--crop_size", "--load_size", "--display_id", "--ngf", "--ndf"):
             parser.add_argument(name, type=int)
@@ -29,7 +29,7 @@ class TrainOptions:
     "models/__init__.py": """
 import torch
 
-PARSED = []
+PARSED, INITIALISED = [], []
 
 
 class Model:
@@ -37,6 +37,9 @@ class Model:
         PARSED.append(opt)
         self.netG_A = torch.nn.Conv2d(3, 3, 3, padding=1)
         self.optimizer = torch.optim.Adam(self.netG_A.parameters())
+
+    def data_dependent_initialize(self, data):  # CUT's: called before setup
+        INITIALISED.append(data["A"].shape)
 
     def setup(self, opt):
         print("networks initialised")
@@ -86,6 +89,17 @@ def test_rounds_alternate_and_the_file_records_the_machine(stand_in, tmp_path):
     assert all(len(c["step_seconds"]) == 2 and min(c["step_seconds"]) > 0 for c in train)
     summary = {item["kind"]: item for item in result["summary"]}
     assert len(summary["train"]["ratio_per_round"]) == 2 and summary["predict"]["ours_loop_images_per_s"] > 0
+
+
+def test_cut_and_fastcut_use_the_cut_checkout(stand_in, tmp_path):
+    result = vs_official.main(["--cut", str(stand_in), "--sizes", "32", "--rounds", "1", "--steps", "1",
+                               "--warmup", "0", "--ngf", "4", "--ndf", "4", "--blocks", "6", "--precisions", "bf16",
+                               "--predict-sizes", "--threads", "1", "--no-spawn",
+                               "--json", str(tmp_path / "out.json")])  # fmt: skip
+    models = sys.modules["models"]
+    assert [(opt.model, opt.CUT_mode) for opt in models.PARSED] == [("cut", "CUT"), ("cut", "FastCUT")]
+    assert models.INITIALISED == [(1, 3, 32, 32)] * 2  # the first batch, before setup, as CUT's train.py
+    assert [(item["model"], item["precision"]) for item in result["summary"]] == [("cut", "bf16"), ("fastcut", "bf16")]
 
 
 def test_results_file_is_named_after_the_machine():
