@@ -6,12 +6,16 @@
 load. Here the three models (CycleGAN configs/apple2orange.yaml, CUT configs/horse2zebra_cut.yaml, FastCUT
 configs/horse2zebra_fastcut.yaml: official networks, batch 1) are built once in this process and take turns: each
 round trains every model ``--steps`` batches through Lightning's loop (one more first, not timed), so every model
-sees the same stretches of load. The first round is a warm-up. Reported: the median step per model over the other
-rounds, each round's ratio to CycleGAN's step, and the FLOPs of one step (load-independent).
+sees the same stretches of load, and the order rotates every round (CycleGAN, CUT, FastCUT; then CUT, FastCUT,
+CycleGAN; ...), so no model always runs first, after the others' caches or at the start of a burst of load. The first
+round is a warm-up. Reported: the median step per model over the other rounds, each round's ratio to CycleGAN's step,
+the FLOPs of one step (load-independent), every round's order and times, and the machine (CPU model and flags, load
+average before and after).
 """
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -20,7 +24,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback, Trainer
 
-from benchmarks.run import FlopCount, build, matmul_ceiling
+from benchmarks.run import FlopCount, build, machine_info, matmul_ceiling
 from benchmarks.run import _write_dataset as write_dataset
 
 MODELS = ("cyclegan", "cut", "fastcut")
@@ -60,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=4, help="rounds of turns; the first is a warm-up")
     parser.add_argument("--steps", type=int, default=2, help="timed batches per model per round")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--tiny", action="store_true", help="quick-start networks (a smoke test)")
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results-cpu-cut.json"))
     args = parser.parse_args(argv)
     if args.threads:
@@ -69,25 +74,28 @@ def main(argv: list[str] | None = None) -> dict:
                  f"--data.load_size={int(args.size * 286 / 256)}"]  # fmt: skip
     built = {}
     for name in MODELS:
-        model, data = build(name, False, root / name, overrides)
+        model, data = build(name, args.tiny, root / name, overrides)
         write_dataset(data, root / name, args.steps + 1)
         built[name] = (model, data)
-    ceiling_before = matmul_ceiling()
+    machine, ceiling_before = machine_info(args.threads), matmul_ceiling()
     times: dict[str, list[list[float]]] = {name: [] for name in MODELS}
-    flops = {}
+    flops, orders = {}, []
     for round_index in range(args.rounds):
-        for name in MODELS:
+        orders.append(MODELS[round_index % len(MODELS) :] + MODELS[: round_index % len(MODELS)])
+        for name in orders[-1]:
             steps, flops_per_step = _train(*built[name], args.steps, flops=round_index == 0)
             times[name].append(steps)
             flops.setdefault(name, flops_per_step)
+    machine["load_average_after"] = os.getloadavg()
     measured = {name: [statistics.median(steps) for steps in rounds[1:]] for name, rounds in times.items()}
     result = {
-        "size": args.size, "threads": torch.get_num_threads(), "matmul_gflops": [ceiling_before, matmul_ceiling()],
+        "machine": machine, "size": args.size, "threads": torch.get_num_threads(),
+        "matmul_gflops": [ceiling_before, matmul_ceiling()],
         "seconds_per_step": {name: statistics.median(values) for name, values in measured.items()},
         "ratio_to_cyclegan_per_round": {name: [v / c for v, c in zip(values, measured["cyclegan"], strict=True)]
                                         for name, values in measured.items()},
         "gflop_per_step": {name: value / 1e9 for name, value in flops.items()},
-        "rounds": times,
+        "rounds": times, "order_per_round": orders,
     }  # fmt: skip
     print(f"{args.size} px, batch 1, {result['threads']} threads; matmul {ceiling_before:.1f} -> "
           f"{result['matmul_gflops'][1]:.1f} GFLOP/s (before -> after)")  # fmt: skip

@@ -18,6 +18,7 @@ Each case runs in its own process (spawned), so its peak RSS is its own. Warm-up
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -52,6 +53,26 @@ SWEPT = {"cyclegan", "cut", "fastcut"}
 # The Siamese-discriminator TraVeLGAN's U-Net attends over all (H/4)^2 positions: its (H/4)^4 attention matrix is
 # 17 GB at 1024 px, so predict is measured up to this size only.
 MAX_PREDICT_SIZE = {"travelgan_siamese": 512}
+
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16")
+
+
+def machine_info(threads: int | None = None) -> dict:
+    """What a results file records about the machine: the CPU model and the flags that decide fp32 and bf16 speed
+    (from /proc/cpuinfo), CPUs, torch threads and version, the GPU if any, and the load average (1, 5, 15 min)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    return {"cpu": model, "cpus": os.cpu_count(), "flags": {flag: flag in flags for flag in CPU_FLAGS},
+            "threads": threads or torch.get_num_threads(), "torch": torch.__version__, "platform": platform.platform(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "load_average": os.getloadavg()}  # fmt: skip
 
 
 def _loader_workers_fork() -> None:
@@ -296,9 +317,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in every spawned case
         torch.set_num_threads(args.threads)
-    machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": mp.cpu_count(),
-               "torch": torch.__version__, "threads": args.threads or torch.get_num_threads(),
-               "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}  # fmt: skip
+    machine = machine_info(args.threads)
     ceiling = matmul_ceiling()
     run = lambda target, *case: _run(args.spawn, target, *case)  # noqa: E731
     rows = [run(_data_case, size, 64, workers) for size in args.data_sizes for workers in (0, 2)]
@@ -330,6 +349,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{share or nan:>9.0%}{row['peak_rss_mb']:>9.0f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    machine["load_average_after"] = os.getloadavg()
     args.json.write_text(json.dumps({"machine": machine, "matmul_gflops": ceiling, "results": rows}, indent=2))
     print(f"wrote {args.json}")
     return rows

@@ -34,7 +34,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -49,23 +48,6 @@ from benchmarks import run
 
 ROOT = Path(__file__).resolve().parent.parent
 PRECISIONS = {"fp32": "32-true", "bf16": "bf16-mixed"}  # ours: Lightning's precision
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16")
-
-
-# --- the machine ---------------------------------------------------------------------------------------------------
-
-
-def cpu_info() -> dict:
-    """CPU model and the flags that decide fp32 and bf16 speed, from /proc/cpuinfo (Linux)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    return {"cpu": model, "cpus": os.cpu_count(), "flags": {flag: flag in flags for flag in CPU_FLAGS}}
 
 
 def machine_slug(info: dict) -> str:
@@ -326,11 +308,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch in every spawned case
     torch.set_num_threads(args.threads)
-    info = cpu_info() | {"threads": args.threads, "torch": torch.__version__, "platform": platform.platform()}
+    info = run.machine_info(args.threads)
     checkouts = {o: {"path": str(p), "commit": _git_commit(p)} for o in ("cyclegan", "cut") if (p := getattr(args, o))}
     settings = {k: v for k, v in vars(args).items() if k not in ("cyclegan", "cut", "json")}
     result = {"command": ["python", "-m", "benchmarks.vs_official", *(sys.argv[1:] if argv is None else argv)],
-              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "load_before": os.getloadavg(),
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "load_before": info["load_average"],
               "matmul_gflops_before": {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)},
               "official": checkouts, "translate_commit": _git_commit(ROOT),
               "settings": settings | {"ours_configs": OUR_CONFIGS}}  # fmt: skip
