@@ -218,3 +218,26 @@ def test_trainer_gradient_clipping_is_refused_with_manual_optimization(tiny_cycl
                                                                        tmp_path):  # fmt: skip
     with pytest.raises(MisconfigurationException, match="gradient clipping is not supported for manual optimization"):
         fit(tiny_cyclegan(), tiny_data(tiny_domains), tmp_path, gradient_clip_val=1.0)
+
+
+def test_fused_adam_trains_the_same_model(tiny_cyclegan, tiny_data, tiny_domains, seeded_trainer, tmp_path):
+    """The shipped configs' fused Adam (one kernel over all parameters) takes the per-tensor Adam's steps: the same
+    seeded run ends at the same networks (docs/benchmarks.md, where fused Adam is timed). Only the biases of convs
+    followed by InstanceNorm differ: their gradient is zero up to rounding (the norm removes any constant), so Adam
+    steps them by the sign of that rounding, which the two kernels round differently; no output depends on them."""
+    models = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        model = tiny_cyclegan(optimizer=partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=fused))
+        initial = model.state_dict()["gen_ab.model.1.weight"].clone()
+        trainer = seeded_trainer(tmp_path / str(fused), max_steps=8, enable_checkpointing=False, limit_val_batches=0)
+        trainer.fit(model, datamodule=tiny_data(tiny_domains))
+        models.append(model.eval())
+    assert not torch.equal(initial, models[1].state_dict()["gen_ab.model.1.weight"]), "nothing trained"
+    for (key, plain), fused in zip(models[0].state_dict().items(), models[1].state_dict().values(), strict=True):
+        if key.endswith("weight"):
+            assert (plain - fused).abs().max() < 1e-6, key
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        for net in ("gen_ab", "gen_ba", "disc_a", "disc_b"):
+            assert (getattr(models[0], net)(x) - getattr(models[1], net)(x)).abs().max() < 1e-5, net
