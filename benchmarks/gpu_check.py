@@ -17,7 +17,11 @@
    official code when ``--official`` points at a checkout of junyanz/pytorch-CycleGAN-and-pix2pix; cuDNN benchmark and
    channels_last on and off; predict throughput; peak GPU memory of each case.
 
-Prints one table and writes JSON (``--json``). Exit status 1 when a correctness check failed.
+The fit part starts with CycleGAN's exactness under ``trainer.deterministic`` (``warn`` on CUDA): two uninterrupted
+runs, and runs resumed mid-epoch and at an epoch's end, compared weight for weight.
+
+Prints one table and writes JSON (``--json``; by default ``benchmarks/results-gpu.json`` on a GPU and
+``benchmarks/results-cpu-check.json`` on the CPU). Exit status 1 when a correctness check failed.
 """
 
 import argparse
@@ -158,7 +162,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "should not fight other jobs for cores; torch's own choice on a GPU machine)",
     )
     parser.add_argument("--work", type=Path, help="folder for data, runs and outputs (default: a temporary one)")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results-gpu.json")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="default: benchmarks/results-gpu.json on a GPU, benchmarks/results-cpu-check.json with --device cpu (so "
+        "a CPU run never takes the GPU figures' name)",
+    )
     args = parser.parse_args(argv)
     defaults = {"size": (256, 32), "batches": ([1, 4, 8], [1, 2]), "steps": (20, 2), "warmup": (5, 1),
                 "predict_images": (64, 4)}  # fmt: skip
@@ -168,6 +177,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.official is not None and not (args.official / "models" / "cycle_gan_model.py").is_file():
         parser.error(f"--official {args.official}: no models/cycle_gan_model.py there; point it at a checkout of "
                      "junyanz/pytorch-CycleGAN-and-pix2pix")  # fmt: skip
+    if args.json is None:
+        args.json = (
+            ROOT / "benchmarks" / ("results-gpu.json" if args.device.startswith("cuda") else "results-cpu-check.json")
+        )
     if args.wheels is not None and not args.wheels.is_dir():
         parser.error(f"--wheels {args.wheels}: not a folder; give the folder that holds the .whl files")
     return args

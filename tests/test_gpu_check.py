@@ -30,6 +30,9 @@ def test_cpu_tiny_run_checks_fit_resume_predict_export_and_times_the_step(tmp_pa
     report = json.loads(out.read_text())
     rows = {row["case"]: row for row in report["results"]}
     assert rows["cyclegan fit + resume, fp32"]["ok"] is True
+    exactness = rows["cyclegan resume exactness, fp32, deterministic (cpu)"]  # the row a first GPU fills in
+    assert exactness["deterministic"] == "true" and exactness["resume_epoch_end_max_difference"] >= 0
+    assert exactness["run_to_run_max_difference"] == exactness["resume_mid_epoch_max_difference"] == 0.0
     inference = rows["cyclegan predict + ONNX export, cpu"]
     assert inference["ok"] is True and inference["onnx_difference"] < 2.0
     assert rows["cyclegan train 32 px batch 1 fp32"]["steps_per_s"] > 0
@@ -50,8 +53,9 @@ def test_a_failed_check_is_a_row_and_exit_status_1(tmp_path, monkeypatch):
         gpu_check.main([*TINY, "--parts", "fit", "--families", "cyclegan", "--precisions", "fp32", "--json", str(out)])
     assert exit_info.value.code == 1
     rows = json.loads(out.read_text())["results"]
-    assert rows[0]["ok"] is False and "nan at step 3" in rows[0]["error"]
-    assert rows[1]["ok"] is False and "no checkpoint" in rows[1]["error"]  # predict needs the fit's checkpoint
+    assert rows[0]["case"].startswith("cyclegan resume exactness") and rows[0]["ok"] is True  # a measurement
+    assert rows[1]["ok"] is False and "nan at step 3" in rows[1]["error"]
+    assert rows[2]["ok"] is False and "no checkpoint" in rows[2]["error"]  # predict needs the fit's checkpoint
 
 
 def test_cases_past_the_time_budget_are_skipped_rows(tmp_path, capsys):
@@ -181,6 +185,12 @@ def test_the_official_step_is_timed_through_the_official_api(tmp_path):
     assert result["steps_per_s"] > 0 and result["pairs_per_s"] == pytest.approx(2 * result["steps_per_s"])
 
 
+def test_the_results_file_is_named_after_the_device():
+    assert gpu_check.parse(["--device", "cpu"]).json.name == "results-cpu-check.json"
+    assert gpu_check.parse([]).json.name == "results-gpu.json"  # cuda, the default
+    assert gpu_check.parse(["--device", "cuda:1"]).json.name == "results-gpu.json"
+
+
 def test_gpu_speed_ups_act_on_cuda_only(monkeypatch):
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     net = nn.Conv2d(3, 4, 3)
@@ -192,6 +202,13 @@ def test_gpu_speed_ups_act_on_cuda_only(monkeypatch):
     assert net.weight.is_contiguous() and not torch.backends.cudnn.benchmark
     GpuSpeedUps(channels_last=True).setup(trainer("cuda"), net, "fit")
     assert net.weight.is_contiguous(memory_format=torch.channels_last) and torch.backends.cudnn.benchmark
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    torch.use_deterministic_algorithms(True)  # what trainer.deterministic does
+    try:
+        GpuSpeedUps().setup(trainer("cuda"), net, "fit")
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert not torch.backends.cudnn.benchmark, "autotuning would undo the deterministic choice of algorithms"
 
 
 @pytest.mark.slow

@@ -10,8 +10,12 @@ Add to a config (both settings act on CUDA only; on a CPU the callback does noth
 ``python -m benchmarks.gpu_check`` measures both on the GPU it runs on (docs/benchmarks.md).
 """
 
+import logging
+
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+
+log = logging.getLogger(__name__)
 
 
 class GpuSpeedUps(Callback):
@@ -20,7 +24,7 @@ class GpuSpeedUps(Callback):
     Args:
         cudnn_benchmark: Let cuDNN time its convolution algorithms for each new input shape and keep the fastest.
             Training crops have one size, so the timing is paid once; a run whose sizes change every batch pays it
-            every batch (turn it off there).
+            every batch (turn it off there). Left off under ``trainer.deterministic`` (docs/training.md).
         channels_last: Store 4-D weights as NHWC, which tensor-core convolutions prefer in mixed precision. Off by
             default: instance norm (CycleGAN, StarGAN, CUT, TraVeLGAN) runs on NCHW, so each norm layer converts the
             activations back and the next convolution converts them again; worth it for batch-norm networks
@@ -36,7 +40,11 @@ class GpuSpeedUps(Callback):
         # created in the weights' layout; .to(device) keeps the layout.
         if trainer.strategy.root_device.type != "cuda":
             return
-        if self.cudnn_benchmark:
+        if self.cudnn_benchmark and torch.are_deterministic_algorithms_enabled():
+            # trainer.deterministic: autotuning would pick among all algorithms again, whatever cuDNN's
+            # deterministic setting says, so a reproducible run keeps it off
+            log.warning("trainer.deterministic is set: GpuSpeedUps leaves cuDNN autotuning (cudnn_benchmark) off")
+        elif self.cudnn_benchmark:
             torch.backends.cudnn.benchmark = True
         if self.channels_last:
             pl_module.to(memory_format=torch.channels_last)
