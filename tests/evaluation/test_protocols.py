@@ -173,6 +173,17 @@ def test_features_in_memory_equal_the_folder_features(folders):
         np.testing.assert_allclose(protocol.image_features(images, extractor), from_files, rtol=1e-5, err_msg=name)
 
 
+def test_only_clean_fid_reads_sub_folders(folders, write_images):
+    """docs/evaluation.md: pytorch-fid and torch-fidelity read a folder's own files; clean-fid recurses."""
+    real, _ = folders
+    write_images(real / "extra", 3, size=(20, 20), colour=1)
+    counts = {}
+    for name, protocol in PROTOCOLS.items():
+        extractor = protocol.build(None, TinyFeatures(), torch.device("cpu"))
+        counts[name] = len(protocol.folder_features(real, extractor, torch.device("cpu"), 50))
+    assert counts == {"cut": 12, "clean": 15, "torch-fidelity": 12}
+
+
 def _pytorch_fid_inception_state() -> dict:
     """A state dict with the keys and shapes of pytorch-fid's FID Inception (random values: the published weights
     cannot be downloaded here), built as pytorch_fid.inception.fid_inception_v3 builds its network."""
