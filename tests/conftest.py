@@ -64,6 +64,15 @@ def _seed():
     np.random.seed(0)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _command_line():
+    """sys.argv as `translate` sees it, for the session-scoped fixtures that train too: tests call main([...]) with
+    args, and LightningCLI warns when it also sees pytest's own command line in sys.argv (`translate` passes None)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.argv", ["translate"])
+        yield
+
+
 # --- image folders --------------------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """Learning-rate schedules shared by the models."""
 
+import warnings
+
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
@@ -31,4 +33,8 @@ def catch_up(schedulers: LRScheduler | list[LRScheduler] | None, count: int) -> 
     """
     for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
         while scheduler.last_epoch < count:
-            scheduler.step()
+            with warnings.catch_warnings():
+                # after a resume the restored schedule catches up before this process's first optimizer step; torch
+                # warns that a first value would be skipped, which a schedule computed from last_epoch never does
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+                scheduler.step()

@@ -267,6 +267,11 @@ def run_cli(args: list[str] | None) -> TranslateCLI:
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
     # torch's deprecation inside Lightning's own pytree code: nothing a user of translate can change.
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+    # Lightning cannot see that UnpairedDataModule and ImageFolderDataModule resume mid-epoch (their state_dict):
+    # its "dataloader is not resumable" warning would be wrong for every translate run resumed mid-epoch.
+    warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+    # A data module without validation data returns [] from val_dataloader, which is how Lightning skips validation.
+    warnings.filterwarnings("ignore", message="Total length of `list` across ranks is zero")
     return TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
         datamodule_class=LightningDataModule,
