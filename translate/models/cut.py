@@ -123,7 +123,8 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
     def _translate(self, real_a: Tensor, real_b: Tensor) -> tuple[Tensor, Tensor | None, bool]:
         """G(a) and, with the identity term, G(b) in one batch; FastCUT flips that batch half the time."""
         real = torch.cat([real_a, real_b]) if self.objective["nce_idt"] else real_a
-        flipped = self.objective["flip_equivariance"] and bool(torch.rand(()) < 0.5)
+        # drawn in fp32, so that 64-true and bf16-true draw as fp32 does
+        flipped = self.objective["flip_equivariance"] and bool(torch.rand((), dtype=torch.float32) < 0.5)
         fake = self.gen(real.flip(3) if flipped else real)
         return fake[: len(real_a)], (fake[len(real_a) :] if self.objective["nce_idt"] else None), flipped
 

@@ -78,7 +78,8 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
         real = batch[0]
         opt_enc, opt_dec, opt_dis = self.optimizers()
         mu, logvar = self.encode(real)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # the reparameterisation trick
+        # the reparameterisation trick; eps drawn in fp32, as fp32 training draws it, whatever the precision
+        z = mu + torch.randn(mu.shape, dtype=torch.float32).to(mu.device, self.dtype) * (0.5 * logvar).exp()
         rebuilt, sampled = self.gen(z), self.gen(self.noise(len(real)))
         fakes = torch.cat([rebuilt, sampled])
         with self.toggled_optimizer(opt_dis):
