@@ -10,7 +10,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.models.one_way import OneWayTranslation
@@ -100,6 +106,7 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
         return self.ema(x) if use_ema and self.ema is not None else self.gen(x)
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         check_channels(self, attached_data(self))
         check_two_domains(self, attached_data(self))
 

@@ -14,7 +14,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_precision
 from translate.models.ema import moving_average
 from translate.models.noise_sampling import NoiseSampling
 from translate.networks import DiscriminatorFactory
@@ -127,6 +127,7 @@ class NoiseGAN(LightningModule, NoiseSampling):
         check_checkpoint_fits(self, checkpoint)
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         if data is None:
             return
