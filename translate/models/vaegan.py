@@ -89,6 +89,7 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
         llike = self.feature_error(real, rebuilt)  # only Enc and Dec take gradients of what follows
         prior = losses.kl_normal_loss(mu, logvar) / self.latent_dim
         gan = self.adversarial_generator_loss(self.disc(fakes))
+        # Enc first: its backward runs through Dec's weights, which must not have moved yet (_step_apart)
         self._step_apart({opt_enc: self.hparams.lambda_kl * prior + llike, opt_dec: self.hparams.gamma * llike + gan})
         if self.ema_gen is not None:
             self.ema_gen.update_parameters(self.gen)
@@ -106,16 +107,18 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
 
     def _step_apart(self, objectives: dict) -> None:
         """Step each optimizer on the gradient of its own objective only (the paper's separate updates): L_llike
-        reaches both Enc and Dec, but Enc's step takes none of L_GAN and Dec's none of L_prior."""
-        grads = {}
+        reaches both Enc and Dec, but Enc's step takes none of L_GAN and Dec's none of L_prior.
+
+        Each objective goes through ``manual_backward`` (which scales it under fp16's GradScaler, so that the step's
+        unscaling is right) with ``inputs`` its optimizer's parameters alone, and its step follows before the next
+        backward, with the scale that backward used. The order matters: Enc's backward runs through Dec's weights,
+        so Enc steps first; Dec's backward never reaches Enc's weights, which have moved by then.
+        """
         for optimizer, loss in objectives.items():
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            grads[optimizer] = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        for optimizer, gradients in grads.items():
-            for param, grad in zip([p for g in optimizer.param_groups for p in g["params"]], gradients, strict=True):
-                param.grad = grad
-            optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss, inputs=params, retain_graph=True)
+            optimizer.step()
 
     def configure_optimizers(self):
         encoder = [*self.enc.parameters(), *self.enc_head.parameters()]
