@@ -19,10 +19,15 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
     z ~ N(0, I) and Dis_l = ``disc.forward_features``:
 
         L_Enc = lambda_kl L_prior + L_llike          L_prior = KL(q(z | x) || N(0, I))
-        L_Dec = gamma L_llike + L_GAN(G)             L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2
-        L_Dis = L_GAN(D): x real, x~ and x_p fake
+        L_Dec = gamma L_llike + L_G(x~) + L_G(x_p)   L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2
+        L_Dis = L_D(x; x~ and x_p)
 
-    L_GAN is ``loss`` (the paper's log-likelihood GAN; the decoder's side non-saturating by default). L_llike is a
+    L_G and L_D are ``loss``'s two sides (the paper's log-likelihood GAN; the decoder's non-saturating by default).
+    The decoder adds its terms for the two kinds of fake, as the paper's L_GAN = log Dis(x) + log(1 - Dis(Dec(z))) +
+    log(1 - Dis(Dec(Enc(x)))) and the authors' code (the decoder's gradient sums over every fake) do, so gamma weighs
+    L_llike against both. D weighs real and fake images equally, its fake term a mean over x~ and x_p, as the
+    authors' code does (``real_vs_gen_weight`` 0.5, each fake weighted by batch / fakes) where the paper's sum would
+    weigh the fakes twice: what matters to D is that ratio, the scale of its loss hardly (Adam). L_llike is a
     mean over D's features and L_prior a mean over the latent dimensions, both on the GAN loss's scale; the paper
     weighs them with gamma (and its own sums). The authors' code sums both in L_Enc, so with these means
     ``lambda_kl`` = latent_dim / (Dis_l's features) keeps the paper's balance; 1 weighs the prior that many times
@@ -88,7 +93,8 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
             self._step(opt_dis, loss_dis)
         llike = self.feature_error(real, rebuilt)  # only Enc and Dec take gradients of what follows
         prior = losses.kl_normal_loss(mu, logvar) / self.latent_dim
-        gan = self.adversarial_generator_loss(self.disc(fakes))
+        rebuilt_out, sampled_out = self.disc(fakes).chunk(2)  # one batch through D, as in D's step
+        gan = self.adversarial_generator_loss(rebuilt_out) + self.adversarial_generator_loss(sampled_out)
         # Enc first: its backward runs through Dec's weights, which must not have moved yet (_step_apart)
         self._step_apart({opt_enc: self.hparams.lambda_kl * prior + llike, opt_dec: self.hparams.gamma * llike + gan})
         if self.ema_gen is not None:
