@@ -14,7 +14,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_precision
 from translate.models.ema import moving_average
 from translate.models.noise_sampling import NoiseSampling
 from translate.networks import DiscriminatorFactory
@@ -100,8 +100,10 @@ class NoiseGAN(LightningModule, NoiseSampling):
         return channels
 
     def noise(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """G's input for ``n`` samples, drawn on the CPU from ``generator`` (None: torch's global one): z ~ N(0, I)."""
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        """G's input for ``n`` samples, drawn on the CPU from ``generator`` (None: torch's global one): z ~ N(0, I),
+        drawn in fp32 whatever the precision (a seed gives the same z under 64-true or bf16-true), in the weights'
+        dtype."""
+        return torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float32).to(self.device, self.dtype)
 
     def features(self, images: Tensor, labels: Tensor | None) -> Tensor:
         """D's trunk on ``images`` (the feature-matching layer)."""
@@ -125,6 +127,7 @@ class NoiseGAN(LightningModule, NoiseSampling):
         check_checkpoint_fits(self, checkpoint)
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         if data is None:
             return
@@ -167,7 +170,8 @@ class NoiseGAN(LightningModule, NoiseSampling):
         total = adv + self.information_loss(inputs, h_fake, "d")
         terms = {"adv": adv, "real": real_out.float().mean(), "fake": fake_out.float().mean()}
         if self.hparams.loss == "wgangp":
-            terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake)
+            terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake,
+                                                  dtype=self.disc_parameters()[0].dtype)  # fmt: skip
             total = total + self.hparams.lambda_gp * terms["gp"]
         self.log_dict({f"train/d/{name}": value for name, value in terms.items()})
         self.log("train/d/total", total, prog_bar=True)

@@ -14,7 +14,13 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -118,6 +124,7 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         check_channels(self, data)
         check_two_domains(self, data)
