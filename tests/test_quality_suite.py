@@ -3,8 +3,12 @@ come from other photos or scenes, the schedule stretches to the run, and a tiny 
 writes last and best-on-val rows, skips or resumes what is done and renders its table."""
 
 import json
+import os
 import shutil
-import subprocess
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +122,7 @@ def test_variant_parses_configs_and_overrides():
 
 
 def test_a_run_folder_refuses_other_settings(tmp_path, task_data, monkeypatch):
-    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: None)  # the spec is written before training
+    monkeypatch.setattr(training, "launch", lambda argv, env: None)  # the spec is written before training
     plain = training.Variant(("configs/quickstart.yaml", "configs/debug.yaml"))
     settings = {"seed": 0, "batches": 4, "every": 2, "schedule": "span"}
     assert training.train(plain, task_data / "tone", tmp_path, **settings) == "trained"
@@ -128,6 +132,25 @@ def test_a_run_folder_refuses_other_settings(tmp_path, task_data, monkeypatch):
         training.train(changed, task_data / "tone", tmp_path, **settings)
     with pytest.raises(SystemExit, match="trained with other settings"):
         training.train(plain, task_data / "tone", tmp_path, **settings | {"batches": 8})
+
+
+def test_sigterm_is_passed_on_and_the_child_waited_for(tmp_path):
+    ready, saved = tmp_path / "ready", tmp_path / "saved"
+    child = (f"import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: (time.sleep(0.5), "
+             f"pathlib.Path({str(saved)!r}).write_text('last.ckpt'), sys.exit(0))); "
+             f"pathlib.Path({str(ready)!r}).touch(); time.sleep(60)")  # fmt: skip
+
+    def stop_when_ready() -> None:
+        while not ready.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Thread(target=stop_when_ready, daemon=True).start()
+    with pytest.raises(SystemExit, match="stopped by SIGTERM"):
+        training.launch([sys.executable, "-c", child], dict(os.environ))
+    assert saved.read_text() == "last.ckpt"  # the child finished what it does on SIGTERM: not killed
+    assert signal.getsignal(signal.SIGTERM) == before  # the suite's own handling back
 
 
 def test_best_on_val_looks_only_up_to_the_length():
@@ -150,19 +173,23 @@ def test_render_gives_mean_and_sd_over_seeds():
     text = render.render(doc)
     assert "| identity (the untouched input) |  |  | 23.00 |" in text
     assert "| recipe | 2 | last | 31.00 ± 1.41 |" in text and "| recipe | 2 | best on val | 31.00 ± 1.41 |" in text
+    other = doc | {
+        "rows": [r | {"task": "texture"} for r in rows],
+        "settings": {"tasks": ["texture"], "lengths": [1000]},
+    }
+    both = render.render(render.merged([doc, other]))  # one file per process (--tasks), rendered together
+    assert "### tone:" in both and "### texture:" in both and both.count("| recipe | 2 | last | 31.00 ± 1.41 |") == 2
 
 
 def test_tiny_suite_trains_through_the_configs_resumes_and_renders(tmp_path, monkeypatch, capsys):
-    launched, run_process = [], subprocess.run
+    launched = []
 
-    def in_process(argv, *args, **kwargs):  # translate fit without a second interpreter (its start-up is most of it)
-        if argv[1:4] != ["-m", "translate.cli", "fit"]:
-            return run_process(argv, *args, **kwargs)  # anything else (platform queries) as it was
-        assert kwargs["env"]["OMP_NUM_THREADS"] == "1" and kwargs["check"]
+    def in_process(argv, env):  # translate fit without a second interpreter (its start-up is most of the time)
+        assert argv[1:4] == ["-m", "translate.cli", "fit"] and env["OMP_NUM_THREADS"] == "1"
         launched.append(argv)
         translate_main(argv[3:])
 
-    monkeypatch.setattr(subprocess, "run", in_process)
+    monkeypatch.setattr(training, "launch", in_process)
     out, path = tmp_path / "suite", tmp_path / "results.json"
     argv = ["run", "--tasks", "tone", "--tiny", "--variants", "configs/quickstart.yaml configs/debug.yaml",
             "--seeds", "0", "--lengths", "5", "10", "--every", "5", "--out", str(out), "--json", str(path)]  # fmt: skip
@@ -185,7 +212,7 @@ def test_tiny_suite_trains_through_the_configs_resumes_and_renders(tmp_path, mon
     (run / "checkpoints" / "step=20.ckpt").unlink()  # as if cut short after the first checkpoint
     shutil.copy(run / "checkpoints" / "step=10.ckpt", run / "checkpoints" / "last.ckpt")
     monkeypatch.undo()
-    monkeypatch.setattr(subprocess, "run", in_process)
+    monkeypatch.setattr(training, "launch", in_process)
     assert main(argv)["runs"][0]["status"] == "resumed" and "--ckpt_path" in launched[-1][-1]
     assert (run / "checkpoints" / "step=20.ckpt").exists()
 

@@ -115,15 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     running.add_argument("--out", type=Path, default=Path("runs/suite"), help="data, runs, checkpoints, scores")
     running.add_argument("--json", type=Path, help="default benchmarks/results/<date>-<machine>-quality-suite.json")
     timer.add_argument("--batches", type=int, default=40)
-    rendering = commands.add_parser("render", help="print the markdown tables of a suite's JSON")
-    rendering.add_argument("json", type=Path)
+    rendering = commands.add_parser("render", help="print the markdown tables of a suite's JSON files")
+    rendering.add_argument("json", type=Path, nargs="+", help="one, or several (say one per --tasks) to merge")
     return parser
 
 
 def main(argv: list[str] | None = None):
     args = _parser().parse_args(argv)
     if args.command == "render":
-        print(render.render(json.loads(args.json.read_text())))
+        print(render.render(render.merged([json.loads(path.read_text()) for path in args.json])))
         return None
     return run(args) if args.command == "run" else timing(args)
 

@@ -30,7 +30,7 @@ def _test_values(rows: list[dict], task: str) -> dict[tuple, list[float]]:
 
 
 def task_table(rows: list[dict], task: str, lengths: list[int]) -> list[str]:
-    metrics = [m for m in TASKS[task].headline]
+    metrics = list(TASKS[task].headline)
     values = _test_values(rows, task)
     variants = list(dict.fromkeys(r["variant"] for r in rows if r["task"] == task and r["variant"] != "identity"))
     seeds = {v: len({r["seed"] for r in rows if r["task"] == task and r["variant"] == v}) for v in variants}
@@ -64,6 +64,16 @@ def time_table(runs: list[dict]) -> list[str]:
     return lines + [f"| {t} | {v} | {statistics.mean(s):.0f} | {len(s)} |" for (t, v), s in per.items()]
 
 
+def merged(docs: list[dict]) -> dict:
+    """Several suite files as one (say two processes, one per core, each with its own ``--tasks``); the first one's
+    machine and lengths."""
+    tasks = list(dict.fromkeys(t for doc in docs for t in doc["settings"]["tasks"]))
+    variants = list({v["name"]: v for doc in docs for v in doc["settings"].get("variants", [])}.values())
+    settings = docs[0]["settings"] | {"tasks": tasks, "variants": variants}
+    return docs[0] | {"settings": settings, "runs": [r for d in docs for r in d["runs"]],
+                      "rows": [r for d in docs for r in d["rows"]]}  # fmt: skip
+
+
 def render(doc: dict) -> str:
     rows, settings = doc["rows"], doc["settings"]
     lengths = settings["lengths"]
@@ -77,6 +87,9 @@ def render(doc: dict) -> str:
         out += task_table(rows, task, lengths) + [""]
         picks = choices(rows, task)
         out += ["Best on val chose (batches): " + "; ".join(picks) + ".", ""] if picks else []
+    variants = [f"{v['name']}: {' + '.join(v['configs'])}" + "".join(f" --{o}" for o in v["overrides"])
+                for v in settings.get("variants", [])]  # fmt: skip
+    out += ["Variants: " + "; ".join(variants) + ".", ""] if variants else []
     machine = doc["machine"]
     out += ["### Training time", "", f"{machine['cpu']}, {machine['threads']} thread, torch {machine['torch']}, load "
             f"average {machine['load_average']} at the start.", ""]  # fmt: skip

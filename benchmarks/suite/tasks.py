@@ -55,12 +55,15 @@ def _counts(tiny: bool) -> list[str]:
 
 
 def write_data(task: str, root: Path, *, tiny: bool = False) -> None:
-    """Write ``task``'s data under ``root`` unless it is there (``.suite.json`` says what was written)."""
+    """Write ``task``'s data under ``root`` unless it is there: ``.suite.json``, written last, says what was written
+    (a folder without it was cut short and is written again)."""
     stamp, recipe = root / ".suite.json", json.dumps({"task": task, "tiny": tiny})
     if stamp.exists() and stamp.read_text() == recipe:
         return
-    if root.exists() and any(root.iterdir()):
-        raise SystemExit(f"{root} holds other data than {recipe}: delete it, or pass another --out")
+    if stamp.exists():
+        raise SystemExit(
+            f"{root} holds other data ({stamp.read_text()}) than {recipe}: delete it, or pass another --out"
+        )
     if task in photos.TRANSFORMS:
         photos.write(root, task, **({"crop": 36, "train": 8, "short_side": 72} if tiny else {}))
     elif task == "object":

@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -164,6 +165,32 @@ def train(variant: Variant, data: Path, out: Path, *, seed: int, batches: int, e
     if resumed:
         argv.append(f"--ckpt_path={resume}")
     (out / "command.txt").write_text(shlex.join(argv) + "\n")
-    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"}
-    subprocess.run(argv, check=True, env=env)
+    launch(argv, os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "WANDB_MODE": "offline"})
     return "resumed" if resumed else "trained"
+
+
+def launch(argv: list[str], env: dict[str, str]) -> None:
+    """Run ``translate fit`` in a child and wait for it. Ctrl+C reaches the child too, which finishes its batch and
+    writes last.ckpt (SaveOnInterrupt), so it is waited for, not killed as ``subprocess.run`` would after 0.25 s;
+    a SIGTERM to the suite is passed on the same way. Either stops the suite; running it again resumes."""
+    child = subprocess.Popen(argv, env=env)
+    stopped = []
+
+    def terminate(signum, frame) -> None:
+        stopped.append(signum)
+        child.terminate()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if stopped:
+        raise SystemExit(
+            f"stopped by SIGTERM; {shlex.join(argv[3:5])}... wrote last.ckpt: run the suite again to resume"
+        )
+    if code:
+        raise subprocess.CalledProcessError(code, argv)
