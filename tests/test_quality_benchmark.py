@@ -36,7 +36,7 @@ def test_variant_names_are_overlays_on_the_official_config_or_the_recipe():
      ("recipe_idt05", "lambda_identity", 0.5), ("sn", "spectral_norm", True)],
 )  # fmt: skip
 def test_variant_overlays_change_what_they_say(name, key, value):
-    configs = quality.variant_configs(name, "configs/quickstart.yaml", "configs/quickstart_modern.yaml")
+    configs = quality.variant_configs(name, *training.default_variants())  # the configs under either name
     model = training.resolved(training.Variant(tuple(configs)))["model"]["init_args"]
     found = {**model, **model["generator"]["init_args"], **model["discriminator"]["init_args"]}
     assert found[key] == value

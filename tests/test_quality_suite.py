@@ -121,6 +121,16 @@ def test_variant_parses_configs_and_overrides():
         training.Variant.parse("model.init_args.lambda_identity=0.5")
 
 
+def test_default_variants_find_the_official_and_recipe_configs_before_and_after_the_rename(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+    for name in ("quickstart", "quickstart_modern"):  # today: the recipe beside the official quick start
+        (tmp_path / "configs" / f"{name}.yaml").touch()
+    assert training.default_variants() == ["configs/quickstart.yaml", "configs/quickstart_modern.yaml"]
+    (tmp_path / "configs" / "quickstart_modern.yaml").rename(tmp_path / "configs" / "quickstart_official.yaml")
+    assert training.default_variants() == ["configs/quickstart_official.yaml", "configs/quickstart.yaml"]  # renamed
+
+
 def test_a_run_folder_refuses_other_settings(tmp_path, task_data, monkeypatch):
     monkeypatch.setattr(training, "launch", lambda argv, env: None)  # the spec is written before training
     plain = training.Variant(("configs/quickstart.yaml", "configs/debug.yaml"))

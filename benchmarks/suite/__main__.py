@@ -93,8 +93,10 @@ def timing(args: argparse.Namespace) -> list[dict]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=ABOUT.splitlines()[0], epilog="python -m benchmarks.suite --help, "
-                                     "and the docstring of benchmarks/suite/__init__.py")  # fmt: skip
+    epilog = "the commands, the tasks and the full suite: the docstring of benchmarks/suite/__init__.py"
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.suite", description=ABOUT.splitlines()[0], epilog=epilog
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     running = commands.add_parser("run", help="train, score and write the JSON (resumable)")
     timer = commands.add_parser("time", help="s per 1,000 batches of each task and variant, from a short run each")
