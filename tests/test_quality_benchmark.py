@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from translate import losses
+from translate.cli import main as translate_main
 from translate.networks import ResnetGenerator
 
 pytest.importorskip("skimage", reason="the quality benchmark needs the bench extra: pip install -e .[bench]")
@@ -40,6 +41,14 @@ def test_variant_overlays_change_what_they_say(name, key, value):
     model = training.resolved(training.Variant(tuple(configs)))["model"]["init_args"]
     found = {**model, **model["generator"]["init_args"], **model["discriminator"]["init_args"]}
     assert found[key] == value
+
+
+def test_every_overlay_is_a_valid_config(capsys):
+    overlays = sorted(str(p) for p in quality.OVERLAYS.glob("*.yaml"))
+    configs = [a for path in [training.default_variants()[0], *overlays] for a in ("--config", path)]
+    with pytest.raises(SystemExit) as printed:  # stacked (later wins): an unknown key anywhere is an error (exit 2)
+        translate_main(["fit", *configs, "--print_config"])
+    assert printed.value.code in (0, None) and "upsample: transposed" in capsys.readouterr().out and len(overlays) >= 19
 
 
 def test_psnr_and_ssim_by_hand():
