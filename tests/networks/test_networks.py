@@ -467,6 +467,7 @@ def test_travelgan_discriminator_has_the_official_trainable_variables():
     # 16,779,264 + 16,385.
     net = StridedDiscriminator(3, base_channels=128, num_layers=5)
     assert sum(p.numel() for p in net.parameters()) == 27_815_553
+    assert len(list(net.parameters())) == 5 * 2 + 4 + 2  # one tensor per official variable: kernel, bias, beta
     convs = [m for m in net.trunk if isinstance(m, nn.Conv2d)]
     assert len(convs) == 5 and all(conv.bias is not None for conv in convs)
     assert all(isinstance(n, ShiftBatchNorm2d) and n.norm.eps == 1e-3 for n in _norms(net)) and len(_norms(net)) == 4
