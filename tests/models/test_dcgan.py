@@ -58,8 +58,11 @@ def test_every_loss_trains_both_networks(loss, images, fit, tmp_path):
         assert max(p.abs().max() for p in model.disc.parameters()) <= 0.01 + 1e-7
 
 
-def test_feature_matching_and_minibatch_std_train(images, fit, tmp_path):
-    model = tiny_dcgan(feature_matching=True, discriminator=partial(TINY_D, minibatch_std=True))
+@pytest.mark.parametrize("distance", ["squared", "absolute"])
+def test_feature_matching_and_minibatch_std_train(distance, images, fit, tmp_path):
+    model = tiny_dcgan(
+        feature_matching=True, feature_distance=distance, discriminator=partial(TINY_D, minibatch_std=True)
+    )
     trainer = fit(model, tiny_data(images), tmp_path)
     assert "train/g/feature_matching" in trainer.callback_metrics and "train/g/adv" not in trainer.callback_metrics
 
@@ -73,6 +76,7 @@ def test_feature_matching_and_minibatch_std_train(images, fit, tmp_path):
         ({"loss": "wgangp"}, "batch norm"),
         ({"loss": "relativistic"}, "unknown loss"),
         ({"n_critic": 0}, "n_critic"),
+        ({"feature_distance": "l1"}, "unknown feature_distance 'l1'"),
     ],
 )
 def test_loss_options_are_checked(kwargs, message):

@@ -57,6 +57,8 @@ class NoiseGAN(LightningModule, NoiseSampling):
             the cross-entropy losses.
         feature_matching: G matches the batch mean of D's features on real images instead of fooling D (Salimans
             et al. 2016, Sec. 3.1); D keeps ``loss``.
+        feature_distance: ``squared`` (the paper's norm, the authors' MNIST code) or ``absolute`` (the authors'
+            CIFAR-10 and SVHN code) difference of the feature means (``losses.feature_matching_loss``).
         ema_decay: Keep a moving average of G (e.g. 0.999; None: off), used for samples and grids.
     """
 
@@ -75,12 +77,16 @@ class NoiseGAN(LightningModule, NoiseSampling):
         lambda_gp: float = 10.0,
         real_target: float = 1.0,
         feature_matching: bool = False,
+        feature_distance: losses.FeatureDistance = "squared",
         ema_decay: float | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self._check_loss(loss, n_critic, clip, real_target)
+        if feature_distance not in get_args(losses.FeatureDistance):
+            raise ValueError(f"unknown feature_distance {feature_distance!r}, expected one of "
+                             f"{get_args(losses.FeatureDistance)}")  # fmt: skip
         if critic_schedule not in get_args(CriticSchedule):
             raise ValueError(f"unknown critic_schedule {critic_schedule!r}, expected one of {get_args(CriticSchedule)}")
         self._phase_critic_steps = 0  # D steps since G's last step ("wgan" schedule), saved in checkpoints
@@ -211,7 +217,7 @@ class NoiseGAN(LightningModule, NoiseSampling):
         if self.hparams.feature_matching:
             with torch.no_grad():
                 h_real = self.features(real, labels)
-            total = losses.feature_matching_loss(h_real, h_fake)
+            total = losses.feature_matching_loss(h_real, h_fake, self.hparams.feature_distance)
             self.log("train/g/feature_matching", total)
         else:
             total = self.adversarial_generator_loss(self.judge(h_fake, labels))
