@@ -233,12 +233,25 @@ def noise_generator_loss(fake: Tensor, loss: NoiseLoss) -> Tensor:
     return generator_loss(fake, "lsgan" if loss == "lsgan" else "hinge")
 
 
-def feature_matching_loss(features_real: Tensor, features_fake: Tensor) -> Tensor:
+FeatureDistance = Literal["squared", "absolute"]
+
+
+def feature_matching_loss(
+    features_real: Tensor, features_fake: Tensor, distance: FeatureDistance = "squared"
+) -> Tensor:
     """Feature matching (Salimans et al. 2016, Sec. 3.1): G matches the batch mean of an intermediate layer of D on
-    real images, ||E f(x) - E f(G(z))||^2, averaged over the features rather than summed (as the authors'
-    improved-gan code does), so its scale does not grow with D's width. ``features_real`` is detached."""
-    mean_real = features_real.detach().float().flatten(1).mean(0)
-    return (mean_real - features_fake.float().flatten(1).mean(0)).square().mean()
+    real images, averaged over the features so that its scale does not grow with D's width. ``features_real`` is
+    detached.
+
+    ``squared``: mean_k (E f_k(x) - E f_k(G(z)))^2, the paper's ||E f(x) - E f(G(z))||_2^2 over the feature count and
+    the authors' MNIST code (openai/improved-gan, train_mnist_feature_matching.py: ``T.mean(T.square(mom_gen -
+    mom_real))``). ``absolute``: mean_k |E f_k(x) - E f_k(G(z))|, their CIFAR-10 and SVHN code
+    (train_cifar_feature_matching.py, train_svhn_feature_matching.py: ``T.mean(abs(m1 - m2))``).
+    """
+    if distance not in get_args(FeatureDistance):
+        raise ValueError(f"unknown feature-matching distance {distance!r}, expected one of {get_args(FeatureDistance)}")
+    difference = features_real.detach().float().flatten(1).mean(0) - features_fake.float().flatten(1).mean(0)
+    return difference.square().mean() if distance == "squared" else difference.abs().mean()
 
 
 def kl_normal_loss(mu: Tensor, logvar: Tensor) -> Tensor:

@@ -12,25 +12,9 @@ from torch import Tensor, nn
 
 from translate.networks.base import Generator
 from translate.networks.generators import _check_size
+from translate.networks.layers import ShiftBatchNorm2d
 
-
-class ShiftBatchNorm2d(nn.Module):
-    """Batch norm with a learned shift and no scale, as TF's ``tf.contrib.layers.batch_norm`` defaults.
-
-    The official ``batch_normalization`` (travelgan.py line 42) keeps the defaults ``center=True, scale=False,
-    epsilon=0.001`` and sets ``decay=0.9``: one trainable ``beta`` per channel, no ``gamma``, and moving averages that
-    PyTorch's ``momentum=0.1`` updates the same way. The shift is a parameter beside a plain non-affine
-    ``BatchNorm2d`` (not a subclass of it), so ``SyncBatchNorm.convert_sync_batchnorm`` (``--trainer.sync_batchnorm``)
-    converts the statistics and keeps the shift.
-    """
-
-    def __init__(self, channels: int, *, eps: float = 1e-3, momentum: float = 0.1):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=False)
-        self.bias = nn.Parameter(torch.zeros(channels))  # beta, TF's zeros initializer
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x) + self.bias.view(1, -1, 1, 1)  # (B, C, H, W)
+__all__ = ["ShiftBatchNorm2d", "TraVeLGANGenerator"]  # ShiftBatchNorm2d lived here before the discriminator used it
 
 
 class TraVeLGANGenerator(Generator):
