@@ -75,6 +75,9 @@ def test_the_encoder_must_fit_the_image_size():
         VAEGAN(**{**TINY, "encoder": partial(DCGANDiscriminator, base_channels=4, image_size=64)})
     with pytest.raises(ValueError, match="leave out n_critic"):
         VAEGAN(**TINY, n_critic=5)
+    for ignored in ({"loss": "wgangp"}, {"loss": "wgan"}, {"critic_schedule": "wgan"}):  # were accepted, then ignored
+        with pytest.raises(ValueError, match="leave out critic_schedule and set loss to minimax"):
+            VAEGAN(**TINY, **ignored)
 
 
 def test_sample_writes_reconstructions_of_a_folder(images, tmp_path, capsys):

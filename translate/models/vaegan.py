@@ -55,6 +55,10 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
         if options.get("n_critic", 1) != 1 or options.get("feature_matching") or options.get("clip") is not None:
             raise ValueError("VAE-GAN steps its three networks once a batch on their own objectives: leave out "
                              "n_critic, clip and feature_matching")  # fmt: skip
+        if options.get("loss") in ("wgan", "wgangp") or options.get("critic_schedule", "fixed") != "fixed":
+            # its own training step has no critic loop, weight clipping or gradient penalty: refuse, don't ignore
+            raise ValueError("VAE-GAN trains with the GAN losses that need no critic schedule or penalty: leave out "
+                             "critic_schedule and set loss to minimax, nonsaturating, lsgan or hinge")  # fmt: skip
         super().__init__(generator, discriminator, optimizer, latent_dim=latent_dim, channels=channels, **options)
         self.enc = encoder(channels)
         with torch.no_grad():  # the head reads a 4x4 map, as D's: the encoder must be built for the same image size
