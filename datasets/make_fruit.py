@@ -5,11 +5,20 @@ Both sit on the same kind of pastel backgrounds with soft shadows, one or two fr
 image, so a translation has to keep the geometry and change only colour and texture. Written in the official CycleGAN
 layout (trainA, trainB, testA, testB); the same arguments always give the same bytes.
 
+``--val N`` adds a validation split (valA, valB) from its own random streams, so settings can be chosen without
+seeing the test images; ``--answers`` writes each held-out image's twin, the same scene (background, shadows, fruit
+centres and sizes) with the other fruit, as ``answers/testA/apple_0003.png`` (an orange) and likewise for testB, valA
+and valB, and ``masks/testA/apple_0003.png``: white where a fruit (stem, leaf, navel) covers any part of the pixel in
+the image or its twin; elsewhere the image and its twin are equal (benchmarks/suite scores against both). The training
+and test images do not depend on either option.
+
     python datasets/make_fruit.py [--root datasets/fruit] [--size 64] [--train 200] [--test 16] [--seed 0] [--force]
+    python datasets/make_fruit.py --root runs/suite/data/object --val 32 --test 32 --answers
 """
 
 import argparse
 import colorsys
+import copy
 import json
 import shutil
 import sys
@@ -24,13 +33,12 @@ SUPERSAMPLE = 4  # shapes are drawn hard-edged at 4x and box-filtered down: anti
 LIGHT = np.array([-0.45, -0.55, 0.70]) / np.linalg.norm([-0.45, -0.55, 0.70])  # from the upper left, towards viewer
 HALFWAY = (LIGHT + [0, 0, 1]) / np.linalg.norm(LIGHT + [0, 0, 1])  # Blinn-Phong highlight direction
 DOMAINS = {"A": "apple", "B": "orange"}
-SPLITS = ("train", "test")
+SPLIT_STREAMS = {"train": 0, "test": 1, "val": 2}  # random stream per split: val is new, its own stream
 
 
-def background(rng: np.random.Generator, y: np.ndarray, size: int) -> np.ndarray:
-    """A light pastel colour, a little darker towards the bottom: (H, W, 3) in [0, 1]."""
-    colour = colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.12, 0.3), rng.uniform(0.88, 0.98))
-    return np.asarray(colour) * (1 - 0.1 * y / size)[..., None] * np.ones(3)
+def background(colour: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
+    """The background colour, a little darker towards the bottom: (H, W, 3) in [0, 1]."""
+    return colour * (1 - 0.1 * y / size)[..., None] * np.ones(3)
 
 
 def add_shadow(canvas: np.ndarray, y: np.ndarray, x: np.ndarray, cx: float, cy: float, r: float) -> None:
@@ -109,25 +117,71 @@ def window(cx: float, cy: float, r: float, size: int, *, top, bottom, left, righ
     return span(cy - top * r, cy + bottom * r), span(cx - left * r, cx + right * r)
 
 
-def draw(rng: np.random.Generator, painter: Callable[..., None], size: int) -> np.ndarray:
-    """One image: background, shadows, then the fruits back to front, each by ``painter``; (size, size, 3) uint8."""
-    side = size * SUPERSAMPLE
-    y, x = (np.mgrid[0:side, 0:side] + 0.5) / SUPERSAMPLE  # pixel centres in output-pixel units
-    canvas = background(rng, y, size)
+def layout(rng: np.random.Generator, size: int) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+    """A scene without its fruits' looks: the background colour (a light pastel) and each fruit's centre and radius
+    in px, back to front. Drawn from ``rng`` before any painter draws, so a twin replays it with another painter."""
+    colour = np.asarray(colorsys.hsv_to_rgb(rng.random(), rng.uniform(0.12, 0.3), rng.uniform(0.88, 0.98)))
     if rng.random() < 0.25:  # two smaller fruits, left and right
         fruits = [(rng.uniform(0.22, 0.4), rng.uniform(0.4, 0.72), rng.uniform(0.15, 0.22)) for _ in range(2)]
         fruits[1] = (1 - fruits[1][0], *fruits[1][1:])
     else:  # one fruit, often off-centre and sometimes cut by the border
         fruits = [(rng.uniform(0.3, 0.7), rng.uniform(0.45, 0.72), rng.uniform(0.2, 0.33))]
-    fruits = [(fx * size, fy * size, fr * size) for fx, fy, fr in sorted(fruits, key=lambda f: f[1])]
+    return colour, [(fx * size, fy * size, fr * size) for fx, fy, fr in sorted(fruits, key=lambda f: f[1])]
+
+
+def render(
+    rng: np.random.Generator, painter: Callable[..., None], size: int, *, with_mask: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One image, (size, size, 3) uint8: background, shadows, then the fruits back to front, each by ``painter``; and
+    with ``with_mask`` the fruit mask, (size, size) bool: the pixels a fruit (its stem, leaf, navel) covers even in
+    part."""
+    side = size * SUPERSAMPLE
+    y, x = (np.mgrid[0:side, 0:side] + 0.5) / SUPERSAMPLE  # pixel centres in output-pixel units
+    colour, fruits = layout(rng, size)
+    canvas = background(colour, y, size)
     for cx, cy, r in fruits:
         box = window(cx, cy, r, size, top=-0.5, bottom=1.3, left=0.9, right=1.4)
         add_shadow(canvas[box], y[box], x[box], cx, cy, r)
-    for cx, cy, r in fruits:
-        box = window(cx, cy, r, size, top=1.7, bottom=1.15, left=1.2, right=1.2)
-        painter(rng, canvas[box], y[box], x[box], cx, cy, r)
+    passes = [(canvas, rng)]
+    if with_mask:  # the same fruits painted again on nothing, from the same draws: what they cover stops being NaN
+        blank = np.full_like(canvas, np.nan)
+        passes = [(canvas, copy.deepcopy(rng)), (blank, rng)]
+    for target, stream in passes:
+        for cx, cy, r in fruits:
+            box = window(cx, cy, r, size, top=1.7, bottom=1.15, left=1.2, right=1.2)
+            painter(stream, target[box], y[box], x[box], cx, cy, r)
     small = canvas.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE, 3).mean(axis=(1, 3))
-    return np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
+    image = np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
+    if not with_mask:
+        return image, None
+    return image, ~np.isnan(blank[..., 0]).reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).all(axis=(1, 3))
+
+
+def draw(rng: np.random.Generator, painter: Callable[..., None], size: int) -> np.ndarray:
+    """One image: background, shadows, then the fruits back to front, each by ``painter``; (size, size, 3) uint8."""
+    return render(rng, painter, size)[0]
+
+
+def write_split(root: Path, split: str, count: int, *, size: int, seed: int, answers: bool) -> None:
+    """``count`` images per domain in ``root/<split>A`` and ``<split>B``; with ``answers``, every image's twin (the
+    same scene with the other fruit) in ``root/answers/<split><domain>/<name>`` and the mask of the pixels a fruit
+    covers in the image or its twin in ``root/masks/<split><domain>/<name>`` (white; outside it the two are equal)."""
+    for domain_index, (domain, fruit) in enumerate(DOMAINS.items()):
+        painter, other = (apple, orange) if fruit == "apple" else (orange, apple)
+        folders = [root / f"{split}{domain}"] + [root / kind / f"{split}{domain}" for kind in ("answers", "masks")]
+        if count:  # no empty folder for --test 0: the data module then skips validation
+            for folder in folders if answers else folders[:1]:
+                folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            # Each image has its own stream: changing --train, --val or --test leaves the other images unchanged.
+            stream = [seed, SPLIT_STREAMS[split], domain_index, i]
+            name = f"{fruit}_{i:04d}.png"
+            image, mask = render(np.random.default_rng(stream), painter, size, with_mask=answers)
+            Image.fromarray(image).save(folders[0] / name)
+            if answers:  # the twin replays the stream: the layout is drawn before the painter's own draws
+                twin, twin_mask = render(np.random.default_rng(stream), other, size, with_mask=True)
+                Image.fromarray(twin).save(folders[1] / name)
+                Image.fromarray(((mask | twin_mask) * 255).astype(np.uint8)).save(folders[2] / name)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,12 +190,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     parser.add_argument("--train", type=int, default=200, help="training images per domain")
     parser.add_argument("--test", type=int, default=16, help="test images per domain")
+    parser.add_argument("--val", type=int, default=0, help="validation images per domain (valA, valB)")
+    parser.add_argument("--answers", action="store_true", help="write the val and test twins and fruit masks")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="replace the split folders of an existing dataset")
     args = parser.parse_args(argv)
-    if args.size < 8 or args.train < 1 or args.test < 0:
-        parser.error("need --size >= 8, --train >= 1 and --test >= 0")
-    recipe = json.dumps({key: value for key, value in vars(args).items() if key not in ("root", "force")})
+    if args.size < 8 or args.train < 1 or args.test < 0 or args.val < 0:
+        parser.error("need --size >= 8, --train >= 1, --test >= 0 and --val >= 0")
+    # --val and --answers enter the recipe only when used: a dataset written before they existed still matches
+    chosen = {key: value for key, value in vars(args).items() if key not in ("root", "force")}
+    recipe = json.dumps({key: value for key, value in chosen.items() if value or key not in ("val", "answers")})
     stamp = args.root / ".make_fruit.json"  # written last: its presence means a complete dataset of that recipe
     if not args.force and stamp.exists() and stamp.read_text() == recipe:
         print(f"{args.root} already holds this dataset ({recipe}); nothing to do")
@@ -149,24 +207,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.root.exists() and any(args.root.iterdir()) and not args.force:
         sys.exit(f"{args.root} exists and is not empty; pass --force to replace its trainA/trainB/testA/testB")
     start = time.perf_counter()
-    for split in SPLITS:
-        for domain in DOMAINS:
-            shutil.rmtree(args.root / f"{split}{domain}", ignore_errors=True)  # no stale images from a larger run
-    for split_index, (split, count) in enumerate(zip(SPLITS, (args.train, args.test), strict=True)):
-        for domain_index, (domain, fruit) in enumerate(DOMAINS.items()):
-            folder = args.root / f"{split}{domain}"
-            if count:  # no empty folder for --test 0: the data module then skips validation
-                folder.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                # Each image has its own stream: changing --train or --test leaves the other images unchanged.
-                rng = np.random.default_rng([args.seed, split_index, domain_index, i])
-                painter = apple if fruit == "apple" else orange
-                Image.fromarray(draw(rng, painter, args.size)).save(folder / f"{fruit}_{i:04d}.png")
+    for folder in [f"{split}{domain}" for split in SPLIT_STREAMS for domain in DOMAINS] + ["answers", "masks"]:
+        shutil.rmtree(args.root / folder, ignore_errors=True)  # no stale images from a larger run
+    counts = {"train": args.train, "test": args.test, "val": args.val}
+    for split, count in counts.items():
+        write_split(args.root, split, count, size=args.size, seed=args.seed, answers=args.answers and split != "train")
     stamp.write_text(recipe)
-    total = 2 * (args.train + args.test)
+    total = 2 * sum(counts.values())
+    val = f" + {args.val} val" if args.val else ""
     print(
         f"wrote {total} {args.size}x{args.size} PNGs to {args.root} (trainA/testA apples, trainB/testB oranges: "
-        f"{args.train} + {args.test} per domain) in {time.perf_counter() - start:.1f} s"
+        f"{args.train} + {args.test}{val} per domain{'; answers/ and masks/' if args.answers else ''}) "
+        f"in {time.perf_counter() - start:.1f} s"
     )
 
 

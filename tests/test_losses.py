@@ -207,13 +207,25 @@ def test_noise_lsgan_and_hinge_values():
         losses.noise_generator_loss(fake, "relativistic")
 
 
-def test_feature_matching_loss():
-    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # batch mean (2, 3)
-    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # batch mean (1, 1)
-    loss = losses.feature_matching_loss(real, fake)
-    assert loss.item() == pytest.approx((1.0 + 4.0) / 2)
-    loss.backward()
-    assert fake.grad is not None and losses.feature_matching_loss(real, real) == 0
+def test_feature_matching_loss_is_either_of_the_authors_forms():
+    # openai/improved-gan: m1 = T.mean(real, axis=0), m2 = T.mean(fake, axis=0); CIFAR-10 and SVHN take
+    # T.mean(abs(m1 - m2)), MNIST T.mean(T.square(m1 - m2)). By hand: m1 = (2, 3), m2 = (1, 5), m1 - m2 = (1, -2).
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    fake = torch.tensor([[0.0, 4.0], [2.0, 6.0]], requires_grad=True)
+    absolute = losses.feature_matching_loss(real, fake, "absolute")
+    assert absolute.item() == pytest.approx((1 + 2) / 2)
+    absolute.backward()
+    # d/d fake[i, k] = -sign(m1_k - m2_k) / (features * batch): feature 0 pulled up, feature 1 down, 1/4 each
+    torch.testing.assert_close(fake.grad, torch.tensor([[-0.25, 0.25], [-0.25, 0.25]]))
+    fake.grad = None
+    squared = losses.feature_matching_loss(real, fake)  # the default: the paper's norm over the feature count
+    assert squared.item() == pytest.approx((1 + 4) / 2)
+    squared.backward()
+    # d/d fake[i, k] = -2 (m1_k - m2_k) / (features * batch)
+    torch.testing.assert_close(fake.grad, torch.tensor([[-0.5, 1.0], [-0.5, 1.0]]))
+    assert losses.feature_matching_loss(real, real, "absolute") == 0 == losses.feature_matching_loss(real, real)
+    with pytest.raises(ValueError, match="'absolute'"):
+        losses.feature_matching_loss(real, fake, "l1")
 
 
 def test_kl_normal_loss():

@@ -5,6 +5,12 @@ inference/ and commands/): a tiny CycleGAN (EMA kept, LinearDecayLR) and a tiny 
 steps on 32 px images, and what `translate predict` wrote with them from input/. The class paths they record
 (translate.CycleGAN, translate.networks.ResnetGenerator, translate.schedules.LinearDecayLR, ...) must stay
 importable.
+
+tests/assets/main_bfa6487/ was made by main at bfa6487, before TraVeLGAN's discriminator and siamese network took the
+official batch norm (``norm: batch_shift``): a tiny TraVeLGAN (configs/travelgan_quickstart.yaml with
+configs/debug_travelgan.yaml, S 4 wide, 8-d, 3 stages) fitted for 4 optimizer steps on the 32 px images of
+``test_training_resumes_from_an_old_checkpoint``, and what `translate predict` wrote with it from
+main_478439d/input/ in each direction. It records ``norm: batch``, which still builds PyTorch's batch norm.
 """
 
 from pathlib import Path
@@ -18,6 +24,7 @@ from translate.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 OLD = Path(__file__).parent / "assets" / "main_478439d"
+OLD_TRAVELGAN = Path(__file__).parent / "assets" / "main_bfa6487"
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -27,18 +34,21 @@ def _pixels(path: Path) -> np.ndarray:
 @pytest.mark.parametrize(
     ("ckpt", "options", "expected"),
     [
-        ("cyclegan.ckpt", [], "cyclegan_a2b"),
-        ("cyclegan.ckpt", ["--direction", "b2a"], "cyclegan_b2a"),
-        ("stargan.ckpt", ["--target-domain", "all"], "stargan"),
+        (OLD / "cyclegan.ckpt", [], OLD / "expected" / "cyclegan_a2b"),
+        (OLD / "cyclegan.ckpt", ["--direction", "b2a"], OLD / "expected" / "cyclegan_b2a"),
+        (OLD / "stargan.ckpt", ["--target-domain", "all"], OLD / "expected" / "stargan"),
+        (OLD_TRAVELGAN / "travelgan.ckpt", [], OLD_TRAVELGAN / "expected" / "travelgan_a2b"),
+        (OLD_TRAVELGAN / "travelgan.ckpt", ["--direction", "b2a"], OLD_TRAVELGAN / "expected" / "travelgan_b2a"),
     ],
+    ids=["cyclegan-a2b", "cyclegan-b2a", "stargan", "travelgan-batch-norm-a2b", "travelgan-batch-norm-b2a"],
 )
 def test_an_old_checkpoint_predicts_the_same_pixels(ckpt, options, expected, tmp_path):
     out = tmp_path / "out"
-    main(["predict", "--ckpt", str(OLD / ckpt), "--input", str(OLD / "input"), "--output", str(out), *options])
-    wanted = sorted(p.relative_to(OLD / "expected" / expected) for p in (OLD / "expected" / expected).rglob("*.png"))
+    main(["predict", "--ckpt", str(ckpt), "--input", str(OLD / "input"), "--output", str(out), *options])
+    wanted = sorted(p.relative_to(expected) for p in expected.rglob("*.png"))
     assert sorted(p.relative_to(out) for p in out.rglob("*.png")) == wanted
     for name in wanted:
-        assert np.array_equal(_pixels(out / name), _pixels(OLD / "expected" / expected / name)), name
+        assert np.array_equal(_pixels(out / name), _pixels(expected / name)), name
 
 
 def test_an_old_checkpoint_loads_from_python_with_its_recorded_class_paths():
@@ -64,3 +74,18 @@ def test_training_resumes_from_an_old_checkpoint(write_images, tmp_path):
     assert saved["global_step"] == 8  # went on from the old checkpoint's step 4
     old = torch.load(OLD / "cyclegan.ckpt", weights_only=True)["state_dict"]
     assert not torch.equal(saved["state_dict"]["gen_ab.model.18.weight"], old["gen_ab.model.18.weight"])
+
+
+def test_an_old_batch_norm_travelgan_resumed_with_the_new_configs_stops_with_one_line(write_images, tmp_path):
+    # Its D and S have PyTorch's batch norm (a scale, no conv bias); the configs now build TF's (batch_shift).
+    root = tmp_path / "tiny"
+    for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
+        write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
+    configs = [REPO / "configs" / "travelgan_quickstart.yaml", REPO / "configs" / "debug_travelgan.yaml"]
+    siamese = ["--model.init_args.siamese.init_args.base_channels=4", "--model.init_args.siamese.init_args.embed_dim=8",
+               "--model.init_args.siamese.init_args.num_layers=3"]  # fmt: skip
+    with pytest.raises(SystemExit, match="discriminator.init_args.norm: checkpoint batch, config batch_shift") as info:
+        main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+              "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", *siamese,
+              f"--ckpt_path={OLD_TRAVELGAN / 'travelgan.ckpt'}"])  # fmt: skip
+    assert "\n" not in str(info.value) and "use the config it was trained with" in str(info.value)

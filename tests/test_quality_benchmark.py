@@ -1,92 +1,79 @@
-"""benchmarks/quality.py: the tasks keep the right answer and never train on the test columns, the metrics give hand
-values, the harness runs end to end for a few steps; and the recipe's new options (resize-conv upsampling, the
-residual generator, R1)."""
+"""benchmarks/quality.py: its variant names resolve to configs (the official or the recipe's, then overlays of
+configs/quality/), the metrics give hand values, an identity run writes its JSON; and the recipe's options
+(resize-conv upsampling, the residual generator, the long skip, R1). Tasks and training: tests/test_quality_suite.py.
+"""
 
 import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from translate import losses
+from translate.cli import main as translate_main
 from translate.networks import ResnetGenerator
 
 pytest.importorskip("skimage", reason="the quality benchmark needs the bench extra: pip install -e .[bench]")
 from benchmarks import quality  # noqa: E402  (after the skip: it reads scikit-image's photos and metrics)
+from benchmarks.suite import metrics, training  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def photos():
-    return quality.load_photos()
+def test_variant_names_are_overlays_on_the_official_config_or_the_recipe():
+    official, recipe = "configs/official.yaml", "configs/recipe.yaml"
+    overlays = [f"configs/quality/{name}.yaml" for name in ("skip", "resize", "ema", "idt01", "long")]
+    assert quality.variant_configs("skip_resize_ema_idt01_long", official, recipe) == [official, *overlays]
+    assert quality.variant_configs("skip+resize+ema+idt01+long", official, recipe) == [official, *overlays]
+    assert quality.variant_configs("recipe_no_long", official, recipe) == [recipe, "configs/quality/no_long.yaml"]
+    assert quality.variant_configs("r1_01", official, recipe) == [official, "configs/quality/r1_01.yaml"]  # not r1
+    assert quality.variant_configs("official", official, recipe) == [official]
+    with pytest.raises(SystemExit, match="unknown 'fancy'"):
+        quality.variant_configs("fancy", official, recipe)
 
 
-def test_photos_are_the_shipped_ones_at_the_benchmark_scale(photos):
-    assert len(photos) == len(quality.PHOTOS)
-    assert all(p.dtype == np.uint8 and p.shape[2] == 3 and min(p.shape[:2]) == quality.SHORT_SIDE for p in photos)
+@pytest.mark.parametrize(
+    "name, key, value",
+    [("recipe_no_ema", "ema_decay", None), ("skip", "residual", True), ("resize", "upsample", "resize"),
+     ("recipe_idt05", "lambda_identity", 0.5), ("sn", "spectral_norm", True)],
+)  # fmt: skip
+def test_variant_overlays_change_what_they_say(name, key, value):
+    configs = quality.variant_configs(name, *training.default_variants())  # the configs under either name
+    model = training.resolved(training.Variant(tuple(configs)))["model"]["init_args"]
+    found = {**model, **model["generator"]["init_args"], **model["discriminator"]["init_args"]}
+    assert found[key] == value
 
 
-def test_tone_by_hand():
-    pixels = np.array([[[0, 0, 0], [255, 255, 255], [128, 128, 128]]], dtype=np.uint8)
-    # r = 255 (x/255)^0.8, g = 0.97 x, b = 0.85 * 255 (x/255)^1.25, rounded: 128 -> 146.9, 124.2, 91.6
-    assert quality.tone(pixels).tolist() == [[[0, 0, 0], [255, 247, 217], [147, 124, 92]]]
-
-
-def test_texture_leaves_flat_areas_and_amplifies_a_dot():
-    flat = np.full((9, 9, 3), 100, dtype=np.uint8)
-    assert np.array_equal(quality.texture(flat), flat)
-    dot = flat.copy()
-    dot[4, 4] = 150
-    sharpened = quality.texture(dot)
-    assert sharpened[4, 4, 0] > 150 and sharpened[3, 4, 0] < 100  # brighter centre, a dark ring around it
-
-
-@pytest.mark.parametrize("task", list(quality.TASKS))
-def test_task_keeps_the_answer_and_holds_out_the_test_columns(task, photos):
-    data = quality.make_task(task, photos, seed=0)
-    assert data.train_a.shape == data.train_b.shape == (quality.TRAIN_CROPS, quality.CROP, quality.CROP, 3)
-    assert data.test_a.shape == data.test_b.shape == (15, quality.CROP, quality.CROP, 3)
-    # The answer of the first test crop is the transform of the whole photo, cut where the crop was cut.
-    width = photos[0].shape[1]
-    assert np.array_equal(data.test_a[0], photos[0][: quality.CROP, width - quality.CROP :])
-    assert np.array_equal(data.test_b[0], quality.TASKS[task](photos[0])[: quality.CROP, width - quality.CROP :])
-    # No training crop reaches into the held-out columns: every crop equals a crop of the left part.
-    rng = np.random.default_rng(0)
-    for index, _top, left in quality._random_crops(photos, quality.TRAIN_CROPS, rng):
-        assert left + quality.CROP <= photos[index].shape[1] - quality.TEST_COLUMNS
-    assert not np.array_equal(data.train_a, quality.make_task(task, photos, seed=1).train_a)
-    assert not any(np.array_equal(a, b) for a, b in zip(data.train_a, data.train_b, strict=True))
+def test_every_overlay_is_a_valid_config(capsys):
+    overlays = sorted(str(p) for p in quality.OVERLAYS.glob("*.yaml"))
+    configs = [a for path in [training.default_variants()[0], *overlays] for a in ("--config", path)]
+    with pytest.raises(SystemExit) as printed:  # stacked (later wins): an unknown key anywhere is an error (exit 2)
+        translate_main(["fit", *configs, "--print_config"])
+    assert printed.value.code in (0, None) and "upsample: transposed" in capsys.readouterr().out and len(overlays) >= 19
 
 
 def test_psnr_and_ssim_by_hand():
-    zeros = np.zeros((2, 16, 16, 3), dtype=np.uint8)
-    assert quality.psnr(zeros + 1, zeros) == pytest.approx(10 * np.log10(255**2))  # MSE 1: 48.13 dB
-    assert quality.ssim(zeros + 7, zeros + 7) == pytest.approx(1.0)
+    zeros = np.zeros((16, 16, 3), dtype=np.uint8)
+    assert metrics.psnr(zeros + 1, zeros) == pytest.approx(10 * np.log10(255**2))  # MSE 1 grey level: 48.13 dB
+    assert metrics.psnr(zeros, zeros) == 100  # capped: an exact answer
+    assert metrics.ssim(zeros + 7, zeros + 7) == pytest.approx(1.0)
     # Flat images: the contrast-structure term is C2 / C2 = 1; SSIM is the luminance term (2ab + C1) / (a^2 + b^2 + C1).
     a, b, c1 = 100.0, 120.0, (0.01 * 255) ** 2
-    assert quality.ssim(zeros + 100, zeros + 120) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-6)
+    assert metrics.ssim(zeros + 100, zeros + 120) == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-6)
 
 
-def test_harness_runs_identity_and_a_few_steps_and_writes_json(tmp_path):
+def test_identity_only_run_writes_json(tmp_path):
     out = tmp_path / "rows.json"
-    args = ["--tasks", "tone", "--variants", "identity", "resize", "--steps", "2", "--json", str(out)]
-    rows = quality.main([*args, "--samples", str(tmp_path / "strips")])
-    identity, trained = rows
-    assert identity["variant"] == "identity" and identity["a2b_psnr"] == identity["b2a_psnr"]  # PSNR is symmetric
-    assert 15 < identity["a2b_psnr"] < 40 and 0.5 < identity["a2b_ssim"] < 1
-    assert trained["steps"] == 2 and trained["settings"]["upsample"] == "resize"
-    assert all(np.isfinite(trained[key]) for key in ("a2b_psnr", "a2b_ssim", "b2a_psnr", "b2a_ssim"))
-    written = json.loads(out.read_text())["rows"]
-    assert [(r["variant"], r["a2b_psnr"]) for r in written] == [(r["variant"], r["a2b_psnr"]) for r in rows]
-    strip = np.asarray(Image.open(tmp_path / "strips" / "tone_resize_2.png"))  # input, answer, output rows
-    assert strip.shape == (3 * quality.CROP, len(quality.PHOTOS) * quality.CROP, 3)
-    first_input = quality.load_photos()[0][: quality.CROP, -quality.CROP :]
-    assert np.array_equal(strip[: quality.CROP, : quality.CROP], first_input)
+    rows = quality.main(
+        ["--tasks", "tone", "--variants", "identity", "--tiny", "--out", str(tmp_path), "--json", str(out)]
+    )
+    (identity,) = rows
+    assert identity["variant"] == "identity" and 15 < identity["test_psnr"] < 40 and 0.5 < identity["test_ssim"] < 1
+    assert identity["val_psnr"] != identity["test_psnr"]  # other photos
+    assert json.loads(out.read_text())["rows"] == rows
 
 
 def test_unknown_variant_is_one_line():
-    with pytest.raises(SystemExit, match="--variants: unknown \\['fancy'\\]"):
+    with pytest.raises(SystemExit, match="--variants: unknown 'fancy'"):
         quality.main(["--variants", "fancy"])
 
 

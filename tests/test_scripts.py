@@ -50,6 +50,23 @@ def test_make_fruit_is_deterministic_and_refuses_to_overwrite(tmp_path, capsys):
     assert len(dm.train_set) == 3 and len(dm.val_set) == 1
 
 
+def test_make_fruit_twins_change_only_the_fruit_and_leave_train_and_test_bytes(tmp_path, capsys):
+    make_fruit = _make_fruit()
+    args = ["--size", "24", "--train", "2", "--test", "2", "--seed", "4"]
+    make_fruit(["--root", str(tmp_path / "plain"), *args])
+    make_fruit(["--root", str(tmp_path / "twins"), *args, "--val", "2", "--answers"])
+    plain = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*.png"))
+    assert all((tmp_path / "plain" / p).read_bytes() == (tmp_path / "twins" / p).read_bytes() for p in plain)
+    for split, domain in (("testA", "apple"), ("valB", "orange")):
+        image, twin, mask = (np.asarray(Image.open(tmp_path / "twins" / kind / split / f"{domain}_0001.png"))
+                             for kind in ("", "answers", "masks"))  # fmt: skip
+        fruit = mask > 0
+        assert 0.05 < fruit.mean() < 0.9 and np.array_equal(image[~fruit], twin[~fruit])
+        assert np.abs(image[fruit].astype(int) - twin[fruit]).mean() > 20  # an apple against an orange
+    val = {(tmp_path / "twins" / "valA" / f"apple_{i:04d}.png").read_bytes() for i in range(2)}
+    assert not val & {(tmp_path / "twins" / "testA" / f"apple_{i:04d}.png").read_bytes() for i in range(2)}
+
+
 def test_make_fruit_basket_is_deterministic(tmp_path, capsys):
     module = _script("datasets/make_fruit_basket.py")
     for name in ("one", "two"):

@@ -62,7 +62,9 @@ def _penalty_dtype(critic: Callable[[Tensor], Tensor], real: Tensor) -> torch.dt
     return next((p.dtype for p in params if p.is_floating_point()), torch.promote_types(real.dtype, torch.float32))
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, *, dtype: torch.dtype | None = None
+) -> Tensor:
     """WGAN-GP penalty (Gulrajani et al. 2017, Eq. 3): E[(||grad_x D(x)||_2 - 1)^2] on random interpolates.
 
     ``critic`` maps images to scores of any shape; patch scores are summed per image, so the penalty constrains the
@@ -72,11 +74,15 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     pass on them, the input gradient and (backward replays the dtypes recorded here) the double backward. Measured on
     the CPU with a tiny PatchGAN: under bf16 autocast the penalty came out 8.0e-3 instead of 5.4e-4, and under fp16
     the double backward gave NaN weight gradients at any loss scale, so GradScaler skipped every critic step.
+
+    ``dtype`` is the critic's weight dtype, read from its parameters when None; give it for a critic that is a
+    function rather than a Module (whose weights would otherwise be taken for fp32: bf16-true would fail).
     """
-    dtype = _penalty_dtype(critic, real)
+    dtype = dtype or _penalty_dtype(critic, real)
     with _autocast_off(real.device):
         real, fake = real.detach().to(dtype), fake.detach().to(dtype)
-        alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=dtype)
+        # drawn in fp32 whatever the precision: 64-true and bf16-true take the same interpolates as fp32 training
+        alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=torch.float32).to(dtype)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         scores = critic(mixed)
         (grad,) = torch.autograd.grad(scores.float().sum(), mixed, create_graph=True)
@@ -227,12 +233,25 @@ def noise_generator_loss(fake: Tensor, loss: NoiseLoss) -> Tensor:
     return generator_loss(fake, "lsgan" if loss == "lsgan" else "hinge")
 
 
-def feature_matching_loss(features_real: Tensor, features_fake: Tensor) -> Tensor:
+FeatureDistance = Literal["squared", "absolute"]
+
+
+def feature_matching_loss(
+    features_real: Tensor, features_fake: Tensor, distance: FeatureDistance = "squared"
+) -> Tensor:
     """Feature matching (Salimans et al. 2016, Sec. 3.1): G matches the batch mean of an intermediate layer of D on
-    real images, ||E f(x) - E f(G(z))||^2, averaged over the features rather than summed (as the authors'
-    improved-gan code does), so its scale does not grow with D's width. ``features_real`` is detached."""
-    mean_real = features_real.detach().float().flatten(1).mean(0)
-    return (mean_real - features_fake.float().flatten(1).mean(0)).square().mean()
+    real images, averaged over the features so that its scale does not grow with D's width. ``features_real`` is
+    detached.
+
+    ``squared``: mean_k (E f_k(x) - E f_k(G(z)))^2, the paper's ||E f(x) - E f(G(z))||_2^2 over the feature count and
+    the authors' MNIST code (openai/improved-gan, train_mnist_feature_matching.py: ``T.mean(T.square(mom_gen -
+    mom_real))``). ``absolute``: mean_k |E f_k(x) - E f_k(G(z))|, their CIFAR-10 and SVHN code
+    (train_cifar_feature_matching.py, train_svhn_feature_matching.py: ``T.mean(abs(m1 - m2))``).
+    """
+    if distance not in get_args(FeatureDistance):
+        raise ValueError(f"unknown feature-matching distance {distance!r}, expected one of {get_args(FeatureDistance)}")
+    difference = features_real.detach().float().flatten(1).mean(0) - features_fake.float().flatten(1).mean(0)
+    return difference.square().mean() if distance == "squared" else difference.abs().mean()
 
 
 def kl_normal_loss(mu: Tensor, logvar: Tensor) -> Tensor:

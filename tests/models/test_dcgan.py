@@ -2,6 +2,7 @@
 batches, samples are fixed by their seed, the data must fit, and an interrupted run resumes bit-exact."""
 
 from functools import partial
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from translate.data.image_folder import ImageFolderDataModule
 from translate.models import DCGAN
 from translate.models.contract import GeneratesFromNoise, ShowsSamples
+from translate.models.noise import wgan_critic_steps
 from translate.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 
 TINY_G = partial(DCGANGenerator, base_channels=4, image_size=32)
@@ -56,8 +58,11 @@ def test_every_loss_trains_both_networks(loss, images, fit, tmp_path):
         assert max(p.abs().max() for p in model.disc.parameters()) <= 0.01 + 1e-7
 
 
-def test_feature_matching_and_minibatch_std_train(images, fit, tmp_path):
-    model = tiny_dcgan(feature_matching=True, discriminator=partial(TINY_D, minibatch_std=True))
+@pytest.mark.parametrize("distance", ["squared", "absolute"])
+def test_feature_matching_and_minibatch_std_train(distance, images, fit, tmp_path):
+    model = tiny_dcgan(
+        feature_matching=True, feature_distance=distance, discriminator=partial(TINY_D, minibatch_std=True)
+    )
     trainer = fit(model, tiny_data(images), tmp_path)
     assert "train/g/feature_matching" in trainer.callback_metrics and "train/g/adv" not in trainer.callback_metrics
 
@@ -71,6 +76,7 @@ def test_feature_matching_and_minibatch_std_train(images, fit, tmp_path):
         ({"loss": "wgangp"}, "batch norm"),
         ({"loss": "relativistic"}, "unknown loss"),
         ({"n_critic": 0}, "n_critic"),
+        ({"feature_distance": "l1"}, "unknown feature_distance 'l1'"),
     ],
 )
 def test_loss_options_are_checked(kwargs, message):
@@ -84,6 +90,56 @@ def test_generator_steps_every_n_critic_batches(images, fit, tmp_path):
     opt_g, opt_d = trainer.optimizers
     steps = [int(next(iter(opt.state.values()))["step"]) for opt in (opt_g, opt_d)]
     assert steps == [2, 6]
+
+
+def test_wgan_critic_steps_are_the_references():
+    # martinarjovsky/WassersteinGAN main.py: Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0, else 5
+    generator_steps = [0, 24, 25, 26, 499, 500, 501, 1000, 1001]
+    assert [wgan_critic_steps(g, 5) for g in generator_steps] == [100, 100, 5, 5, 5, 100, 5, 100, 5]
+
+
+def _reference_wgan_generator_batches(batches_per_epoch: int, epochs: int, diters: int) -> list[int]:
+    """The batches (0-based, across epochs) after which the reference WGAN loop steps G: main.py's loops written out."""
+    gen_iterations, batches, after = 0, 0, []
+    for _ in range(epochs):
+        i = 0
+        while i < batches_per_epoch:
+            critic_steps = 100 if gen_iterations < 25 or gen_iterations % 500 == 0 else diters
+            j = 0
+            while j < critic_steps and i < batches_per_epoch:  # the data loader's end cuts the phase short
+                j, i, batches = j + 1, i + 1, batches + 1
+            after.append(batches - 1)
+            gen_iterations += 1
+    return after
+
+
+def test_wgan_schedule_steps_the_generator_where_the_reference_loop_does():
+    # Two epochs of 3,001 batches: the 25 warm-up phases of 100, phases of 5, the 500th G step's 100 again, and the
+    # phase each epoch's end cuts short. The trainer's counters are advanced as Lightning does (one optimizer step
+    # per D step and per G step).
+    model = tiny_dcgan(loss="wgan", clip=0.01, n_critic=5, critic_schedule="wgan")
+    epoch_loop = SimpleNamespace(total_batch_idx=0)
+    model._trainer = SimpleNamespace(fit_loop=SimpleNamespace(epoch_loop=epoch_loop), global_step=0,
+                                     num_training_batches=3001)  # fmt: skip
+    after = []
+    for batch in range(2 * 3001):
+        generator_step = model._generator_steps_after(batch % 3001)
+        if generator_step:
+            after.append(batch)
+        epoch_loop.total_batch_idx += 1
+        model._trainer.global_step += 1 + generator_step
+    assert after == _reference_wgan_generator_batches(3001, 2, 5)
+    assert len(after) > 500 and after[24] == 2499 and after[25] == 2504  # 25 x 100 critic steps, then 5
+
+
+def test_wgan_schedule_steps_the_generator_at_each_epochs_end(images, fit, tmp_path):
+    for schedule, generator_steps in (("fixed", 1), ("wgan", 2)):  # 6 batches in 2 epochs; n_critic 5
+        model = tiny_dcgan(loss="wgan", clip=0.01, n_critic=5, critic_schedule=schedule)
+        trainer = fit(model, tiny_data(images), tmp_path, max_epochs=2)
+        steps = [int(next(iter(opt.state.values()))["step"]) for opt in trainer.optimizers]
+        assert steps == [generator_steps, 6], schedule
+    with pytest.raises(ValueError, match="unknown critic_schedule 'warmup'"):
+        tiny_dcgan(critic_schedule="warmup")
 
 
 def test_samples_are_fixed_by_their_seed():
@@ -111,8 +167,25 @@ def test_resume_is_bit_exact(stop_after, images, seeded_trainer, tmp_path):
         seed_everything(0)
         return tiny_dcgan(loss="wgan", clip=0.01, n_critic=2, ema_decay=0.9)  # the G-step counter must survive
 
+    _fit_and_resume(build, stop_after, 3, images, seeded_trainer, tmp_path)
+
+
+def test_wgan_schedule_resumes_bit_exact_mid_phase(images, seeded_trainer, tmp_path):
+    # 3 batches an epoch, n_critic 2: 25 epochs of warm-up end with G's 25th step at optimizer step 100; epoch 26
+    # steps G after its 2nd batch (step 103) and at its end (105); step 106 is epoch 27's first D step, where the
+    # checkpoint must carry the one D step of the phase so that G steps after the next batch.
+    def build():
+        seed_everything(0)
+        return tiny_dcgan(loss="wgan", clip=0.01, n_critic=2, critic_schedule="wgan")
+
+    resumed = _fit_and_resume(build, 106, 28, images, seeded_trainer, tmp_path)
+    assert resumed.trainer.global_step == 28 * 3 + 25 + 3 * 2  # G: 25 warm-up steps, then 2 per epoch
+
+
+def _fit_and_resume(build, stop_after: int, epochs: int, images, seeded_trainer, tmp_path) -> DCGAN:
+    """Train ``epochs`` in one run and in two (stopped at optimizer step ``stop_after``): the same weights."""
     reference = build()
-    seeded_trainer(tmp_path / "reference", max_epochs=3, enable_checkpointing=False).fit(
+    seeded_trainer(tmp_path / "reference", max_epochs=epochs, enable_checkpointing=False).fit(
         reference, datamodule=tiny_data(images)
     )
     every = ModelCheckpoint(dirpath=tmp_path / "ckpt", every_n_train_steps=stop_after, save_top_k=-1)
@@ -121,7 +194,8 @@ def test_resume_is_bit_exact(stop_after, images, seeded_trainer, tmp_path):
     )
     (ckpt,) = (tmp_path / "ckpt").glob("*.ckpt")
     resumed = build()
-    trainer = seeded_trainer(tmp_path / "second", max_epochs=3, enable_checkpointing=False)
+    trainer = seeded_trainer(tmp_path / "second", max_epochs=epochs, enable_checkpointing=False)
     trainer.fit(resumed, datamodule=tiny_data(images), ckpt_path=ckpt, weights_only=False)
     for (name, expected), actual in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(expected, actual), f"{name} differs after resume"
+    return resumed

@@ -187,3 +187,18 @@ def test_a_siamese_model_refuses_another_realism_margin_than_its_checkpoint(tiny
     with pytest.raises(ValueError, match="trained with realism_margin 5.0 and the config says 9.0"):
         trainer(4).fit(tiny_siamese_disc(realism_margin=9.0), datamodule=tiny_data(tiny_domains),
                        ckpt_path=tmp_path / "last.ckpt", weights_only=False)  # fmt: skip
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_the_identity_term_is_off_by_default_and_weighs_l1_of_g_on_its_target_domain(
+    bidirectional, fit, tiny_data, tiny_travelgan, tiny_domains, tmp_path
+):
+    official = fit(tiny_travelgan(bidirectional=bidirectional), tiny_data(tiny_domains), tmp_path, max_steps=2)
+    assert not any(key.startswith("train/g/idt") for key in official.callback_metrics)  # the paper's objective
+    model = tiny_travelgan(bidirectional=bidirectional, lambda_identity=3.0)
+    logged = fit(model, tiny_data(tiny_domains), tmp_path, max_steps=2, limit_val_batches=0).callback_metrics
+    names = ("ab", "ba") if bidirectional else ("ab",)
+    content = sum(logged[f"train/g/{term}_{n}"] for term in ("travel", "margin") for n in names) / len(names)
+    adv = sum(logged[f"train/g/adv_{n}"] for n in names)
+    identity = sum(logged[f"train/g/idt_{n}"] for n in names)
+    assert identity > 0 and logged["train/g/total"].item() == pytest.approx((adv + 10 * content + 3 * identity).item())

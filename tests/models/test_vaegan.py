@@ -1,7 +1,8 @@
-"""VAE-GAN: the three networks step on their own objectives (the encoder gets no GAN gradient, the decoder no KL),
-reconstructions come from the mean code, the encoder must fit the image size, and translate sample writes a folder's
-reconstructions."""
+"""VAE-GAN: the three networks step on their own objectives (the encoder gets no GAN gradient, the decoder no KL), the
+decoder adds its GAN terms for reconstructions and prior samples, reconstructions come from the mean code, the
+encoder must fit the image size, and translate sample writes a folder's reconstructions."""
 
+import math
 from functools import partial
 
 import pytest
@@ -34,8 +35,21 @@ def test_three_networks_train_and_log_their_terms(images, fit, tmp_path):
         assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if k.startswith(prefix)), prefix
 
 
+def test_the_decoder_adds_its_gan_terms_for_both_kinds_of_fake(images, fit, tmp_path):
+    # Larsen et al.'s L_GAN has log(1 - Dis(Dec(z))) and log(1 - Dis(Dec(Enc(x)))): with D's logits all 0 each costs
+    # the decoder log 2 (non-saturating), so the sum is 2 log 2 (their mean, before #26, gave log 2); lr 0 keeps them 0
+    model = VAEGAN(**TINY, optimizer=partial(torch.optim.SGD, lr=0.0))
+    torch.nn.init.zeros_(model.disc.head.weight)
+    trainer = fit(
+        model, ImageFolderDataModule(images, load_size=32, crop_size=32, batch_size=2, num_workers=0), tmp_path
+    )
+    assert trainer.callback_metrics["train/dec/adv"].item() == pytest.approx(2 * math.log(2))
+
+
 def test_each_network_steps_on_its_own_objective():
     model = VAEGAN(**TINY)
+    # what manual_backward does under 32-true (tests/training/test_precision.py: under the other precisions)
+    model.manual_backward = lambda loss, *args, **kwargs: loss.backward(*args, **kwargs)
     enc, dec = torch.optim.SGD(model.enc_head.parameters(), lr=1.0), torch.optim.SGD(model.gen.parameters(), lr=1.0)
     mu, logvar = model.encode(torch.randn(2, 3, 32, 32))
     rebuilt = model.gen(mu)
@@ -61,6 +75,9 @@ def test_the_encoder_must_fit_the_image_size():
         VAEGAN(**{**TINY, "encoder": partial(DCGANDiscriminator, base_channels=4, image_size=64)})
     with pytest.raises(ValueError, match="leave out n_critic"):
         VAEGAN(**TINY, n_critic=5)
+    for ignored in ({"loss": "wgangp"}, {"loss": "wgan"}, {"critic_schedule": "wgan"}):  # were accepted, then ignored
+        with pytest.raises(ValueError, match="leave out critic_schedule and set loss to minimax"):
+            VAEGAN(**TINY, **ignored)
 
 
 def test_sample_writes_reconstructions_of_a_folder(images, tmp_path, capsys):

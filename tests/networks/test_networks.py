@@ -5,8 +5,11 @@ The key lists below were derived once from junyanz/pytorch-CycleGAN-and-pix2pix 
 channels, 64 base channels, instance norm); matching them means official checkpoints load with ``strict=True``.
 """
 
+from pathlib import Path
+
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from translate.networks import (
@@ -15,6 +18,7 @@ from translate.networks import (
     PatchDiscriminator,
     ResnetGenerator,
     SelfAttention2d,
+    ShiftBatchNorm2d,
     SiameseEncoder,
     StridedDiscriminator,
     UNetGenerator,
@@ -447,6 +451,46 @@ def test_vector_networks_shapes_and_gradients():
         assert y.shape == shape
         y.square().mean().backward()
         assert all(p.grad is not None for p in net.parameters()), f"{type(net).__name__}: a parameter got no grad"
+
+
+def _norms(net: nn.Module) -> list[nn.Module]:
+    """The norm layers, not counting the statistics-only BatchNorm2d inside each ShiftBatchNorm2d."""
+    inner = {id(m.norm) for m in net.modules() if isinstance(m, ShiftBatchNorm2d)}
+    kinds = nn.BatchNorm2d | ShiftBatchNorm2d | nn.InstanceNorm2d
+    return [m for m in net.modules() if isinstance(m, kinds) and id(m) not in inner]
+
+
+def test_travelgan_discriminator_has_the_official_trainable_variables():
+    # KrishnaswamyLab/travelgan Discriminator at 128 px, nfilt 64 (so 128 base filters): five unet_conv layers with
+    # kernel and bias (use_bias=True), TF batch norm's beta after all but the first (scale=False: no gamma), and
+    # the dense "out" layer, kernel and bias. Worked out by hand: 6,272 + 524,800 + 2,098,176 + 8,390,656 +
+    # 16,779,264 + 16,385.
+    net = StridedDiscriminator(3, base_channels=128, num_layers=5)
+    assert sum(p.numel() for p in net.parameters()) == 27_815_553
+    assert len(list(net.parameters())) == 5 * 2 + 4 + 2  # one tensor per official variable: kernel, bias, beta
+    convs = [m for m in net.trunk if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 5 and all(conv.bias is not None for conv in convs)
+    assert all(isinstance(n, ShiftBatchNorm2d) and n.norm.eps == 1e-3 for n in _norms(net)) and len(_norms(net)) == 4
+    assert [name for name, _ in net.named_parameters() if "trunk.4" in name] == ["trunk.4.bias"]  # beta only
+
+
+@pytest.mark.parametrize("config", ["travelgan.yaml", "travelgan_quickstart.yaml"])
+def test_travelgan_configs_use_the_official_batch_norm(config):
+    # The official D and S normalise with tf.contrib.layers.batch_norm's defaults: a shift, no scale, eps 1e-3.
+    path = Path(__file__).resolve().parents[2] / "configs" / config
+    init_args = yaml.safe_load(path.read_text())["model"]["init_args"]
+    nets = [StridedDiscriminator(3, **init_args["discriminator"]["init_args"]),
+            SiameseEncoder(3, **init_args["siamese"]["init_args"])]  # fmt: skip
+    for net in nets:
+        norms = _norms(net)
+        assert norms and all(isinstance(n, ShiftBatchNorm2d) and n.norm.eps == 1e-3 for n in norms), type(net)
+
+
+def test_pytorch_batch_norm_stays_available_to_the_vector_networks():
+    # "batch" is still PyTorch's (a scale, eps 1e-5, no conv bias): what checkpoints before batch_shift were built with.
+    net = StridedDiscriminator(3, base_channels=4, num_layers=3, norm="batch")
+    assert all(isinstance(n, nn.BatchNorm2d) and n.affine and n.eps == 1e-5 for n in _norms(net))
+    assert [m.bias is not None for m in net.trunk if isinstance(m, nn.Conv2d)] == [True, False, False]
 
 
 def test_unet_self_attention_is_off_by_default():

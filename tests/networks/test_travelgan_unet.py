@@ -42,8 +42,10 @@ def test_bad_size_raises_one_line(num_downs, size, multiple):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message", [({"num_downs": 0}, "num_downs must be >= 1"), ({"base_channels": 0}, "base_channels must be")]
-)
+    "kwargs, message",
+    [({"num_downs": 0}, "num_downs must be >= 1"), ({"base_channels": 0}, "base_channels must be"),
+     ({"num_downs": 3, "skip_levels": 3}, "skip_levels must be between 0 and num_downs - 1 = 2")],
+)  # fmt: skip
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TraVeLGANGenerator(3, 3, **kwargs)
@@ -94,6 +96,16 @@ def test_skip_keeps_negative_values():
     net(torch.randn(2, 3, 16, 16))
     decoded, skip = seen["x"].split(4, dim=1)  # decoded first, as the official tf.concat([x, encoderx], 3)
     assert decoded.min() >= 0 and skip.min() < 0
+
+
+@pytest.mark.parametrize("skip_levels", [0, 1, 2])
+def test_skip_levels_keep_the_inner_skips_and_drop_the_outer_ones(skip_levels):
+    net = TraVeLGANGenerator(3, 3, base_channels=4, num_downs=3, skip_levels=skip_levels)  # widths 4, 8, 16
+    assert net.up[1][0].in_channels == (16 if skip_levels >= 1 else 8)  # decoded H/4 (+ the encoder's H/4 skip)
+    assert net.out[0].in_channels == (8 if skip_levels >= 2 else 4)  # decoded H/2 (+ the encoder's H/2 skip)
+    assert net(torch.randn(2, 3, 16, 16)).shape == (2, 3, 16, 16)
+    official = TraVeLGANGenerator(3, 3, base_channels=4, num_downs=3)
+    assert official.skip_levels == 2 and official.state_dict().keys() == net.state_dict().keys()
 
 
 def test_forward_is_the_official_graph():

@@ -17,6 +17,15 @@ def attached_data(model: LightningModule) -> DataSpec | None:
     return data.spec if isinstance(data, DescribesData) else None
 
 
+def check_precision(model: LightningModule) -> None:
+    """Refuse ``16-true``, the one precision these GANs cannot train in (docs/training.md): with fp16 weights and
+    optimizer states, Adam's eps (1e-8) and the squares of gradients below 7e-3 round to zero, and the first step
+    writes inf and NaN into the weights (measured: every model, on the CPU)."""
+    if model._trainer is not None and model.trainer.precision == "16-true":
+        raise ValueError("trainer.precision 16-true keeps the weights and Adam's state in fp16, where the first step "
+                         "turns them to NaN: use 16-mixed (fp16 compute, fp32 weights)")  # fmt: skip
+
+
 def check_channels(model: TranslationModel, data: DataSpec | None) -> None:
     """Raise when the model's and the data's channel counts differ, naming both options."""
     if data is not None and data.channels != model.channels:

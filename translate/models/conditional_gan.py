@@ -69,7 +69,8 @@ class ConditionalGAN(NoiseGAN):
         """z ~ N(0, I) ++ one-hot(labels) (classes in turn when None)."""
         if labels is None:
             labels = torch.arange(n, device=self.device) % len(self.class_names)
-        return torch.cat([super().noise(n, None, generator), self._one_hot(labels)], dim=1)
+        z = super().noise(n, None, generator)  # in the weights' dtype: bf16 or fp64 under bf16-true or 64-true
+        return torch.cat([z, self._one_hot(labels).to(z)], dim=1)
 
     def features(self, images: Tensor, labels: Tensor | None) -> Tensor:
         if self.hparams.condition == "maps":  # (B, K, H, W): the one-hot label broadcast over the image

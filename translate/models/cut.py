@@ -10,7 +10,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.models.one_way import OneWayTranslation
@@ -100,6 +106,7 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
         return self.ema(x) if use_ema and self.ema is not None else self.gen(x)
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         check_channels(self, attached_data(self))
         check_two_domains(self, attached_data(self))
 
@@ -123,7 +130,8 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
     def _translate(self, real_a: Tensor, real_b: Tensor) -> tuple[Tensor, Tensor | None, bool]:
         """G(a) and, with the identity term, G(b) in one batch; FastCUT flips that batch half the time."""
         real = torch.cat([real_a, real_b]) if self.objective["nce_idt"] else real_a
-        flipped = self.objective["flip_equivariance"] and bool(torch.rand(()) < 0.5)
+        # drawn in fp32, so that 64-true and bf16-true draw as fp32 does
+        flipped = self.objective["flip_equivariance"] and bool(torch.rand((), dtype=torch.float32) < 0.5)
         fake = self.gen(real.flip(3) if flipped else real)
         return fake[: len(real_a)], (fake[len(real_a) :] if self.objective["nce_idt"] else None), flipped
 

@@ -9,7 +9,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.models.image_pool import ImagePool
@@ -103,6 +109,7 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
         return average if average is not None else generator
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         check_channels(self, attached_data(self))
         check_two_domains(self, attached_data(self))
 

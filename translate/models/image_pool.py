@@ -26,7 +26,7 @@ class ImagePool:
             if len(self.images) < self.size:  # filling up: store and pass through
                 self.images.append(image.clone())
                 out.append(image)
-            elif torch.rand(()) < 0.5:  # swap: return an old fake, keep the new one
+            elif torch.rand((), dtype=torch.float32) < 0.5:  # swap an old fake in (fp32: the same draw in 64-true)
                 index = int(torch.randint(0, self.size, ()))
                 out.append(self.images[index].to(image.device))  # may be on CPU after a resume
                 self.images[index] = image.clone()

@@ -57,13 +57,15 @@ class InfoGAN(NoiseGAN):
         return latent_dim + sum(self.categorical) + self.continuous
 
     def codes(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """(n, sum(categorical) + continuous): uniform one-hot categories, then U(-1, 1) values, drawn on the CPU."""
+        """(n, sum(categorical) + continuous): uniform one-hot categories, then U(-1, 1) values, drawn on the CPU in
+        fp32 (the same draws in every precision)."""
         parts = [F.one_hot(torch.randint(k, (n,), generator=generator), k).float() for k in self.categorical]
-        parts.append(torch.rand(n, self.continuous, generator=generator) * 2 - 1)
+        parts.append(torch.rand(n, self.continuous, generator=generator, dtype=torch.float32) * 2 - 1)
         return torch.cat(parts, dim=1).to(self.device)
 
     def noise(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        return torch.cat([super().noise(n, None, generator), self.codes(n, generator)], dim=1)
+        z = super().noise(n, None, generator)  # in the weights' dtype: bf16 or fp64 under bf16-true or 64-true
+        return torch.cat([z, self.codes(n, generator).to(z)], dim=1)
 
     def information_loss(self, inputs: Tensor, h_fake: Tensor, net: str) -> Tensor:
         """lambda L_I of the codes in ``inputs`` estimated from D's features of the samples they made."""

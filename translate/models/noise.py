@@ -6,7 +6,7 @@ what their papers change (the generator's input, how D reads an image, the adver
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import get_args
+from typing import Literal, get_args
 
 import torch
 from lightning.pytorch import LightningModule
@@ -14,7 +14,7 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_precision
 from translate.models.ema import moving_average
 from translate.models.noise_sampling import NoiseSampling
 from translate.networks import DiscriminatorFactory
@@ -23,6 +23,14 @@ from translate.networks import DiscriminatorFactory
 NoiseGeneratorFactory = Callable[[int, int], nn.Module]
 # Radford et al. 2016, Sec. 4 (pytorch/examples dcgan/main.py: lr 0.0002, beta1 0.5)
 DCGAN_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+CriticSchedule = Literal["fixed", "wgan"]
+
+
+def wgan_critic_steps(generator_steps: int, n_critic: int) -> int:
+    """Critic steps before G's step number ``generator_steps`` (from 0) in the reference WGAN loop
+    (martinarjovsky/WassersteinGAN main.py: ``Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0``,
+    else ``opt.Diters``, 5): a critic close to optimal at the start and again every 500 G steps."""
+    return 100 if generator_steps < 25 or generator_steps % 500 == 0 else n_critic
 
 
 class NoiseGAN(LightningModule, NoiseSampling):
@@ -40,11 +48,17 @@ class NoiseGAN(LightningModule, NoiseSampling):
         loss: ``minimax`` or ``nonsaturating`` (Goodfellow et al. 2014), ``lsgan``, ``hinge``, ``wgan`` (needs
             ``clip``) or ``wgangp`` (a critic without batch norm; adds ``lambda_gp`` times the gradient penalty).
         n_critic: D steps per G step (WGAN and WGAN-GP: 5).
+        critic_schedule: ``fixed``: G steps every ``n_critic`` batches, counted across epochs. ``wgan``: the
+            reference WGAN loop, 100 D steps before each of G's first 25 steps and before every 500th, ``n_critic``
+            otherwise (``wgan_critic_steps``), and G also steps after an epoch's last batch, as the reference's
+            loop over its data loader ends a critic phase there.
         clip: WGAN's weight clipping c (0.01); only with ``loss: wgan``.
         real_target: One-sided label smoothing (Salimans et al. 2016): D's target for real images (0.9); only with
             the cross-entropy losses.
         feature_matching: G matches the batch mean of D's features on real images instead of fooling D (Salimans
             et al. 2016, Sec. 3.1); D keeps ``loss``.
+        feature_distance: ``squared`` (the paper's norm, the authors' MNIST code) or ``absolute`` (the authors'
+            CIFAR-10 and SVHN code) difference of the feature means (``losses.feature_matching_loss``).
         ema_decay: Keep a moving average of G (e.g. 0.999; None: off), used for samples and grids.
     """
 
@@ -58,16 +72,24 @@ class NoiseGAN(LightningModule, NoiseSampling):
         channels: int = 3,
         loss: losses.NoiseLoss = "nonsaturating",
         n_critic: int = 1,
+        critic_schedule: CriticSchedule = "fixed",
         clip: float | None = None,
         lambda_gp: float = 10.0,
         real_target: float = 1.0,
         feature_matching: bool = False,
+        feature_distance: losses.FeatureDistance = "squared",
         ema_decay: float | None = None,
     ):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self._check_loss(loss, n_critic, clip, real_target)
+        if feature_distance not in get_args(losses.FeatureDistance):
+            raise ValueError(f"unknown feature_distance {feature_distance!r}, expected one of "
+                             f"{get_args(losses.FeatureDistance)}")  # fmt: skip
+        if critic_schedule not in get_args(CriticSchedule):
+            raise ValueError(f"unknown critic_schedule {critic_schedule!r}, expected one of {get_args(CriticSchedule)}")
+        self._phase_critic_steps = 0  # D steps since G's last step ("wgan" schedule), saved in checkpoints
         self.gen = generator(self.generator_features(latent_dim), channels)
         self.ema_gen = moving_average(self.gen, ema_decay)
         self.disc = discriminator(self.discriminator_channels(channels))
@@ -100,8 +122,10 @@ class NoiseGAN(LightningModule, NoiseSampling):
         return channels
 
     def noise(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """G's input for ``n`` samples, drawn on the CPU from ``generator`` (None: torch's global one): z ~ N(0, I)."""
-        return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        """G's input for ``n`` samples, drawn on the CPU from ``generator`` (None: torch's global one): z ~ N(0, I),
+        drawn in fp32 whatever the precision (a seed gives the same z under 64-true or bf16-true), in the weights'
+        dtype."""
+        return torch.randn(n, self.latent_dim, generator=generator, dtype=torch.float32).to(self.device, self.dtype)
 
     def features(self, images: Tensor, labels: Tensor | None) -> Tensor:
         """D's trunk on ``images`` (the feature-matching layer)."""
@@ -123,8 +147,13 @@ class NoiseGAN(LightningModule, NoiseSampling):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         check_checkpoint_fits(self, checkpoint)
+        self._phase_critic_steps = checkpoint.get("critic_phase_steps", 0)  # none before critic_schedule: 0
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["critic_phase_steps"] = self._phase_critic_steps
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         if data is None:
             return
@@ -139,8 +168,7 @@ class NoiseGAN(LightningModule, NoiseSampling):
 
     def training_step(self, batch: Sequence[Tensor], batch_idx: int) -> None:
         real, labels = batch[0], (batch[1] if len(batch) > 1 else None)
-        iteration = self.trainer.fit_loop.epoch_loop.total_batch_idx  # batches so far, kept across resumes
-        generator_step = (iteration + 1) % self.hparams.n_critic == 0
+        generator_step = self._generator_steps_after(batch_idx)
         opt_g, opt_d = self.optimizers()
         inputs = self.noise(len(real), labels)
         with torch.set_grad_enabled(generator_step):  # one G pass serves both steps, as the reference DCGAN
@@ -155,6 +183,20 @@ class NoiseGAN(LightningModule, NoiseSampling):
                 if self.ema_gen is not None:
                     self.ema_gen.update_parameters(self.gen)
 
+    def _generator_steps_after(self, batch_idx: int) -> bool:
+        """Whether G steps after this batch's D step, by ``critic_schedule``; counts the D step."""
+        batches = self.trainer.fit_loop.epoch_loop.total_batch_idx  # batches before this one, kept across resumes
+        if self.hparams.critic_schedule == "fixed":
+            return (batches + 1) % self.hparams.n_critic == 0
+        self._phase_critic_steps += 1
+        # Optimizer steps so far are one D step per batch and G's steps: no counter of its own to save.
+        generator_steps = self.trainer.global_step - batches
+        wanted = wgan_critic_steps(generator_steps, self.hparams.n_critic)
+        if self._phase_critic_steps < wanted and batch_idx + 1 < self.trainer.num_training_batches:
+            return False
+        self._phase_critic_steps = 0
+        return True
+
     def _step(self, optimizer, loss: Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -167,7 +209,8 @@ class NoiseGAN(LightningModule, NoiseSampling):
         total = adv + self.information_loss(inputs, h_fake, "d")
         terms = {"adv": adv, "real": real_out.float().mean(), "fake": fake_out.float().mean()}
         if self.hparams.loss == "wgangp":
-            terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake)
+            terms["gp"] = losses.gradient_penalty(lambda x: self.judge(self.features(x, labels), labels), real, fake,
+                                                  dtype=self.disc_parameters()[0].dtype)  # fmt: skip
             total = total + self.hparams.lambda_gp * terms["gp"]
         self.log_dict({f"train/d/{name}": value for name, value in terms.items()})
         self.log("train/d/total", total, prog_bar=True)
@@ -178,7 +221,7 @@ class NoiseGAN(LightningModule, NoiseSampling):
         if self.hparams.feature_matching:
             with torch.no_grad():
                 h_real = self.features(real, labels)
-            total = losses.feature_matching_loss(h_real, h_fake)
+            total = losses.feature_matching_loss(h_real, h_fake, self.hparams.feature_distance)
             self.log("train/g/feature_matching", total)
         else:
             total = self.adversarial_generator_loss(self.judge(h_fake, labels))

@@ -9,7 +9,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.models.one_way import OneWayTranslation
@@ -71,6 +77,7 @@ class Pix2Pix(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetric
     translates_at = "native"  # fully convolutional: a U-Net of fixed depth sees a local window at any size
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         check_channels(self, data)
         check_two_domains(self, data)

@@ -11,7 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits
+from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_precision
 from translate.models.contract import LabelConditioned, ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, FixedLabelGenerator, GeneratorFactory
@@ -145,6 +145,7 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics
         check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         if data is None:
             return

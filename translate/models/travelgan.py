@@ -14,7 +14,13 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from translate import losses
-from translate.models.checks import attached_data, check_channels, check_checkpoint_fits, check_two_domains
+from translate.models.checks import (
+    attached_data,
+    check_channels,
+    check_checkpoint_fits,
+    check_precision,
+    check_two_domains,
+)
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.networks import DiscriminatorFactory, GeneratorFactory
@@ -45,6 +51,9 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         gan_mode: Adversarial loss (official: non-saturating ``vanilla``); ``wgangp`` is not supported.
         lambda_travel: Weight of TraVeL + margin losses against the adversarial loss (official: 10, Eq. 5).
         margin: Siamese margin on the squared length of real transformation vectors (official: 10, Eq. 4).
+        lambda_identity: Weight of ||G_AB(b) - b||_1 (and ||G_BA(a) - a||_1 both ways) against the adversarial loss
+            (CycleGAN's identity term; not in TraVeLGAN, 0 = off). TraVeL only keeps what S sees as differences
+            between images, and S learns with G, so it may drop a colour G changes; the identity term ties colours.
         ema_decay: Keep exponential moving averages of the generators (e.g. 0.999; None: off), saved in checkpoints
             and used by ``forward``, predict and sample grids.
     """
@@ -62,6 +71,7 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         gan_mode: losses.GanMode = "vanilla",
         lambda_travel: float = 10.0,
         margin: float = 10.0,
+        lambda_identity: float = 0.0,
         bidirectional: bool = True,
         ema_decay: float | None = None,
     ):
@@ -114,6 +124,7 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint
 
     def setup(self, stage: str) -> None:
+        check_precision(self)
         data = attached_data(self)
         check_channels(self, data)
         check_two_domains(self, data)
@@ -173,6 +184,10 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         # Averaged over the directions as in the official code; the adversarial terms add up.
         content = sum(value for key, value in terms.items() if key.startswith(CONTENT_TERMS)) / len(fakes)
         total = adv + self.hparams.lambda_travel * content
+        if self.hparams.lambda_identity > 0:  # G_AB should leave images that are already in B unchanged
+            for name, gen, _, _, target in self._directions(real_a, real_b):
+                terms[f"idt_{name}"] = losses.l1(gen(target), target)
+                total = total + self.hparams.lambda_identity * terms[f"idt_{name}"]
         self.log_dict({f"train/g/{key}": value for key, value in terms.items()})
         self.log("train/g/total", total, prog_bar=True)
         return total
@@ -255,13 +270,14 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         anchor: float = 0.0,
         realism_margin: float = 100.0,
         objective: SiameseObjective = "article",
+        lambda_identity: float = 0.0,
         ema_decay: float | None = None,
     ):
         if objective not in ("article", "travel"):
             raise ValueError(f"unknown objective {objective!r}, expected 'article' or 'travel'")
         super().__init__(generator, discriminator, None, optimizer, optimizer_d, scheduler, channels=channels,
-                         lambda_travel=lambda_travel, margin=margin, bidirectional=bidirectional,
-                         ema_decay=ema_decay)  # fmt: skip
+                         lambda_travel=lambda_travel, margin=margin, lambda_identity=lambda_identity,
+                         bidirectional=bidirectional, ema_decay=ema_decay)  # fmt: skip
         self.save_hyperparameters()  # again: only this class's arguments, so load_from_checkpoint can rebuild it
         self.register_buffer("anchor", torch.tensor(float(anchor)), persistent=False)
 

@@ -19,10 +19,15 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
     z ~ N(0, I) and Dis_l = ``disc.forward_features``:
 
         L_Enc = lambda_kl L_prior + L_llike          L_prior = KL(q(z | x) || N(0, I))
-        L_Dec = gamma L_llike + L_GAN(G)             L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2
-        L_Dis = L_GAN(D): x real, x~ and x_p fake
+        L_Dec = gamma L_llike + L_G(x~) + L_G(x_p)   L_llike = 1/2 mean (Dis_l(x~) - Dis_l(x))^2
+        L_Dis = L_D(x; x~ and x_p)
 
-    L_GAN is ``loss`` (the paper's log-likelihood GAN; the decoder's side non-saturating by default). L_llike is a
+    L_G and L_D are ``loss``'s two sides (the paper's log-likelihood GAN; the decoder's non-saturating by default).
+    The decoder adds its terms for the two kinds of fake, as the paper's L_GAN = log Dis(x) + log(1 - Dis(Dec(z))) +
+    log(1 - Dis(Dec(Enc(x)))) and the authors' code (the decoder's gradient sums over every fake) do, so gamma weighs
+    L_llike against both. D weighs real and fake images equally, its fake term a mean over x~ and x_p, as the
+    authors' code does (``real_vs_gen_weight`` 0.5, each fake weighted by batch / fakes) where the paper's sum would
+    weigh the fakes twice: what matters to D is that ratio, the scale of its loss hardly (Adam). L_llike is a
     mean over D's features and L_prior a mean over the latent dimensions, both on the GAN loss's scale; the paper
     weighs them with gamma (and its own sums). The authors' code sums both in L_Enc, so with these means
     ``lambda_kl`` = latent_dim / (Dis_l's features) keeps the paper's balance; 1 weighs the prior that many times
@@ -50,6 +55,10 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
         if options.get("n_critic", 1) != 1 or options.get("feature_matching") or options.get("clip") is not None:
             raise ValueError("VAE-GAN steps its three networks once a batch on their own objectives: leave out "
                              "n_critic, clip and feature_matching")  # fmt: skip
+        if options.get("loss") in ("wgan", "wgangp") or options.get("critic_schedule", "fixed") != "fixed":
+            # its own training step has no critic loop, weight clipping or gradient penalty: refuse, don't ignore
+            raise ValueError("VAE-GAN trains with the GAN losses that need no critic schedule or penalty: leave out "
+                             "critic_schedule and set loss to minimax, nonsaturating, lsgan or hinge")  # fmt: skip
         super().__init__(generator, discriminator, optimizer, latent_dim=latent_dim, channels=channels, **options)
         self.enc = encoder(channels)
         with torch.no_grad():  # the head reads a 4x4 map, as D's: the encoder must be built for the same image size
@@ -78,7 +87,8 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
         real = batch[0]
         opt_enc, opt_dec, opt_dis = self.optimizers()
         mu, logvar = self.encode(real)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()  # the reparameterisation trick
+        # the reparameterisation trick; eps drawn in fp32, as fp32 training draws it, whatever the precision
+        z = mu + torch.randn(mu.shape, dtype=torch.float32).to(mu.device, self.dtype) * (0.5 * logvar).exp()
         rebuilt, sampled = self.gen(z), self.gen(self.noise(len(real)))
         fakes = torch.cat([rebuilt, sampled])
         with self.toggled_optimizer(opt_dis):
@@ -87,7 +97,9 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
             self._step(opt_dis, loss_dis)
         llike = self.feature_error(real, rebuilt)  # only Enc and Dec take gradients of what follows
         prior = losses.kl_normal_loss(mu, logvar) / self.latent_dim
-        gan = self.adversarial_generator_loss(self.disc(fakes))
+        rebuilt_out, sampled_out = self.disc(fakes).chunk(2)  # one batch through D, as in D's step
+        gan = self.adversarial_generator_loss(rebuilt_out) + self.adversarial_generator_loss(sampled_out)
+        # Enc first: its backward runs through Dec's weights, which must not have moved yet (_step_apart)
         self._step_apart({opt_enc: self.hparams.lambda_kl * prior + llike, opt_dec: self.hparams.gamma * llike + gan})
         if self.ema_gen is not None:
             self.ema_gen.update_parameters(self.gen)
@@ -105,16 +117,18 @@ class VAEGAN(NoiseGAN, ReconstructsImages):
 
     def _step_apart(self, objectives: dict) -> None:
         """Step each optimizer on the gradient of its own objective only (the paper's separate updates): L_llike
-        reaches both Enc and Dec, but Enc's step takes none of L_GAN and Dec's none of L_prior."""
-        grads = {}
+        reaches both Enc and Dec, but Enc's step takes none of L_GAN and Dec's none of L_prior.
+
+        Each objective goes through ``manual_backward`` (which scales it under fp16's GradScaler, so that the step's
+        unscaling is right) with ``inputs`` its optimizer's parameters alone, and its step follows before the next
+        backward, with the scale that backward used. The order matters: Enc's backward runs through Dec's weights,
+        so Enc steps first; Dec's backward never reaches Enc's weights, which have moved by then.
+        """
         for optimizer, loss in objectives.items():
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            grads[optimizer] = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        for optimizer, gradients in grads.items():
-            for param, grad in zip([p for g in optimizer.param_groups for p in g["params"]], gradients, strict=True):
-                param.grad = grad
-            optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss, inputs=params, retain_graph=True)
+            optimizer.step()
 
     def configure_optimizers(self):
         encoder = [*self.enc.parameters(), *self.enc_head.parameters()]

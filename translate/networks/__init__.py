@@ -4,10 +4,10 @@ from translate.networks.antialias import AntialiasedPatchDiscriminator
 from translate.networks.base import Discriminator, DiscriminatorFactory, Generator, GeneratorFactory
 from translate.networks.discriminators import PatchDiscriminator, StridedDiscriminator
 from translate.networks.generators import ResnetGenerator, UNetGenerator
-from translate.networks.layers import Norm, SelfAttention2d, init_weights
+from translate.networks.layers import Norm, SelfAttention2d, ShiftBatchNorm2d, init_weights
 from translate.networks.siamese import SiameseEncoder
 from translate.networks.stargan import FixedLabelGenerator, StarGANDiscriminator, StarGANGenerator
-from translate.networks.travelgan_unet import ShiftBatchNorm2d, TraVeLGANGenerator
+from translate.networks.travelgan_unet import TraVeLGANGenerator
 
 __all__ = [
     "AntialiasedPatchDiscriminator",

@@ -96,7 +96,8 @@ def strided_convs(
 
     Widths ``base_channels * min(2**i, max_multiplier)``; the first stage has no norm (as in Amodio & Krishnaswamy's
     code). ``attention_after`` (1-based) inserts a ``SelfAttention2d`` after that stage. Returns the stack and its
-    output channels; it maps (B, C, H, W) to (B, channels, H / 2**num_layers, W / 2**num_layers).
+    output channels; it maps (B, C, H, W) to (B, channels, H / 2**num_layers, W / 2**num_layers). With
+    ``norm="batch_shift"`` every conv keeps its bias, as the official ``unet_conv`` (see ``conv_bias``).
     """
     make_norm, bias = norm_layer(norm), conv_bias(norm)
     layers: list[nn.Module] = []
@@ -119,6 +120,11 @@ class StridedDiscriminator(Discriminator):
     ``num_layers=5``, ``pool_size=4``) the map already is 4x4, so the head is the official flatten + dense, and other
     image sizes still work.
 
+    At the official settings (``base_channels=128, num_layers=5``, 3 channels, the default ``norm="batch_shift"``:
+    TF's batch norm, a shift and no scale, eps 1e-3, after every conv but the first, and a bias on every conv) it has
+    the official ``Discriminator``'s trainable variables, 27,815,553 (KrishnaswamyLab/travelgan, travelgan.py). The
+    weights are drawn from N(0, 0.02) where the official convs draw from a truncated one.
+
     Args:
         out_features: 1 for a realism logit; more for a vector (the Siamese-discriminator TraVeLGAN's embedding).
         num_layers: Stride-2 stages (official: down to 4x4, so 5 at 128 px); widths double up to 8x ``base_channels``.
@@ -134,7 +140,7 @@ class StridedDiscriminator(Discriminator):
         out_features: int = 1,
         base_channels: int = 128,
         num_layers: int = 5,
-        norm: Norm = "batch",
+        norm: Norm = "batch_shift",
         spectral_norm: bool = False,
         self_attention: bool = False,
         pool_size: int = 4,

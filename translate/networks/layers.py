@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.utils import parametrize
 
-Norm = Literal["instance", "batch", "none", "instance_affine"]
+Norm = Literal["instance", "batch", "none", "instance_affine", "batch_shift"]
 InitType = Literal["normal", "xavier", "kaiming", "orthogonal"]
 
 
@@ -35,13 +35,34 @@ class TrackedInstanceNorm2d(nn.InstanceNorm2d):
         )  # fmt: skip
 
 
+class ShiftBatchNorm2d(nn.Module):
+    """Batch norm with a learned shift and no scale, as TF's ``tf.contrib.layers.batch_norm`` defaults.
+
+    The official TraVeLGAN's ``batch_normalization`` (KrishnaswamyLab/travelgan, travelgan.py line 42) keeps the
+    defaults ``center=True, scale=False, epsilon=0.001`` and sets ``decay=0.9``: one trainable ``beta`` per channel, no
+    ``gamma``, and moving averages that PyTorch's ``momentum=0.1`` updates the same way. The shift is a parameter
+    beside a plain non-affine ``BatchNorm2d`` (not a subclass of it), so ``SyncBatchNorm.convert_sync_batchnorm``
+    (``--trainer.sync_batchnorm``) converts the statistics and keeps the shift.
+    """
+
+    def __init__(self, channels: int, *, eps: float = 1e-3, momentum: float = 0.1):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=False)
+        self.bias = nn.Parameter(torch.zeros(channels))  # beta, TF's zeros initializer
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x) + self.bias.view(1, -1, 1, 1)  # (B, C, H, W)
+
+
 # The one leaf map from a `Norm` string to a layer. Instance norm is the official CycleGAN one: no affine
 # parameters and no running statistics, so it adds no state_dict keys. "none" keeps an nn.Identity in place so that
 # the nn.Sequential indices (and hence the state_dict keys) are the same for every choice. "instance_affine" is the
-# official StarGAN one (``TrackedInstanceNorm2d``).
+# official StarGAN one (``TrackedInstanceNorm2d``), "batch_shift" the official TraVeLGAN one (``ShiftBatchNorm2d``:
+# TF's batch norm, no scale, eps 1e-3), where "batch" is PyTorch's (a scale, eps 1e-5) as in pix2pix and DCGAN.
 _NORMS: dict[str, Callable[[int], nn.Module]] = {
     "instance": partial(nn.InstanceNorm2d, affine=False, track_running_stats=False),
     "batch": partial(nn.BatchNorm2d, affine=True),
+    "batch_shift": ShiftBatchNorm2d,
     "none": lambda channels: nn.Identity(),
     "instance_affine": TrackedInstanceNorm2d,
 }
@@ -55,7 +76,9 @@ def norm_layer(norm: Norm) -> Callable[[int], nn.Module]:
 
 
 def conv_bias(norm: Norm) -> bool:
-    """Whether a conv followed by ``norm`` gets a bias: batch norm's own shift makes one redundant (as official)."""
+    """Whether a conv followed by ``norm`` gets a bias: batch norm's own shift makes one redundant, and the official
+    CycleGAN/pix2pix drop it before "batch"; the official TraVeLGAN keeps it before its "batch_shift" (TF's
+    ``use_bias=True`` on every conv), so its parameter count and state_dict are the official ones."""
     return norm != "batch"
 
 

@@ -8,6 +8,7 @@ a small MLP per layer. The official code is ``models/patchnce.py`` and ``PatchSa
 """
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -65,10 +66,23 @@ class PatchSampleHeads(nn.Module):
             else:
                 ids = patch_ids[index]
             sample = flat[:, ids, :].flatten(0, 1)  # (B * P, C)
-            vectors = head(sample)  # (B * P, out_features)
+            # (B * P, out_features). The heads' outputs start with norms of 1e-5 to 4e-4 (a full-size CUT at its
+            # init), so normalising multiplies their gradients by up to 1e5: under fp16 autocast the division's
+            # backward squared the norms to zero (NaN at any loss scale), and the head's gradients overflowed fp16 at
+            # scales where the generator's underflow. So the heads run with autocast off, in their weights' dtype
+            # (fp32 under mixed precision), and normalise in fp32 or wider.
+            dtype = head[0].weight.dtype
+            with _autocast_off(sample.device):
+                vectors = head(sample.to(dtype)).to(torch.promote_types(dtype, torch.float32))
             projected.append(vectors / (vectors.norm(dim=1, keepdim=True) + 1e-7))  # official: + 1e-7, no clamp
             drawn.append(ids)
         return projected, drawn
+
+
+def _autocast_off(device: torch.device) -> AbstractContextManager:
+    """A context with autocast disabled on ``device`` (as ``translate.losses``; nothing to disable on a device type
+    without autocast)."""
+    return torch.autocast(device.type, enabled=False) if torch.amp.is_autocast_available(device.type) else nullcontext()
 
 
 def patchnce_loss(

@@ -12,25 +12,9 @@ from torch import Tensor, nn
 
 from translate.networks.base import Generator
 from translate.networks.generators import _check_size
+from translate.networks.layers import ShiftBatchNorm2d
 
-
-class ShiftBatchNorm2d(nn.Module):
-    """Batch norm with a learned shift and no scale, as TF's ``tf.contrib.layers.batch_norm`` defaults.
-
-    The official ``batch_normalization`` (travelgan.py line 42) keeps the defaults ``center=True, scale=False,
-    epsilon=0.001`` and sets ``decay=0.9``: one trainable ``beta`` per channel, no ``gamma``, and moving averages that
-    PyTorch's ``momentum=0.1`` updates the same way. The shift is a parameter beside a plain non-affine
-    ``BatchNorm2d`` (not a subclass of it), so ``SyncBatchNorm.convert_sync_batchnorm`` (``--trainer.sync_batchnorm``)
-    converts the statistics and keeps the shift.
-    """
-
-    def __init__(self, channels: int, *, eps: float = 1e-3, momentum: float = 0.1):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(channels, eps=eps, momentum=momentum, affine=False)
-        self.bias = nn.Parameter(torch.zeros(channels))  # beta, TF's zeros initializer
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x) + self.bias.view(1, -1, 1, 1)  # (B, C, H, W)
+__all__ = ["ShiftBatchNorm2d", "TraVeLGANGenerator"]  # ShiftBatchNorm2d lived here before the discriminator used it
 
 
 class TraVeLGANGenerator(Generator):
@@ -43,15 +27,31 @@ class TraVeLGANGenerator(Generator):
     ``ShiftBatchNorm2d``, ReLU, then the concatenation ``[decoded, encoder output]`` (the ReLU comes before it, so
     the skip keeps the encoder's negative LeakyReLU values). Output: a 4x4 stride-2 transposed conv to
     ``out_channels`` and tanh. Height and width must be multiples of ``2**num_downs``.
+
+    Args:
+        skip_levels: How many decoder levels, from the bottleneck outwards, concatenate the encoder's output (None:
+            all ``num_downs - 1``, the official network). Fewer drop the outer, high-resolution skips, through which
+            the decoder can copy the input's outlines: a shape change must then be drawn from coarser features.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, base_channels: int = 64, num_downs: int = 4):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        base_channels: int = 64,
+        num_downs: int = 4,
+        skip_levels: int | None = None,
+    ):
         super().__init__()
         if num_downs < 1:
             raise ValueError(f"num_downs must be >= 1, got {num_downs}")
         if base_channels < 1:
             raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+        if skip_levels is not None and not 0 <= skip_levels <= num_downs - 1:
+            raise ValueError(f"skip_levels must be between 0 and num_downs - 1 = {num_downs - 1}, got {skip_levels}")
         self.size_multiple = 2**num_downs
+        self.skip_levels = num_downs - 1 if skip_levels is None else skip_levels
         widths = [base_channels * min(2**i, 4) for i in range(num_downs)]  # official maxfilt = 4 * nfilt
 
         # unet_conv: TF's "same" padding of a 4x4 stride-2 conv on an even size is one pixel each side. Every conv
@@ -65,10 +65,10 @@ class TraVeLGANGenerator(Generator):
 
         # unet_conv_t: transposed conv, batch norm, ReLU, and only then the concatenation with the encoder output.
         self.up = nn.ModuleList()
-        for width in reversed(widths[:-1]):
+        for level, width in enumerate(reversed(widths[:-1])):
             conv = nn.ConvTranspose2d(channels, width, 4, stride=2, padding=1)
             self.up.append(nn.Sequential(conv, ShiftBatchNorm2d(width), nn.ReLU()))
-            channels = 2 * width  # decoded + skip
+            channels = 2 * width if level < self.skip_levels else width  # decoded (+ skip)
 
         # The "out" layer: no batch norm, no skip, tanh.
         self.out = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, stride=2, padding=1), nn.Tanh())
@@ -93,6 +93,8 @@ class TraVeLGANGenerator(Generator):
             x = block(x)  # (B, width_i, H / 2**(i+1), W / 2**(i+1))
             skips.append(x)
         skips.pop()  # the bottleneck feeds the decoder directly, with no skip of its own
-        for block in self.up:
-            x = torch.cat([block(x), skips.pop()], dim=1)  # (B, 2 * width_i, ...): decoded first, as tf.concat
+        for level, block in enumerate(self.up):
+            x, skip = block(x), skips.pop()
+            if level < self.skip_levels:
+                x = torch.cat([x, skip], dim=1)  # (B, 2 * width_i, ...): decoded first, as tf.concat
         return self.out(x)  # (B, out_channels, H, W) in [-1, 1]

@@ -60,8 +60,12 @@ class SampleGrid(Callback):
     def _write(self, trainer: Trainer, pl_module: LightningModule, name: str) -> None:
         was_training = pl_module.training
         pl_module.eval()  # batch norm uses running stats, dropout off: the grid shows what predict would produce
-        batch = tuple(images.to(pl_module.device) for images in self._batch)
-        columns = list(pl_module.sample_columns(batch).values())  # each (N, C, H, W)
+        # Under 64-true and bf16-true the weights are fp64 or bf16: the images, and the noise a noise model draws,
+        # must be too (the precision's default dtype); the mixed precisions leave both, and the grid, in fp32
+        precision = trainer.precision_plugin
+        batch = precision.convert_input(tuple(images.to(pl_module.device) for images in self._batch))
+        with precision.tensor_init_context():
+            columns = [column.float() for column in pl_module.sample_columns(batch).values()]  # each (N, C, H, W)
         pl_module.train(was_training)
         grid = make_grid(to_uint8(torch.stack(columns, dim=1).flatten(0, 1)).cpu(), nrow=len(columns), padding=2)
         path = self.folder(trainer) / f"{name}_step{trainer.global_step:08d}.png"
