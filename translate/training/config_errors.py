@@ -15,6 +15,7 @@ from typing import Any
 
 STRUCTURE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "Given value",
              "- Problem with given class_path", "- Expected a <class 'NoneType'>")  # fmt: skip
+ALSO_TRIED = ("Expected a dot import path string", "Expected a path but")
 
 
 def short_message(message: str, options: list[str]) -> str:
@@ -40,6 +41,8 @@ def short_message(message: str, options: list[str]) -> str:
         value, choices = given[1].strip(), list(dict.fromkeys(literals))
         return f"{path}: {value} is not one of {', '.join(choices)}{_did_you_mean(repr(value), choices, quote=False)}"
     detail = [line.strip() for line in message.splitlines() if line.strip() and not line.strip().startswith(STRUCTURE)]
+    # a float given as `nan` was also tried as a class (a dot import path) and a file: the float is what was meant
+    detail = [line for line in detail if not line.lstrip("- ").startswith(ALSO_TRIED)] or detail
     if keys and detail:
         return f"{path}: {detail[-1].lstrip('- ')}"
     one_line = re.match(r'Parser key "[^"]+":\s*(.+)', message.strip())  # e.g. a --config file that does not exist
