@@ -34,8 +34,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would hide the file from other users
         os.replace(temporary, path)
     except OSError as error:
-        raise OSError(error.errno, f"cannot write {path} ({error.strerror or error}); nothing was replaced: free "
-                      "space or choose a writable folder") from error  # fmt: skip
+        said = OSError(f"cannot write {path} ({error.strerror or error}); nothing was replaced: free space or choose "
+                       "a writable folder")  # fmt: skip
+        said.errno = error.errno  # kept for callers, left out of the message (no "[Errno 28]" before it)
+        raise said from error
     finally:
         if temporary is not None:
             temporary.unlink(missing_ok=True)

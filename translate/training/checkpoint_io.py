@@ -40,10 +40,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
             if isinstance(error, OSError):
-                raise OSError(
-                    error.errno, f"could not write checkpoint {target} ({error.strerror}); the previous file is "
+                said = OSError(
+                    f"could not write checkpoint {target} ({error.strerror}); the previous file is "
                     "unchanged. Free space or choose a writable folder (trainer.default_root_dir)"
-                ) from error  # fmt: skip
+                )
+                said.errno = error.errno  # kept for callers, left out of the message (no "[Errno 28]" before it)
+                raise said from error
             raise
 
 
