@@ -195,3 +195,19 @@ def test_eval_translates_the_test_images_as_predict_does(
     assert seen[0] == ((40, 40) if training else (32, 32))  # 32 -> 36, padded to TraVeLGAN's multiple of 8
     expected = "training: shorter side resized to 36 (bilinear), and back" if training else "native"
     assert json.loads((out / "eval.json").read_text())["settings"]["scale"] == expected
+
+
+@pytest.mark.parametrize(
+    ("protocol", "name"),
+    [("cut", "w.pth"), ("torch-fidelity", "w.pth"), ("clean", "inception-2015-12-05.pt")],  # clean-fid: by name
+)
+def test_inception_weights_that_are_not_weights_are_one_line(protocol, name, write_images, tmp_path, capsys):
+    """#29: random bytes as --inception-weights ended in _pickle.UnpicklingError's traceback (torch-fidelity: after
+    the folders were read)."""
+    write_images(tmp_path / "real", 2)
+    (tmp_path / name).write_bytes(np.random.default_rng(0).bytes(3000))
+    message = _error(["--real", str(tmp_path / "real"), "--fake", str(tmp_path / "real"), "--protocol", protocol,
+                      "--inception-weights", str(tmp_path / name), "--output", str(tmp_path / "e"), "--device",
+                      "cpu"], capsys)  # fmt: skip
+    assert message.startswith(f"translate eval: error: --inception-weights {tmp_path / name} is not the Inception")
+    assert "\n" not in message and not (tmp_path / "e").exists()

@@ -20,6 +20,25 @@ def test_wrong_architecture_is_named(official_cyclegan_file, tmp_path, capsys):
         main(["import", "--g-ab", str(tmp_path / "nope.pth"), "--output", str(tmp_path / "x.ckpt")])
 
 
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (bytes(range(256)) * 20, "its bytes are no format PyTorch writes"),
+        (b"weights", "it is a text file"),
+        (b"", "it is empty"),
+    ],
+)
+def test_a_file_that_is_no_generator_is_one_line(content, said, tmp_path):
+    """#29: random bytes ended in torch's multi-line advice to load them with weights_only=False."""
+    (tmp_path / "g.pth").write_bytes(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", "--g-ab", str(tmp_path / "g.pth"), "--output", str(tmp_path / "x.ckpt")])
+    message = str(exit_info.value.code)
+    assert message == (f"translate import: error: {tmp_path / 'g.pth'} is not an official generator file ({said}); "
+                       "pass the .pth or .ckpt file the official code saved")  # fmt: skip
+    assert not (tmp_path / "x.ckpt").exists()
+
+
 def test_stargan_import_then_predict(official_stargan_files, tmp_path):
     official_g, _ = official_stargan_files(tmp_path)
     photos = tmp_path / "photos"

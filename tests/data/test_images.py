@@ -40,6 +40,25 @@ def test_find_images_errors_name_the_folder(tmp_path):
         find_images(tmp_path / "empty")
 
 
+def test_a_folder_reached_twice_is_read_once_by_its_shortest_path(write_images, tmp_path, caplog):
+    """#29: `loop -> .` made training and predict read loop/loop/.../img.png 40 levels deep; two links to one folder
+    read it twice. Breadth first, a real folder before a link: each folder once, one warning naming the links."""
+    root = tmp_path / "in"
+    write_images(root / "sub", 1)
+    write_images(tmp_path / "elsewhere", 1, colour=1)
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    (root / "a_link").symlink_to(root / "sub", target_is_directory=True)  # sorts before sub, same depth
+    (root / "one").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "two").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "deep" / "deeper").mkdir(parents=True)
+    (root / "deep" / "deeper" / "up").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with caplog.at_level(logging.WARNING):
+        found = find_images(root)
+    assert [p.relative_to(root).as_posix() for p in found] == ["one/img_000.png", "sub/img_000.png"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and all(str(root / name) in warnings[0] for name in ("loop", "a_link", "two", "deep"))
+
+
 GRADIENT = np.linspace(0, 1, 8 * 12).reshape(8, 12)
 
 

@@ -5,8 +5,11 @@ serving; concurrent requests of one padded size run as one batch; /info and /hea
 
 import io
 import json
+import logging
 import re
+import socket
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -169,3 +172,31 @@ def test_an_exif_rotated_photo_is_answered_upright_as_predict_writes_it(cyclegan
         answer = request(f"{url}/translate", buffer.getvalue(), "image/jpeg")
     assert answer.status == 200 and Image.open(io.BytesIO(answer.body)).size == (22, 30)
     assert answer.body == _predicted(cyclegan, tmp_path, "photo.jpg", buffer.getvalue())
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "multipart/form-data; boundary=b"])
+def test_a_client_that_hangs_up_mid_upload_is_one_log_line(cyclegan_url, content_type, caplog):
+    """#29: uvicorn logged a 30-line traceback (starlette's ClientDisconnect) each time; the server keeps serving."""
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logging.getLogger("uvicorn.error").addHandler(handler)  # uvicorn's loggers do not reach caplog's root handler
+    try:
+        host, port = cyclegan_url.removeprefix("http://").split(":")
+        with caplog.at_level(logging.WARNING, logger="translate.serving"), socket.create_connection((host, port)) as s:
+            head = (
+                f"POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: 100000\r\n\r\n"
+            )
+            s.sendall(head.encode() + (b"--b\r\nContent-Disposition: form-data; name=image; filename=a.png\r\n\r\n"
+                                       if content_type.startswith("multipart") else b"") + b"x" * 1000)  # fmt: skip
+            time.sleep(0.2)
+            s.close()
+            deadline = time.monotonic() + 10
+            while "disconnected" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert request(f"{cyclegan_url}/health").status == 200
+    finally:
+        logging.getLogger("uvicorn.error").removeHandler(handler)
+    (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("translate")]
+    assert re.fullmatch(r"127\.0\.0\.1:\d+ disconnected during its upload to POST /translate: nothing translated", line)
+    assert not [r for r in seen if r.exc_info or r.levelno >= logging.ERROR], [r.getMessage() for r in seen]

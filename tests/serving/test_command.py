@@ -14,6 +14,11 @@ from translate.commands.serve import serve_parser
         (["--ckpt", "x.ckpt", "--max-batch", "0"], "translate serve: error: --max-batch must be >= 1, got 0"),
         (["--ckpt", "x.ckpt", "--max-pixels", "0"], "translate serve: error: --max-pixels must be >= 1, got 0"),
         (["--ckpt", "x.ckpt", "--max-wait-ms", "-1"], "translate serve: error: --max-wait-ms must be >= 0, got -1.0"),
+        (
+            ["--ckpt", "x.ckpt", "--port", "70000"],
+            "translate serve: error: --port must be 1 to 65535, got 70000",
+        ),  # #29
+        (["--ckpt", "x.ckpt", "--port", "0"], "translate serve: error: --port must be 1 to 65535, got 0"),
     ],
 )
 def test_serve_mistakes_are_one_line(args, message):

@@ -57,3 +57,26 @@ def test_shipped_configs_train_with_the_logger_off(config, tiny_domains, tmp_pat
           f"--trainer.default_root_dir={tmp_path / 'run'}"])  # fmt: skip
     assert "LearningRateMonitor skipped" in caplog.text
     assert list((tmp_path / "run").rglob("*.ckpt"))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--data.crop_size=64", "--data.load_size=32"], "data.load_size: load_size (32) must be >= crop_size (64)"),
+        (["--model.init_args.generator.init_args.num_blocks=-1"],
+         "model.init_args.generator.init_args.num_blocks: num_blocks must be >= 0, got -1"),
+        (["--trainer.callbacks+=translate.training.callbacks.SampleGrid", "--trainer.callbacks.num_images=0"],
+         "(SampleGrid): num_images and every_n_epochs must be >= 1, got 0, 1"),
+        (["--model.init_args.optimizer.init_args.lr=.nan"], "model.init_args.optimizer (Adam): Invalid learning rate"),
+        (["--trainer.max_epochs=-5"], "trainer: `max_epochs` must be a non-negative integer or -1"),
+    ],
+)  # fmt: skip
+def test_a_constructor_error_is_one_line_naming_the_option(args, expected, tiny_domains, tmp_path, capsys):
+    """#29: the class's own ValueError, not jsonargparse's 40 lines of Union subtypes around it (nor, for an
+    optimizer built when the run starts, a traceback)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", f"--config={CONFIGS / 'quickstart.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
+              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}", *args])  # fmt: skip
+    message = str(exit_info.value.code)
+    assert message.startswith("translate fit: error: ") and expected in message and "\n" not in message, message
+    assert "Traceback" not in capsys.readouterr().err

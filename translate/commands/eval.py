@@ -114,13 +114,11 @@ def _add_running(how: argparse._ArgumentGroup) -> None:
 def main(argv: list[str]) -> None:
     args = eval_parser().parse_args(argv)
     _check_combination(args)
-    from translate.evaluation import WeightsMissingError
-
     try:
         report, output = _checkpoint_report(args) if args.ckpt else _folder_report(args)
-    except (FileNotFoundError, FileExistsError, ValueError, WeightsMissingError) as error:
+        path = report.write(output / "eval.json")
+    except (OSError, ValueError) as error:  # OSError: missing files or weights, a full disk, an existing report
         sys.exit(f"translate eval: error: {error}")
-    path = report.write(output / "eval.json")
     print(f"{report.summary()} -> {path}")
 
 
@@ -161,7 +159,7 @@ def _checkpoint_report(args: argparse.Namespace):
 
     device = _device(args.device)
     ckpt = resolve_checkpoint(args.ckpt)
-    output = Path(args.output) if args.output else ckpt.parent / f"eval_{args.protocol}"
+    output = _check_output(Path(args.output) if args.output else ckpt.parent / f"eval_{args.protocol}", args.overwrite)
     model = load_model(ckpt, device=device, trust=args.trust_checkpoint)
     data = data_module(args.config)
     targets = (args.direction or []) + (args.target_domain or [])
@@ -178,11 +176,21 @@ def _checkpoint_report(args: argparse.Namespace):
 def _folder_report(args: argparse.Namespace):
     from translate.inference.evaluate import folder_report, reference_report
 
-    output = Path(args.output) if args.output else Path(f"eval_{args.protocol}")
+    output = _check_output(Path(args.output) if args.output else Path(f"eval_{args.protocol}"), args.overwrite)
     options = _options(args, _device(args.device))
     if args.reference:
         return reference_report(args.reference, args.fake, options=options), output
     return folder_report(args.real, args.fake, options=options), output
+
+
+def _check_output(output: Path, overwrite: bool) -> Path:
+    """The report's folder, checked before anything is translated: a previous eval.json is kept unless ``overwrite``."""
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"--output {output} is a file; eval writes a folder (translations and eval.json)")
+    if (output / "eval.json").exists() and not overwrite:
+        raise FileExistsError(f"--output {output} holds eval.json of a previous evaluation; pass --overwrite to "
+                              "replace it, or choose another --output")  # fmt: skip
+    return output
 
 
 def _device(name: str) -> str:

@@ -11,6 +11,7 @@ from translate.inference.official import (
     import_pix2pix,
     import_stargan,
 )
+from translate.output_files import check_output
 
 
 def import_parser() -> argparse.ArgumentParser:
@@ -59,6 +60,7 @@ def import_parser() -> argparse.ArgumentParser:
         help="StarGAN multi-label: a group of which exactly one is on (repeatable)",
     )
     parser.add_argument("--output", required=True, help="checkpoint to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace --output when it exists")
     return parser
 
 
@@ -69,6 +71,7 @@ def main(argv: list[str]) -> None:
     ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
     args = import_parser().parse_args(argv)
     try:
+        check_output(args.output, overwrite=args.overwrite)  # before any file is read: nothing done in vain
         if args.stargan:
             path = import_stargan(args.stargan, args.output, discriminator=args.stargan_d, domains=args.domains,
                                   label_mode=args.label_mode, exclusive_groups=args.exclusive)  # fmt: skip

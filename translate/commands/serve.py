@@ -57,9 +57,11 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str]) -> None:
     args = serve_parser().parse_args(argv)
-    for option, value in (("--max-batch", args.max_batch), ("--max-pixels", args.max_pixels), ("--port", args.port)):
+    for option, value in (("--max-batch", args.max_batch), ("--max-pixels", args.max_pixels)):
         if value < 1:
             sys.exit(f"translate serve: error: {option} must be >= 1, got {value}")
+    if not 1 <= args.port <= 65535:  # bind() would raise OverflowError from deep in asyncio, after loading the model
+        sys.exit(f"translate serve: error: --port must be 1 to 65535, got {args.port}")
     if args.max_wait_ms < 0:
         sys.exit(f"translate serve: error: --max-wait-ms must be >= 0, got {args.max_wait_ms}")
     try:

@@ -1,7 +1,8 @@
 """Image files: finding them under a folder, decoding any mode to 8-bit RGB or grayscale, and to tensors."""
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, features
 from torch import Tensor
+
+log = logging.getLogger(__name__)
 
 # Formats Pillow registers but does not decode into still images on its own: PostScript (needs Ghostscript), Windows
 # metafiles and the scientific stubs (need a handler installed), video, and IPTC metadata.
@@ -57,17 +60,69 @@ def is_image_file(path: Path) -> bool:
 
 
 def find_images(folder: Path) -> list[Path]:
-    """Image files under ``folder``, recursively and sorted, skipping hidden files and folders."""
+    """Image files under ``folder``, recursively and sorted, skipping hidden files and folders.
+
+    Folder symlinks are followed (dataset folders often are links), but a folder reached twice (a link looping back
+    into the tree, two links to one folder) is read once, by its shortest path; one warning names the others.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    found = []
-    for parent, dirs, files in os.walk(folder, followlinks=True):  # dataset folders are often symlinks
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune .git, .ipynb_checkpoints, ...
-        found += [Path(parent, f) for f in files if is_image_file(Path(f))]
+    found, skipped = [], []
+    for parent, names in walk_once(folder, skipped):
+        found += [parent / name for name in names if is_image_file(Path(name))]
+    if skipped:
+        log.warning("skipping %s under %s: %s to a folder already read (a symlink loop, or two links to one folder); "
+                    "each folder is read once, by its shortest path", ", ".join(map(str, skipped)), folder,
+                    "it leads" if len(skipped) == 1 else "they lead")  # fmt: skip
     if not found:
         raise ValueError(f"no images ({extension_names()}) found under {folder}")
     return sorted(found)
+
+
+def walk_once(folder: Path, skipped: list[Path] | None = None) -> Iterator[tuple[Path, list[str]]]:
+    """(folder, names of its visible non-folder entries) for ``folder`` and every visible folder below it, breadth
+    first (shallowest first, a real folder before a link at the same depth), following folder symlinks but entering
+    each folder once: the paths that reach one again go to ``skipped``. Unreadable folders are passed over, as
+    ``os.walk`` does."""
+    seen = {_identity(folder)}
+    level = [folder]
+    while level:
+        below: list[tuple[bool, str, Path]] = []
+        for parent in level:
+            try:
+                entries = sorted(os.scandir(parent), key=lambda entry: entry.name)
+            except OSError:
+                continue
+            visible = [entry for entry in entries if not entry.name.startswith(".")]  # .git, .ipynb_checkpoints
+            folders = [entry for entry in visible if _is_folder(entry)]
+            yield parent, sorted({entry.name for entry in visible}.difference(entry.name for entry in folders))
+            below += [(entry.is_symlink(), entry.path, Path(entry.path)) for entry in folders]
+        level = []
+        for _, _, path in sorted(below, key=lambda item: item[:2]):
+            identity = _identity(path)
+            if identity in seen:
+                if skipped is not None:
+                    skipped.append(path)
+                continue
+            seen.add(identity)
+            level.append(path)
+
+
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # follows a symlink; a broken one is no folder
+    except OSError:
+        return False
+
+
+def _identity(path: Path | str) -> tuple[int, int]:
+    """The (device, inode) of the folder ``path`` leads to: one value for every path that reaches it."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (-1, hash(str(path)))
+    return stat.st_dev, stat.st_ino
 
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:

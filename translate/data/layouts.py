@@ -1,10 +1,9 @@
 """Dataset folder layouts: which domains a folder holds, and what to say when it is missing."""
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from translate.data.images import IMAGE_EXTENSIONS
+from translate.data.images import IMAGE_EXTENSIONS, walk_once
 
 LAYOUTS = "datasets/README.md lists the layouts"
 # The official CycleGAN datasets, by name: `translate data download NAME` fetches them (data/download.py).
@@ -20,11 +19,7 @@ PIX2PIX_DATASETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handb
 
 def _holds_images(folder: Path) -> bool:
     """Whether any image file is under ``folder`` (stops at the first one found)."""
-    for _, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS for f in files):
-            return True
-    return False
+    return any(Path(f).suffix.lower() in IMAGE_EXTENSIONS for _, files in walk_once(folder) for f in files)
 
 
 def _is_official_split(name: str, split: str) -> bool:

@@ -22,7 +22,7 @@ def load_extractor(protocol: Protocol, *, weights: str | Path | None = None, fea
     """The protocol's extractor and the weights file it was built from: ``feature`` when given (no Inception), else
     the Inception from ``weights`` or the library's cache (``WeightsMissingError`` when absent: nothing downloads)."""
     found = None if feature is not None else protocol.weights.find(weights)
-    return protocol.build(found, feature, torch.device(device)), found
+    return protocol.load(found, feature, torch.device(device)), found
 
 
 def score_folders(

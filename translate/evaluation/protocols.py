@@ -85,6 +85,22 @@ class Protocol(ABC):
     def build(self, weights: Path | None, feature: nn.Module | None, device: torch.device) -> Any:
         """The library's extractor: the Inception from ``weights``, or ``feature`` wrapped as the library calls it."""
 
+    def load(self, weights: Path | None, feature: nn.Module | None, device: torch.device) -> Any:
+        """``build``, where a weights file the library cannot load (random bytes, another network, a truncated
+        download) is one line naming it (``ValueError``), not the library's traceback."""
+        try:
+            return self.build(weights, feature, device)
+        except WeightsMissingError:
+            raise
+        except Exception as error:
+            if feature is not None:
+                raise  # a custom extractor's own failure keeps its traceback
+            said = (str(error).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")[:200]
+            raise ValueError(
+                f"--inception-weights {weights} is not the Inception the {self.name} protocol loads "
+                f"({self.weights.file}; {type(error).__name__}: {said}); download {self.weights.url}"
+            ) from None
+
     @abstractmethod
     def folder_features(self, folder: Path, extractor: Any, device: torch.device, batch_size: int) -> np.ndarray:
         """(N, D) features of the images in ``folder``, read and resized by the library."""
@@ -208,7 +224,10 @@ class TorchFidelityProtocol(Protocol):
     )
 
     def build(self, weights: Path | None, feature: nn.Module | None, device: torch.device) -> FidelityExtractor:
-        return fidelity_extractor(weights, feature, device)
+        extractor = fidelity_extractor(weights, feature, device)
+        if feature is None:
+            extractor.module()  # loads the weights now, not at the first folder: a bad file fails before any work
+        return extractor
 
     def folder_features(self, folder: Path, extractor: FidelityExtractor, device: torch.device,
                         batch_size: int) -> np.ndarray:  # fmt: skip

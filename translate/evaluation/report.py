@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from translate.output_files import atomic_path
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -46,8 +48,8 @@ class EvalReport:
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
+        with atomic_path(path) as temporary:  # a crash or a full disk never leaves half a report
+            temporary.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
         return path
 
     def summary(self) -> str:

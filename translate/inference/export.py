@@ -13,6 +13,7 @@ import torch
 
 from translate.inference.targets import choose_translation
 from translate.models.contract import TranslationModel
+from translate.output_files import atomic_path
 
 Format = Literal["onnx", "torchscript"]
 
@@ -26,27 +27,26 @@ def export(
     target_domain: str | None = None,
     opset: int = 17,
 ) -> Path:
-    """Write ``model``'s translator to ``output``; returns the path."""
+    """Write ``model``'s translator to ``output`` (atomically: a temporary file, then renamed); returns the path."""
     output = Path(output)
     target = choose_translation(model, direction=direction, target_domain=target_domain)
     translator = model.eval().cpu().translator(target).eval()
     side = model.size_multiple * max(1, 32 // model.size_multiple)  # a small valid example input
     example = torch.zeros(1, model.channels, side, side)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), warnings.catch_warnings():
+    if format not in ("onnx", "torchscript"):
+        raise ValueError(f"unknown format {format!r}, expected 'onnx' or 'torchscript'")
+    with atomic_path(output) as temporary, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks
         if format == "onnx":
             torch.onnx.export(
-                translator, (example,), str(output), dynamo=False, opset_version=opset,
+                translator, (example,), str(temporary), dynamo=False, opset_version=opset,
                 input_names=["image"], output_names=["translated"],
                 dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                               "translated": {0: "batch", 2: "height", 3: "width"}},
             )  # fmt: skip
-            _write_metadata(output, model, target)
-        elif format == "torchscript":
-            torch.jit.trace(translator, example, check_trace=False).save(str(output))
+            _write_metadata(temporary, model, target)
         else:
-            raise ValueError(f"unknown format {format!r}, expected 'onnx' or 'torchscript'")
+            torch.jit.trace(translator, example, check_trace=False).save(str(temporary))
     return output
 
 

@@ -70,7 +70,7 @@ def _expand(item: str) -> tuple[list[tuple[Path, Path]], list[Path]]:
     matches = [Path(match) for match in sorted(glob.glob(item, recursive=True))]  # no hidden names, as find_images
     folders = _outermost([match for match in matches if match.is_dir()])
     images = [match for match in matches if match.is_file() and is_image_file(match)]
-    images += [image for folder in folders for image in _images_under(folder)]
+    images = _by_shortest_path(item, images + [image for folder in folders for image in _images_under(folder)])
     if not images:
         raise FileNotFoundError(f"--input {item!r} matches no image files ({extension_names()}) under {base.resolve()}")
     return [(image, image.relative_to(base)) for image in images], folders
@@ -105,6 +105,23 @@ def _images_under(folder: Path) -> list[Path]:
         return find_images(folder)
     except ValueError:
         return []
+
+
+def _by_shortest_path(item: str, images: list[Path]) -> list[Path]:
+    """Each file once, by its shortest path: ``**`` follows folder symlinks, so a link looping back into the tree
+    matches its files again, one level deeper each time (one warning)."""
+    chosen: dict[Path, Path] = {}
+    real, skipped = _resolver(), []
+    linked = {image: real(image).parent != image.parent.absolute() for image in set(images)}  # through a link
+    for image in sorted(linked, key=lambda path: (len(path.parts), linked[path], str(path))):
+        if chosen.setdefault(real(image), image) is not image:
+            skipped.append(image)
+    if skipped:
+        links = sorted({next((p for p in reversed(path.parents) if p.is_symlink()), path) for path in skipped})
+        log.warning("--input %r: skipping %s: %s to files already matched (a symlink loop, or two links to one "
+                    "folder); each file is read once, by its shortest path", item, ", ".join(map(str, links)),
+                    "it leads" if len(links) == 1 else "they lead")  # fmt: skip
+    return sorted(chosen.values())
 
 
 def _resolver() -> Callable[[Path], Path]:

@@ -24,6 +24,7 @@ official anti-aliased ``ResnetGenerator``, which our ``ResnetGenerator(antialias
 """
 
 import logging
+import pickle
 import re
 from functools import partial
 from pathlib import Path
@@ -42,7 +43,7 @@ from translate.networks import (
     StarGANGenerator,
     UNetGenerator,
 )
-from translate.training.checkpoint_io import AtomicCheckpointIO
+from translate.training.checkpoint_io import AtomicCheckpointIO, checkpoint_format, first_line, what_file_is
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,19 @@ _LEGACY_NORM_KEYS = ("running_mean", "running_var", "num_batches_tracked")
 
 def _read_state_dict(path: Path, what: str = "generator") -> dict:
     """A plain state_dict (tensors by name) from ``path``, without a ``module.`` prefix (saved from DataParallel)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file not found: {path}")
+    if checkpoint_format(path) is None:  # random bytes, an image, text: torch would answer with its pickle advice
+        raise ValueError(f"{path} is not an official {what} file ({what_file_is(path)}); pass the .pth or .ckpt file "
+                         "the official code saved")  # fmt: skip
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{what} file not found: {path}") from None
-    except Exception as error:  # noqa: BLE001 (truncated, not PyTorch, or pickled objects beyond tensors)
-        raise ValueError(f"{path} is not a readable PyTorch state dict ({type(error).__name__}: {error})") from None
+    except pickle.UnpicklingError:  # torch's advice to load it with weights_only=False: not for a file of tensors
+        raise ValueError(f"{path} holds pickled Python objects beyond tensors, which could run code when loaded; "
+                         f"refused: an official {what} file is a plain state dict of tensors") from None  # fmt: skip
+    except Exception as error:  # noqa: BLE001 (a damaged archive)
+        raise ValueError(f"{path} is a damaged {what} file ({type(error).__name__}: {first_line(error)}); an "
+                         "interrupted copy or download? Copy it again") from None  # fmt: skip
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} is not a plain state dict of tensors (an official {what} file)")
     return {k.removeprefix("module."): v for k, v in state.items()}

@@ -52,8 +52,10 @@ class StarGANGenerator(Generator):
         norm: Norm = "instance_affine",
     ):
         super().__init__()
-        if num_blocks < 0 or base_channels < 1:
-            raise ValueError(f"need num_blocks >= 0 and base_channels >= 1, got {num_blocks}, {base_channels}")
+        if num_blocks < 0:
+            raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
+        if base_channels < 1:
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
         make_norm = norm_layer(norm)
         self.size_multiple = 4
         channels = base_channels
@@ -91,8 +93,10 @@ class StarGANDiscriminator(Discriminator):
 
     def __init__(self, in_channels: int, *, base_channels: int = 64, num_layers: int = 6):
         super().__init__()
-        if num_layers < 1 or base_channels < 1:
-            raise ValueError(f"need num_layers >= 1 and base_channels >= 1, got {num_layers}, {base_channels}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        if base_channels < 1:
+            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
         layers: list[nn.Module] = []
         channels, out_channels = in_channels, base_channels
         for _ in range(num_layers):

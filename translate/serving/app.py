@@ -12,6 +12,7 @@ from importlib.resources import files
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from translate.serving.batching import Batcher
 from translate.serving.model import RequestError, ServedModel, Translation
@@ -33,6 +34,7 @@ def create_app(
     app = FastAPI(title="translate", lifespan=lifespan, docs_url=None, redoc_url=None)
     page = files("translate.serving").joinpath("static", "index.html").read_text(encoding="utf-8")
     app.add_exception_handler(RequestError, _refused)
+    app.add_exception_handler(ClientDisconnect, _disconnected)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
@@ -75,6 +77,14 @@ def _lifespan(served: ServedModel, max_batch: int, max_wait_s: float, decode_thr
 
 async def _refused(request: Request, error: RequestError) -> JSONResponse:
     return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+
+async def _disconnected(request: Request, error: ClientDisconnect) -> Response:
+    """A client that hangs up mid-upload is one log line, not uvicorn's 30-line traceback; no one reads the answer."""
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    log.warning("%s disconnected during its upload to %s %s: nothing translated", client, request.method,
+                request.url.path)  # fmt: skip
+    return Response(status_code=400)
 
 
 async def _translated(request: Request, served: ServedModel, translation: Translation) -> Response:

@@ -40,10 +40,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
             if isinstance(error, OSError):
-                raise OSError(
-                    error.errno, f"could not write checkpoint {target} ({error.strerror}); the previous file is "
+                said = OSError(
+                    f"could not write checkpoint {target} ({error.strerror}); the previous file is "
                     "unchanged. Free space or choose a writable folder (trainer.default_root_dir)"
-                ) from error  # fmt: skip
+                )
+                said.errno = error.errno  # kept for callers, left out of the message (no "[Errno 28]" before it)
+                raise said from error
             raise
 
 
@@ -75,13 +77,13 @@ def read_checkpoint(path: Path, *, trust: bool = False, mmap: bool = False, trus
     """
     kind = checkpoint_format(path)
     if kind is None:
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({_what_it_is(path)}); pass a .ckpt written by "
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({what_file_is(path)}); pass a .ckpt written by "
                          "`translate fit` or `translate import`, or the run folder that holds it")  # fmt: skip
     try:
         return torch.load(path, map_location="cpu", weights_only=not trust, mmap=mmap and kind == "zip")
     except pickle.UnpicklingError as error:
         if not any(word in str(error).lower() for word in ("global", "unsupported class")):  # not a refused object
-            raise ValueError(f"{path} is a damaged PyTorch checkpoint ({_first_line(error)})") from None
+            raise ValueError(f"{path} is a damaged PyTorch checkpoint ({first_line(error)})") from None
         fix = (
             "Pass --trust-checkpoint only if you trust where it comes from"
             if trust_option
@@ -92,7 +94,7 @@ def read_checkpoint(path: Path, *, trust: bool = False, mmap: bool = False, trus
             f"loaded; refused. {fix}"
         ) from None
     except (EOFError, RuntimeError, KeyError, IndexError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is a damaged PyTorch checkpoint ({_first_line(error)}); an interrupted copy or "
+        raise ValueError(f"{path} is a damaged PyTorch checkpoint ({first_line(error)}); an interrupted copy or "
                          "download? Copy it again") from None  # fmt: skip
 
 
@@ -110,7 +112,7 @@ def checkpoint_format(path: Path) -> str | None:
     return None
 
 
-def _what_it_is(path: Path) -> str:
+def what_file_is(path: Path) -> str:
     with open(path, "rb") as file:
         head = file.read(4096)
     if not head:
@@ -127,5 +129,5 @@ def _what_it_is(path: Path) -> str:
     return "it is a text file"
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from jsonargparse import DefaultHelpFormatter
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -28,7 +29,7 @@ from translate.data.layouts import discover_domains, named_domains
 from translate.models.checks import _flat
 from translate.models.contract import GeneratesFromNoise, LabelConditioned
 from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
-from translate.training.config_errors import short_message
+from translate.training.config_errors import constructor_error, short_message
 from translate.training.console import PlainProgress, RunSummary
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
 
@@ -97,6 +98,30 @@ class TranslateCLI(LightningCLI):
     def subcommands() -> dict[str, set[str]]:
         return {name: keys for name, keys in LightningCLI.subcommands().items() if name != "predict"}
 
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except ValueError as error:  # a data module's, model's, network's or callback's, in jsonargparse's report
+            self._exit_on_constructor_error(error)
+            raise
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except ValueError as error:  # classes the model builds when the run starts: optimizers, schedules
+            self._exit_on_constructor_error(error)
+            raise
+
+    def _exit_on_constructor_error(self, error: ValueError) -> None:
+        """A ``ValueError`` raised by the constructor of a class the config names ends the run in one line naming
+        the option (``data.load_size: load_size (32) must be >= crop_size (64)``), not jsonargparse's dump of
+        every Union subtype it tried; anything else keeps its traceback."""
+        subcommand = self.config.get("subcommand")
+        config = self.config[subcommand] if subcommand else self.config
+        said = None if os.environ.get("TRANSLATE_DEBUG") else constructor_error(error, config.as_dict())
+        if said is not None:
+            sys.exit(f"translate {subcommand}: error: {said}  (TRANSLATE_DEBUG=1 shows the traceback)")
+
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         strategy = kwargs.get("strategy", self._get(self.config_init, "trainer", default={}).get("strategy"))
         if isinstance(strategy, str) and strategy in PLAIN_DDP_NAMES:
@@ -105,7 +130,14 @@ class TranslateCLI(LightningCLI):
                 "optimizer step, no unused-parameter search; see docs/training.md)"
             )
             kwargs["strategy"] = StepSyncDDPStrategy(start_method=PLAIN_DDP_NAMES[strategy])
-        trainer = super().instantiate_trainer(**kwargs)
+        try:
+            trainer = super().instantiate_trainer(**kwargs)
+        except (ValueError, MisconfigurationException) as error:  # max_epochs -5, an accelerator this machine lacks
+            if os.environ.get("TRANSLATE_DEBUG"):
+                raise
+            said = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            sys.exit(f"translate {self.config.get('subcommand')}: error: trainer: {said}  (TRANSLATE_DEBUG=1 shows the "
+                     "traceback)")  # fmt: skip
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:  # Lightning's default, not a user's plugin
             trainer.strategy.checkpoint_io = AtomicCheckpointIO()
         trainer.callbacks.append(RunSummary())

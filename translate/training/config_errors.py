@@ -7,10 +7,15 @@ text of some forty lines. What a user needs is the option, what is wrong with it
 import difflib
 import importlib
 import inspect
+import math
 import re
+import traceback
+from collections.abc import Iterator
+from typing import Any
 
 STRUCTURE = ("Parser key", "Does not validate", "Subtypes:", "Errors:", "Given value",
              "- Problem with given class_path", "- Expected a <class 'NoneType'>")  # fmt: skip
+ALSO_TRIED = ("Expected a dot import path string", "Expected a path but")
 
 
 def short_message(message: str, options: list[str]) -> str:
@@ -36,6 +41,8 @@ def short_message(message: str, options: list[str]) -> str:
         value, choices = given[1].strip(), list(dict.fromkeys(literals))
         return f"{path}: {value} is not one of {', '.join(choices)}{_did_you_mean(repr(value), choices, quote=False)}"
     detail = [line.strip() for line in message.splitlines() if line.strip() and not line.strip().startswith(STRUCTURE)]
+    # a float given as `nan` was also tried as a class (a dot import path) and a file: the float is what was meant
+    detail = [line for line in detail if not line.lstrip("- ").startswith(ALSO_TRIED)] or detail
     if keys and detail:
         return f"{path}: {detail[-1].lstrip('- ')}"
     one_line = re.match(r'Parser key "[^"]+":\s*(.+)', message.strip())  # e.g. a --config file that does not exist
@@ -66,3 +73,66 @@ def _did_you_mean(typed: str, names: list[str], *, quote: bool = True) -> str:
     if not close:
         return ""
     return f"; did you mean {close[0]!r}?" if quote else f"; did you mean {close[0]}?"
+
+
+def constructor_error(error: BaseException, config: dict) -> str | None:
+    """One line for a ``ValueError`` that a class named in ``config`` (a parsed config as a dict) raised in its
+    constructor, whether jsonargparse wrapped it in its Union report (data modules, models, callbacks) or it came
+    later (an optimizer a model builds in ``configure_optimizers``): the option, then the class's own words. None
+    when ``error`` is no such error (a bug somewhere keeps its traceback)."""
+    raised = _original(error)
+    if not isinstance(raised, ValueError):
+        return None
+    for frame, _ in reversed(list(traceback.walk_tb(raised.__traceback__))):  # innermost constructor first
+        instance = frame.f_locals.get("self") if frame.f_code.co_name == "__init__" else None
+        if instance is None:
+            continue
+        name = type(instance).__name__
+        blocks = [(path, init_args) for path, class_path, init_args in _blocks(config)
+                  if class_path.rsplit(".", 1)[-1] == name]  # fmt: skip
+        if not blocks:
+            continue
+        path, init_args = max(blocks, key=lambda block: _agreeing(block[1], frame.f_locals))  # optimizer_g or _d?
+        said = (str(raised).strip().splitlines() or [name])[0]
+        words = re.findall(r"\w+", said)
+        named = [arg for arg in sorted(init_args, key=lambda a: words.index(a) if a in words else len(words))
+                 if arg in words]  # fmt: skip
+        where = f"{path}.init_args.{named[0]}" if named and not path.endswith("]") else f"{path} ({name})"
+        return f"{where.replace('data.init_args.', 'data.', 1)}: {said}"
+    return None
+
+
+def _original(error: BaseException) -> BaseException:
+    """The exception at the bottom of a chain of wrappers (jsonargparse raises its report ``from`` the class's)."""
+    seen = {id(error)}
+    while error.__cause__ is not None and id(error.__cause__) not in seen:
+        error = error.__cause__
+        seen.add(id(error))
+    return error
+
+
+def _blocks(config: Any, path: str = "") -> Iterator[tuple[str, str, dict]]:
+    """(option path, class_path, init_args) of every ``class_path`` block in a config dict; list items as
+    ``trainer.callbacks[3]``."""
+    if isinstance(config, dict):
+        if isinstance(config.get("class_path"), str):
+            yield path, config["class_path"], config.get("init_args") or {}
+        for key, value in config.items():
+            yield from _blocks(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(config, list):
+        for index, item in enumerate(config):
+            yield from _blocks(item, f"{path}[{index}]")
+
+
+def _agreeing(init_args: dict, arguments: dict) -> int:
+    """How many of a block's ``init_args`` the constructor's arguments hold (NaN equal to NaN)."""
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+            return True
+        try:
+            return bool(a == b) or (isinstance(a, list | tuple) and list(a) == list(b))
+        except Exception:  # noqa: BLE001 (tensors and other values that do not compare to a bool)
+            return False
+
+    return sum(same(value, arguments[key]) for key, value in init_args.items() if key in arguments)

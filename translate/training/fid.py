@@ -79,7 +79,7 @@ class FIDMonitor(Callback):
                 log.warning(f"FID/KID off: {error}")
                 self._disabled = True
                 return
-        self.extractor = self.protocol.build(weights, self.feature, pl_module.device)
+        self.extractor = self.protocol.load(weights, self.feature, pl_module.device)
         log.info(f"FID/KID under the {self.protocol.name} protocol ({self.protocol.library}; docs/evaluation.md)")
         if trainer.logger is not None:
             trainer.logger.log_hyperparams({"fid_protocol": self.protocol.name})
