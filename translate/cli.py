@@ -104,9 +104,21 @@ def _log_to_stderr() -> None:
     """translate's INFO messages (the run summary, progress lines in jobs, what predict wrote) as plain lines."""
     import logging
 
+    class StderrHandler(logging.StreamHandler):
+        """Writes to whatever ``sys.stderr`` is when it logs: a caller that swaps it between calls of ``main`` (pytest's
+        capture, a notebook) would otherwise leave the handler writing to a closed stream ("Logging error")."""
+
+        @property
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value) -> None:  # logging.StreamHandler.__init__ assigns it; sys.stderr is read instead
+            pass
+
     logger = logging.getLogger("translate")
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
