@@ -20,7 +20,7 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 # unpaired data and matched pairs (pix2pix) at once.
 NOISE_FAMILIES = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
 FAMILIES = {
-    "cyclegan": (["quickstart.yaml", "debug.yaml"], []),
+    "cyclegan": (["quickstart_official.yaml", "debug.yaml"], []),
     "stargan": (["stargan_quickstart.yaml", "debug.yaml", "debug_stargan.yaml"], []),
     "travelgan": (["travelgan_quickstart.yaml", "debug_travelgan.yaml"], []),
     "travelgan_siamese": (["travelgan_siamese_quickstart.yaml", "debug_travelgan.yaml"], []),

@@ -64,7 +64,8 @@ class WindowTimer(Callback):
 
 
 def time_training(args, precision: str, batch: int, root: Path, *, benchmark: bool = True, channels_last=False):
-    """Steps/s of our CycleGAN (configs/apple2orange.yaml; --tiny: configs/quickstart.yaml) at ``args.size``."""
+    """Steps/s of our CycleGAN (configs/apple2orange.yaml; --tiny: configs/quickstart_official.yaml) at
+    ``args.size``."""
     lightning_precision, tf32 = PRECISIONS[precision]
     set_tf32(tf32)
     torch.backends.cudnn.benchmark = False  # GpuSpeedUps turns it on when asked; a previous case may have

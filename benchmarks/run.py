@@ -39,7 +39,7 @@ from torch.utils.flop_counter import flop_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {  # model -> (official configuration, quick-start size for --tiny)
-    "cyclegan": ("apple2orange.yaml", "quickstart.yaml"),
+    "cyclegan": ("apple2orange.yaml", "quickstart_official.yaml"),
     "stargan": ("stargan_celeba.yaml", "stargan_quickstart.yaml"),
     "travelgan": ("travelgan.yaml", "travelgan_quickstart.yaml"),
     "travelgan_siamese": ("travelgan_siamese.yaml", "travelgan_siamese_quickstart.yaml"),

@@ -42,7 +42,7 @@ torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
-QUICKSTART = ["--config", str(CONFIGS / "quickstart.yaml"), "--config", str(CONFIGS / "debug.yaml")]
+QUICKSTART = ["--config", str(CONFIGS / "quickstart_official.yaml"), "--config", str(CONFIGS / "debug.yaml")]
 STARGAN = ["--config", str(CONFIGS / "stargan_quickstart.yaml"), "--config", str(CONFIGS / "debug.yaml"),
            "--config", str(CONFIGS / "debug_stargan.yaml")]  # fmt: skip
 RGB = ["red", "green", "blue"]  # tiny_stargan's domains, in label order; rgb_domains' folders
@@ -288,7 +288,7 @@ def _fit_steps(tmp_path: Path, root: Path, *config: str) -> Path:
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory, write_images) -> dict[str, Path]:
     """Checkpoints of a tiny CycleGAN (base_channels 4) and a tiny StarGAN (domains A and B), written by
-    `translate fit` from quickstart.yaml and stargan_quickstart.yaml with the debug overlays; "data" is their
+    `translate fit` from quickstart_official.yaml and stargan_quickstart.yaml with the debug overlays; "data" is their
     trainA/trainB folder of 32 px images. Read them, never write."""
     root = tmp_path_factory.mktemp("data")
     for domain, colour in (("A", 0), ("B", 1)):
@@ -302,8 +302,8 @@ def checkpoints(tmp_path_factory, write_images) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def train_tiny():
-    """``train_tiny(data_root, run_dir)``: `translate fit` of quickstart.yaml + debug.yaml for 4 optimizer steps on
-    ``data_root``; returns the run's last.ckpt."""
+    """``train_tiny(data_root, run_dir)``: `translate fit` of quickstart_official.yaml + debug.yaml for 4 optimizer
+    steps on ``data_root``; returns the run's last.ckpt."""
 
     def run(tiny_domains: Path, tmp_path: Path) -> Path:
         main(["fit", *QUICKSTART, "--trainer.fast_dev_run=false", "--trainer.max_steps=4",

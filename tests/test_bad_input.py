@@ -32,7 +32,7 @@ CONFIGS = REPO / "configs"
 DOCS = REPO / "docs" / "troubleshooting.md"
 BEGIN = "<!-- bad-input table: written by `python -m tests.test_bad_input` from tests/test_bad_input.py; edit there -->"
 END = "<!-- end of the bad-input table -->"
-TINY = "{cfg}/quickstart.yaml --config {cfg}/debug.yaml"  # the tiny CycleGAN of the shared checkpoint
+TINY = "{cfg}/quickstart_official.yaml --config {cfg}/debug.yaml"  # the tiny CycleGAN of the shared checkpoint
 FIT = f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run"
 PREDICT = "predict --ckpt {ckpt} --num-workers 0 --input {tmp}/in --output {tmp}/out"
 FEATURES = "--feature-extractor tests.evaluation.tiny_features.TinyFeatures --device cpu"
@@ -586,7 +586,8 @@ ROWS = {
 
 @pytest.fixture(scope="module")
 def shared(checkpoints) -> dict[str, Path]:
-    """The tiny CycleGAN every row uses (conftest's, trained once per session by `translate fit` on quickstart.yaml
+    """The tiny CycleGAN every row uses (conftest's, trained once per session by `translate fit` on
+    quickstart_official.yaml
     + debug.yaml) and its training images."""
     return {"ckpt": checkpoints["cyclegan"], "data": checkpoints["data"]}
 

@@ -65,7 +65,7 @@ def test_training_resumes_from_an_old_checkpoint(write_images, tmp_path):
     root = tmp_path / "tiny"
     for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
         write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
-    configs = [REPO / "configs" / "quickstart.yaml", REPO / "configs" / "debug.yaml"]
+    configs = [REPO / "configs" / "quickstart_official.yaml", REPO / "configs" / "debug.yaml"]
     main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
           "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", "--model.init_args.ema_decay=0.9",
           f"--ckpt_path={OLD / 'cyclegan.ckpt'}"])  # fmt: skip

@@ -96,12 +96,12 @@ def test_span_stretches_the_schedule_keeping_its_ratio():
         got = training._span(config, batches, images)
         return got["model"]["init_args"]["scheduler"]["init_args"] if got else {}
 
-    official = yaml.safe_load((REPO / "configs" / "quickstart.yaml").read_text())  # 10 + 10 epochs
+    official = yaml.safe_load((REPO / "configs" / "quickstart_official.yaml").read_text())  # 10 + 10 epochs
     assert span(official, 10_000) == {"constant_epochs": 25, "decay_epochs": 25}
     assert span(official, 1_000) == {"constant_epochs": 2, "decay_epochs": 3}  # round half to even: 2.5 -> 2
-    decay = training.resolved(training.Variant(("configs/quickstart.yaml", "configs/quality/decay.yaml")))
+    decay = training.resolved(training.Variant(("configs/quickstart_official.yaml", "configs/quality/decay.yaml")))
     assert span(decay, 10_000) == {"constant_epochs": 0, "decay_epochs": 50}
-    batch4 = training.resolved(training.Variant(("configs/quickstart.yaml",), ("data.batch_size=4",)))
+    batch4 = training.resolved(training.Variant(("configs/quickstart_official.yaml",), ("data.batch_size=4",)))
     assert span(batch4, 10_000) == {"constant_epochs": 100, "decay_epochs": 100}  # 50 batches an epoch
     assert span({"model": {"init_args": {}}}, 10_000) == {}
 
@@ -133,7 +133,7 @@ def test_default_variants_find_the_official_and_recipe_configs_before_and_after_
 
 def test_a_run_folder_refuses_other_settings(tmp_path, task_data, monkeypatch):
     monkeypatch.setattr(training, "launch", lambda argv, env: None)  # the spec is written before training
-    plain = training.Variant(("configs/quickstart.yaml", "configs/debug.yaml"))
+    plain = training.Variant(("configs/quickstart_official.yaml", "configs/debug.yaml"))
     settings = {"seed": 0, "batches": 4, "every": 2, "schedule": "span"}
     assert training.train(plain, task_data / "tone", tmp_path, **settings) == "trained"
     assert training.train(plain, task_data / "tone", tmp_path, **settings) == "trained"  # the same: goes on

@@ -19,7 +19,7 @@ DEBUG = str(REPO / "configs" / "debug.yaml")
 DEBUG_UNET = str(REPO / "configs" / "debug_travelgan.yaml")  # U-Net generators have num_downs, not num_blocks
 DEBUG_STARGAN = str(REPO / "configs" / "debug_stargan.yaml")  # stacked on DEBUG: 32 px, domains A and B
 DEBUG_PIX2PIX = str(REPO / "configs" / "debug_pix2pix.yaml")  # tiny U-Net and PatchGAN; paired data (tiny_pairs)
-QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
+QUICKSTART = str(REPO / "configs" / "quickstart_official.yaml")
 DEBUG_NOISE = str(REPO / "configs" / "debug_noise.yaml")  # the noise models: tiny DCGAN networks, 32 px
 DEBUG_VAEGAN = str(REPO / "configs" / "debug_vaegan.yaml")  # stacked on DEBUG_NOISE: a tiny encoder
 NOISE_MODELS = ("dcgan", "cgan", "infogan", "siamese_gan", "vaegan")
@@ -104,7 +104,7 @@ def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, t
 
 
 def test_a_missing_ckpt_path_is_one_line(tiny_domains, tmp_path):
-    args = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--config", DEBUG, f"--data.root={tiny_domains}"]
+    args = ["--config", QUICKSTART, "--config", DEBUG, f"--data.root={tiny_domains}"]
     with pytest.raises(SystemExit, match=r"--ckpt_path .*nope.ckpt does not exist; pass a .ckpt file or a run folder"):
         main(["test", *args, f"--ckpt_path={tmp_path / 'nope.ckpt'}"])
     (tmp_path / "empty_run").mkdir()
@@ -134,7 +134,7 @@ def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
 
 def test_validate_and_test_report_a_checkpoints_metrics(train_tiny, tiny_domains, tmp_path, capsys):
     ckpt = train_tiny(tiny_domains, tmp_path / "run")
-    common = ["--config", str(REPO / "configs" / "quickstart.yaml"), "--config", DEBUG, "--trainer.fast_dev_run=false",
+    common = ["--config", QUICKSTART, "--config", DEBUG, "--trainer.fast_dev_run=false",
               f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
               "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
     main(["test", *common])
@@ -260,7 +260,7 @@ def test_stargan_resume_is_bit_exact(rgb_domains, seeded_trainer, tiny_stargan, 
 # A run that finished (max_steps at an epoch's end, or mid-epoch), continued from the last.ckpt it left with a larger
 # --trainer.max_steps, ends with the parameters of one uninterrupted run, for every model.
 MODELS = {
-    "cyclegan": ["quickstart.yaml", "debug.yaml"],
+    "cyclegan": ["quickstart_official.yaml", "debug.yaml"],
     "stargan": ["stargan_quickstart.yaml", "debug.yaml", "debug_stargan.yaml"],
     "travelgan": ["travelgan_quickstart.yaml", "debug_travelgan.yaml"],
     "siamese_disc": ["travelgan_siamese_quickstart.yaml", "debug_travelgan.yaml"],

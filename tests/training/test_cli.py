@@ -12,7 +12,7 @@ from translate.cli import main
 from translate.data import UnpairedDataModule
 
 REPO = Path(__file__).resolve().parents[2]
-QUICKSTART = str(REPO / "configs" / "quickstart.yaml")
+QUICKSTART = str(REPO / "configs" / "quickstart_official.yaml")
 DEBUG = ["--config", str(REPO / "configs" / "debug.yaml")]
 STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG,
            "--config", str(REPO / "configs" / "debug_stargan.yaml")]  # fmt: skip
@@ -54,7 +54,7 @@ def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path
 
     monkeypatch.setattr("sys.argv", ["translate"])  # pytest's own arguments are not the CLI's
 
-    configs = ["--config", "configs/quickstart.yaml", "--config", "configs/debug.yaml"]
+    configs = ["--config", "configs/quickstart_official.yaml", "--config", "configs/debug.yaml"]
     trainer = ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.logger=false"]
     args = [*configs, *trainer, f"--trainer.default_root_dir={tmp_path}", *option]
     cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,

@@ -41,7 +41,7 @@ TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, 
 )
 def test_a_config_mistake_is_one_line_naming_the_option(args, expected, tiny_domains, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", f"--config={CONFIGS / 'quickstart.yaml'}", f"--data.root={tiny_domains}", *args])
+        main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--data.root={tiny_domains}", *args])
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("translate fit: error: ") and expected in lines[0], lines
@@ -75,7 +75,7 @@ def test_a_constructor_error_is_one_line_naming_the_option(args, expected, tiny_
     """#29: the class's own ValueError, not jsonargparse's 40 lines of Union subtypes around it (nor, for an
     optimizer built when the run starts, a traceback)."""
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", f"--config={CONFIGS / 'quickstart.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
+        main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
               f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}", *args])  # fmt: skip
     message = str(exit_info.value.code)
     assert message.startswith("translate fit: error: ") and expected in message and "\n" not in message, message

@@ -79,7 +79,7 @@ def _fit_cli(root: Path, run: Path, max_steps: int, *extra: str) -> dict:
         {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}},
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
-    configs = [CONFIGS / "quickstart.yaml", CONFIGS / "debug.yaml", overlay]
+    configs = [CONFIGS / "quickstart_official.yaml", CONFIGS / "debug.yaml", overlay]
     main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
           f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", "--trainer.limit_val_batches=0",
           *extra])  # fmt: skip
