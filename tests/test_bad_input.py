@@ -410,6 +410,19 @@ ROWS = {
         says="with other networks than the config (generator.init_args.base_channels: checkpoint 4, config 8)",
         fix="the config it was trained with",
     ),
+    "fit-skip-levels": Row(
+        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.generator.init_args.skip_levels 5 "
+        "--data.root {data} --trainer.default_root_dir {tmp}/run", "a U-Net skip_levels beyond its depth",
+        says="model.init_args.generator.init_args.skip_levels: skip_levels must be between 0 and num_downs - 1 = 2",
+        fix="0 to num_downs - 1", shown="fit --config configs/travelgan_quickstart.yaml "
+        "--model.init_args.generator.init_args.skip_levels 5",
+    ),
+    "fit-identity-typed": Row(
+        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.root {data} "
+        "--trainer.default_root_dir {tmp}/run", "--model.init_args.lambda_identity five",
+        says="model.init_args.lambda_identity: Expected a <class 'float'>", fix="a number (0: off)",
+        shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.lambda_identity five",
+    ),
     "fit-sigterm": Row(
         f"{FIT} --trainer.fast_dev_run false --trainer.max_epochs 1000 --trainer.limit_val_batches 0 "
         f"--trainer.callbacks+=translate.training.callbacks.SaveOnInterrupt",
@@ -428,6 +441,16 @@ ROWS = {
         "--inception-weights of random bytes", ("real", "real 2", "fake", "fake 2", "random weights"),
         says="--inception-weights {tmp}/weights.pth is not the Inception the cut protocol loads",
         fix="download the URL it names",
+    ),
+    "eval-scale-without-ckpt": Row(
+        f"eval --real {{tmp}}/real --fake {{tmp}}/fake --output {{tmp}}/eval --scale training {FEATURES}",
+        "--scale with two folders (it chooses how a checkpoint translates)", ("real", "real 2", "fake", "fake 2"),
+        says="--direction, --target-domain, --fake-size and --scale are for --ckpt", fix="drop --scale, or pass --ckpt",
+    ),
+    "eval-scale-typo": Row(
+        f"eval --real {{tmp}}/real --fake {{tmp}}/fake --output {{tmp}}/eval --scale train {FEATURES}",
+        "--scale train (a typo)", ("real", "real 2", "fake", "fake 2"),
+        says="argument --scale: invalid choice: 'train'", fix="auto, native or training",
     ),
     "eval-existing-report": Row(
         f"eval --real {{tmp}}/real --fake {{tmp}}/fake --output {{tmp}}/eval {FEATURES}",
