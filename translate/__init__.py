@@ -1,6 +1,6 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CUT, CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
+``from translate import CUT, CycleGAN, DCLGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
 ``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
 """
 
@@ -14,6 +14,7 @@ moved.install()  # translate.callbacks, translate.predict, ... of 0.1 configs an
 _EXPORTS = {
     "CUT": "translate.models",
     "CycleGAN": "translate.models",
+    "DCLGAN": "translate.models",
     "Pix2Pix": "translate.models",
     "StarGAN": "translate.models",
     "TraVeLGAN": "translate.models",
