@@ -192,6 +192,7 @@ def test_generator_loss_differs_from_dot_products_where_head_norms_are_small():
         patchnce_loss(q, k, batch_size=1, similarity="l2")
 
 
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")  # called outside a Trainer
 @pytest.mark.parametrize("gan_mode", ["hinge", "lsgan"])
 def test_discriminator_loss_is_half_the_official_sum_per_domain(gan_mode):
     torch.manual_seed(1)
