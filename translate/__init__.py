@@ -1,7 +1,8 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CUT, CycleGAN, DCLGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
-``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
+``from translate import CUT, CycleGAN, DCLGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN,
+UnpairedDataModule`` and ``translate.load(checkpoint)`` work; the submodules are imported on first use, so
+``import translate`` stays cheap.
 """
 
 import importlib

@@ -135,6 +135,26 @@ def _mapping(net, stack):
     return h / (h.pow(2).sum(1, keepdim=True).sqrt() + 1e-7)
 
 
+def _hinge_real(logits):  # GANLoss('hinge') with the real label: -mean(min(x - 1, 0))
+    return -torch.minimum(logits - 1, torch.zeros_like(logits)).mean()
+
+
+def _hinge_fake(logits):  # and with the fake label: -mean(min(-x - 1, 0))
+    return -torch.minimum(-logits - 1, torch.zeros_like(logits)).mean()
+
+
+def _stack(rows, batch_size):  # feature_realA etc. of calculate_Sim_loss_all: (layers, patches, features) per image
+    return torch.stack([r.reshape(batch_size, -1, r.shape[-1]) for r in rows], dim=1)
+
+
+def _squared_error_real(logits):  # MSELoss against 1
+    return ((logits - 1) ** 2).mean()
+
+
+def _squared_error_fake(logits):  # MSELoss against 0
+    return (logits**2).mean()
+
+
 def official_generator_loss(model, real_a, real_b, seed):
     """compute_G_loss of dcl_model.py (lambda_sim 0) or simdcl_model.py, with the patch locations drawn from one
     generator in the order the model draws them: a's keys, b's keys, then G_AB(a)'s and G_BA(b)'s own (SimDCL)."""
@@ -142,8 +162,10 @@ def official_generator_loss(model, real_a, real_b, seed):
     layers, p, tau = list(hp.nce_layers), hp.num_patches, hp.nce_temperature
     fake_b, fake_a = model.gen_ab(real_a), model.gen_ba(real_b)
     idt_b, idt_a = model.gen_ab(real_b), model.gen_ba(real_a)  # official idt_A, idt_B
-    hinge = lambda logits: -torch.minimum(logits - 1, torch.zeros_like(logits)).mean()  # GANLoss('hinge'), real
-    loss_g_a, loss_g_b = hp.lambda_gan * hinge(model.disc_b(fake_b)), hp.lambda_gan * hinge(model.disc_a(fake_a))
+    loss_g_a, loss_g_b = (
+        hp.lambda_gan * _hinge_real(model.disc_b(fake_b)),
+        hp.lambda_gan * _hinge_real(model.disc_a(fake_a)),
+    )
     feat_k1, ids1 = _sample(model.heads_ab, _features(model.gen_ab, real_a, layers), p, places)  # netF1
     feat_k2, ids2 = _sample(model.heads_ba, _features(model.gen_ba, real_b, layers), p, places)  # netF2
     feat_q1 = _sample(model.heads_ba, _features(model.gen_ba, fake_b, layers), p, None, ids1)[0]
@@ -155,10 +177,17 @@ def official_generator_loss(model, real_a, real_b, seed):
     if model.objective["lambda_sim"] > 0:
         q1_noid = _sample(model.heads_ba, _features(model.gen_ba, fake_b, layers), p, places)[0]
         q2_noid = _sample(model.heads_ab, _features(model.gen_ab, fake_a, layers), p, places)[0]
-        stack = lambda rows: torch.stack([r.reshape(len(real_a), -1, r.shape[-1]) for r in rows], dim=1)
+        n = len(real_a)
+        real_a_out, fake_a_out = (
+            _mapping(model.sim_real_a, _stack(feat_k1, n)),
+            _mapping(model.sim_fake_a, _stack(q2_noid, n)),
+        )
+        fake_b_out, real_b_out = (
+            _mapping(model.sim_fake_b, _stack(q1_noid, n)),
+            _mapping(model.sim_real_b, _stack(feat_k2, n)),
+        )
         # L1Loss('sum') is L1Loss(size_average='sum'): the legacy flag, so the mean (torch warns about it)
-        sim = (_mapping(model.sim_real_a, stack(feat_k1)) - _mapping(model.sim_fake_a, stack(q2_noid))).abs().mean()
-        sim = sim + (_mapping(model.sim_fake_b, stack(q1_noid)) - _mapping(model.sim_real_b, stack(feat_k2))).abs().mean()
+        sim = (real_a_out - fake_a_out).abs().mean() + (fake_b_out - real_b_out).abs().mean()
         total = total + model.objective["lambda_sim"] * sim
     return total
 
@@ -199,11 +228,10 @@ def test_discriminator_loss_is_half_the_official_sum_per_domain(gan_mode):
     model = tiny_dclgan(gan_mode=gan_mode, lambda_gan=0.5)
     real_a, real_b, fake_a, fake_b = (torch.rand(2, 3, 32, 32) * 2 - 1 for _ in range(4))
     ours = model._discriminator_losses(real_a, real_b, fake_a, fake_b)
-    if gan_mode == "hinge":  # GANLoss('hinge'): -mean(min(x - 1, 0)) for real, -mean(min(-x - 1, 0)) for fake
-        real_loss = lambda x: -torch.minimum(x - 1, torch.zeros_like(x)).mean()
-        fake_loss = lambda x: -torch.minimum(-x - 1, torch.zeros_like(x)).mean()
-    else:  # MSELoss against 1 and 0
-        real_loss, fake_loss = lambda x: ((x - 1) ** 2).mean(), lambda x: (x**2).mean()
+    if gan_mode == "hinge":
+        real_loss, fake_loss = _hinge_real, _hinge_fake
+    else:
+        real_loss, fake_loss = _squared_error_real, _squared_error_fake
     expected = sum(0.5 * (real_loss(d(r)) + fake_loss(d(f))) * 0.5
                    for d, r, f in ((model.disc_b, real_b, fake_b), (model.disc_a, real_a, fake_a)))  # fmt: skip
     assert torch.allclose(ours, expected, atol=1e-6)
@@ -248,11 +276,17 @@ def test_a_training_epoch_moves_every_network(mode, fit, tiny_data, tiny_domains
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
     trainer = fit(model, tiny_data(tiny_domains), tmp_path)
     for child in dict(model.named_children()):
-        assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items() if k.startswith(f"{child}.")), child
+        assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items() if k.startswith(f"{child}.")), (
+            child
+        )
     heads_group = trainer.optimizers[0].param_groups[1]
-    assert (heads_group["lr"], heads_group["betas"]) == ((1e-3, (0.9, 0.999)) if mode == "dcl" else (2e-4, (0.5, 0.999)))
+    assert (heads_group["lr"], heads_group["betas"]) == (
+        (1e-3, (0.9, 0.999)) if mode == "dcl" else (2e-4, (0.5, 0.999))
+    )
     logged = trainer.logged_metrics
-    assert {"train/g/adv_ab", "train/g/nce_ab", "train/g/nce_ba", "train/g/idt_a", "train/d/a", "train/d/b"} <= set(logged)
+    assert {"train/g/adv_ab", "train/g/nce_ab", "train/g/nce_ba", "train/g/idt_a", "train/d/a", "train/d/b"} <= set(
+        logged
+    )
     assert ("train/g/sim" in logged) == (mode == "simdcl")
     assert all(torch.isfinite(value) for value in logged.values())
 
@@ -271,7 +305,7 @@ def test_contract_translates_both_ways_with_the_generators_or_their_averages():
     assert set(metrics) == {"nce_ab", "nce_ba", "idt_a", "idt_b"}
 
 
-# --- through the CLI ---------------------------------------------------------------------------------------------------
+# --- through the CLI --------------------------------------------------------------------------------------------------
 
 
 def _fit(root: Path, run: Path, max_steps: int, *extra: str, configs: list[Path]) -> dict:
@@ -328,3 +362,34 @@ def test_export_and_translate_load_use_the_chosen_generator(dclgan_checkpoint, t
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (21, 30, 3), dtype=np.uint8))
     result = to_b(image)
     assert isinstance(result, Image.Image) and result.size == image.size
+
+
+@pytest.mark.parametrize("mode", ["dcl", "simdcl"])
+def test_an_official_run_imports_network_for_network(mode, tmp_path):
+    """The files an official run leaves (<epoch>_net_G_A.pth, ... as BaseModel.save_networks writes them, the heads'
+    MLPs as PatchSampleF names them: mlp_<layer>) load 1:1: every tensor of ours comes from its official file."""
+    torch.manual_seed(3)
+    trained = tiny_dclgan(mode=mode)
+    trained.disc_a = AntialiasedPatchDiscriminator(3, base_channels=4, num_layers=2)  # another draw than disc_b
+    official = {"G_A": "gen_ab", "G_B": "gen_ba", "D_A": "disc_b", "D_B": "disc_a", "F1": "heads_ab", "F2": "heads_ba"}
+    if mode == "simdcl":
+        official |= {"F3": "sim_real_a", "F4": "sim_fake_b", "F5": "sim_real_b", "F6": "sim_fake_a"}
+    for name, ours in official.items():
+        state = getattr(trained, ours).state_dict()
+        if name in ("F1", "F2"):  # PatchSampleF.create_mlp: setattr(self, 'mlp_%d' % mlp_id, Sequential(...))
+            state = {key.replace("heads.", "mlp_", 1): value for key, value in state.items()}
+        torch.save(state, tmp_path / f"latest_net_{name}.pth")
+    main(["import", "--dclgan", str(tmp_path / "latest_net_G_A.pth"), "--output", str(tmp_path / "official.ckpt")])
+    import translate
+
+    imported = translate.inference.loading.load_model(tmp_path / "official.ckpt")
+    assert isinstance(imported, DCLGAN) and imported.hparams.mode == mode
+    expected = {k: v for k, v in trained.state_dict().items()}
+    assert imported.state_dict().keys() == expected.keys()
+    for key, value in imported.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    x = torch.rand(1, 3, 20, 28) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(imported(x, "b2a"), trained.eval()(x, "b2a"))
+    with pytest.raises(SystemExit, match="expected the official <epoch>_net_G_A.pth"):
+        main(["import", "--dclgan", str(tmp_path / "latest_net_G_B.pth"), "--output", str(tmp_path / "no.ckpt")])

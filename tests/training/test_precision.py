@@ -290,9 +290,14 @@ MODELS = {
     "travelgan": _translation_case("tiny_travelgan", "tiny_domains"),
     "siamese_disc_travelgan": _translation_case("tiny_siamese_disc", "tiny_domains"),
     "cut": lambda request: (TINY_CUT, request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains"))),
-    "dclgan": lambda request: (TINY_DCLGAN, request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains"))),
-    "simdcl": lambda request: (partial(TINY_DCLGAN, mode="simdcl"),
-                               request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains"))),
+    "dclgan": lambda request: (
+        TINY_DCLGAN,
+        request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains")),
+    ),
+    "simdcl": lambda request: (
+        partial(TINY_DCLGAN, mode="simdcl"),
+        request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains")),
+    ),
     "dcgan": _noise_case(DCGAN),
     "dcgan_wgangp": _noise_case(DCGAN, loss="wgangp", discriminator=partial(TINY_DCGAN_D, norm="none")),
     "conditional_gan": _noise_case(ConditionalGAN, conditional=True, classes=["apple", "orange"]),

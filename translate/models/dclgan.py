@@ -281,8 +281,14 @@ class DCLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics)
         """Mean over layers of the mean PatchNCE loss, as the official ``PatchNCELoss``: cosine similarity, the
         negatives from every image of the batch."""
         per_layer = [
-            patchnce_loss(q, k, batch_size=batch_size, temperature=self.hparams.nce_temperature,
-                          negatives_from_batch=True, similarity="cosine").mean()  # fmt: skip
+            patchnce_loss(
+                q,
+                k,
+                batch_size=batch_size,
+                temperature=self.hparams.nce_temperature,
+                negatives_from_batch=True,
+                similarity="cosine",
+            ).mean()  # fmt: skip
             for q, k in zip(queries, keys, strict=True)
         ]
         return torch.stack(per_layer).mean()
