@@ -565,8 +565,9 @@ ROWS = {
         says="generator file not found: {tmp}/nope.pth", fix="check the path",
     ),
     "import-dclgan-name": Row(
-        "import --dclgan {tmp}/G.pth --output {tmp}/imported.ckpt", "--dclgan of a file not named <epoch>_net_G_A.pth",
-        ("G 9 blocks",), says="{tmp}/G.pth: expected the official <epoch>_net_G_A.pth (or its folder)",
+        "import --dclgan {tmp}/G.pth --output {tmp}/imported.ckpt",
+        "--dclgan of a file not named as G_A (latest_net_G_A.pth)", ("G 9 blocks",),
+        says="{tmp}/G.pth: expected the official <epoch>_net_G_A.pth (or its folder)",
         fix="the run's latest_net_G_A.pth, with G_B (D_A, D_B, F1, F2, ...) beside it",
     ),
     "import-dclgan-cyclegan": Row(
