@@ -176,6 +176,7 @@ SETUPS: dict[str, Callable[[Path, Path], None]] = {
     "random weights": _file("weights.pth", RANDOM),
     "G 9 blocks": _file("G.pth", _official_generator(9)),
     "G 1 block": _file("G.pth", _official_generator(1)),
+    "G_A of CycleGAN": _file("latest_net_G_A.pth", _official_generator(9)),
     "zip": _file(
         "served/horse2zebra.zip",
         lambda ckpt: _zip({f"horse2zebra/{split}/a.jpg": b"jpg" for split in ("trainA", "trainB", "testA", "testB")}),
@@ -423,6 +424,24 @@ ROWS = {
         says="model.init_args.lambda_identity: Expected a <class 'float'>", fix="a number (0: off)",
         shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.lambda_identity five",
     ),
+    "fit-dclgan-mode": Row(
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.mode cut --data.root {data} "
+        "--trainer.default_root_dir {tmp}/run", "a DCLGAN mode that is not one",
+        says="model.init_args.mode: cut is not one of 'dcl', 'simdcl'", fix="dcl (DCLGAN) or simdcl (SimDCL)",
+        shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.mode cut",
+    ),
+    "fit-dclgan-negative-weight": Row(
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.lambda_nce -1 --data.root {data} "
+        "--trainer.default_root_dir {tmp}/run", "a negative loss weight (lambda_nce -1)",
+        says="model.init_args.lambda_nce: lambda_nce must be a number >= 0, got -1.0", fix="a weight >= 0 (0: off)",
+        shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.lambda_nce -1",
+    ),
+    "fit-dclgan-heads-betas": Row(
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9 --data.root {data} "
+        "--trainer.default_root_dir {tmp}/run", "one number for the heads' Adam betas",
+        says="model.init_args.heads_betas: Expected a <class 'tuple'>", fix="two numbers: [0.9, 0.999]",
+        shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9",
+    ),
     "fit-sigterm": Row(
         f"{FIT} --trainer.fast_dev_run false --trainer.max_epochs 1000 --trainer.limit_val_batches 0 "
         f"--trainer.callbacks+=translate.training.callbacks.SaveOnInterrupt",
@@ -544,6 +563,17 @@ ROWS = {
     "import-missing": Row(
         "import --g-ab {tmp}/nope.pth --output {tmp}/imported.ckpt", "--g-ab that does not exist",
         says="generator file not found: {tmp}/nope.pth", fix="check the path",
+    ),
+    "import-dclgan-name": Row(
+        "import --dclgan {tmp}/G.pth --output {tmp}/imported.ckpt",
+        "--dclgan of a file not named as G_A (latest_net_G_A.pth)", ("G 9 blocks",),
+        says="{tmp}/G.pth: expected the official <epoch>_net_G_A.pth (or its folder)",
+        fix="the run's latest_net_G_A.pth, with G_B (D_A, D_B, F1, F2, ...) beside it",
+    ),
+    "import-dclgan-cyclegan": Row(
+        "import --dclgan {tmp}/latest_net_G_A.pth --output {tmp}/imported.ckpt", "--dclgan of a CycleGAN generator",
+        ("G_A of CycleGAN",), says="has strided convs (a CycleGAN generator or DCLGAN --no_antialias): import it "
+        "with --g-ab", fix="--g-ab (and --g-ba) for CycleGAN files",
     ),
     # data
     "data-works": Row(

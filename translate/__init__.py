@@ -1,7 +1,8 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CUT, CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
-``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
+``from translate import CUT, CycleGAN, DCLGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN,
+UnpairedDataModule`` and ``translate.load(checkpoint)`` work; the submodules are imported on first use, so
+``import translate`` stays cheap.
 """
 
 import importlib
@@ -14,6 +15,7 @@ moved.install()  # translate.callbacks, translate.predict, ... of 0.1 configs an
 _EXPORTS = {
     "CUT": "translate.models",
     "CycleGAN": "translate.models",
+    "DCLGAN": "translate.models",
     "Pix2Pix": "translate.models",
     "StarGAN": "translate.models",
     "TraVeLGAN": "translate.models",

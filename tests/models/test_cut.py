@@ -112,6 +112,8 @@ def test_the_cut_configs_stop_cropping_when_the_learning_rate_starts_to_decay():
     assert {p.stem for p in configs.rglob("*.yaml") if "random_crop_epochs" in p.read_text()} == {
         "horse2zebra_cut",
         "horse2zebra_fastcut",
+        "dclgan",  # its official data/unaligned_dataset.py is CUT's (tests/models/test_dclgan.py)
+        "simdcl",
     }
 
 

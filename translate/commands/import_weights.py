@@ -1,4 +1,5 @@
-"""``translate import``: official CycleGAN, pix2pix, CUT or StarGAN weights -> a checkpoint predict and export take."""
+"""``translate import``: official CycleGAN, pix2pix, CUT, DCLGAN or StarGAN weights -> a checkpoint predict and export
+take."""
 
 import argparse
 import sys
@@ -8,6 +9,7 @@ from translate.inference.official import (
     OFFICIAL_GENERATORS,
     import_cut,
     import_cyclegan,
+    import_dclgan,
     import_pix2pix,
     import_stargan,
 )
@@ -20,6 +22,9 @@ def import_parser() -> argparse.ArgumentParser:
     source.add_argument("--g-ab", "--g_ab", help="CycleGAN: official A->B generator (latest_net_G_A.pth, X.pth)")
     source.add_argument("--pix2pix", metavar="G_PTH", help="pix2pix: official generator (latest_net_G.pth, X.pth)")
     source.add_argument("--cut", metavar="G_PTH", help="CUT or FastCUT: official generator (latest_net_G.pth)")
+    source.add_argument("--dclgan", metavar="G_A_PTH",
+                        help="DCLGAN or SimDCL: official latest_net_G_A.pth (or its folder); G_B, D_A, D_B, F1-F6 "
+                        "beside it are loaded too")  # fmt: skip
     source.add_argument("--stargan", metavar="G_CKPT", help="StarGAN: official generator (200000-G.ckpt)")
     parser.add_argument("--g-ba", "--g_ba", help="CycleGAN: official B->A generator (latest_net_G_B.pth), optional")
     parser.add_argument(
@@ -68,6 +73,7 @@ def main(argv: list[str]) -> None:
     """``translate import --g-ab latest_net_G_A.pth [--g-ba ...] --netG NAME --output CKPT`` (CycleGAN) or
     ``translate import --pix2pix latest_net_G.pth [--netG unet_256] --output CKPT`` (pix2pix) or
     ``translate import --cut latest_net_G.pth --output CKPT`` (CUT, FastCUT) or
+    ``translate import --dclgan latest_net_G_A.pth --output CKPT`` (DCLGAN, SimDCL) or
     ``translate import --stargan 200000-G.ckpt [--stargan-d 200000-D.ckpt] [--domains ...] --output CKPT``."""
     args = import_parser().parse_args(argv)
     try:
@@ -77,6 +83,8 @@ def main(argv: list[str]) -> None:
                                   label_mode=args.label_mode, exclusive_groups=args.exclusive)  # fmt: skip
         elif args.cut:
             path = import_cut(args.cut, args.output)
+        elif args.dclgan:
+            path = import_dclgan(args.dclgan, args.output)
         elif args.pix2pix:
             path = import_pix2pix(args.pix2pix, args.output, netG=args.netG or "unet_256", norm=args.norm or "batch")
         else:

@@ -21,6 +21,11 @@ outputs are deterministic and match the official ``--eval`` outputs.
 CUT and FastCUT (taesungp/contrastive-unpaired-translation): ``latest_net_G.pth`` is a plain state_dict of the
 official anti-aliased ``ResnetGenerator``, which our ``ResnetGenerator(antialias=True)`` loads 1:1, its blur kernels
 (``model.7.filt``, ...) included; width, channels and blocks are read from the tensors. Both modes share the network.
+
+DCLGAN and SimDCL (JunlinHan/DCLGAN): a run leaves ``<epoch>_net_G_A.pth``, ``_G_B``, ``_D_A``, ``_D_B``, ``_F1``,
+``_F2`` (and SimDCL's ``_F3`` to ``_F6``), plain state_dicts; the generators are CUT's, and every network loads 1:1
+into ours (``dclgan_from_official``: netD_A, which judges G_A's outputs, is our ``disc_b``; the heads' ``mlp_<i>``
+keys are our ``heads.<i>``).
 """
 
 import logging
@@ -34,7 +39,7 @@ import lightning
 import torch
 from lightning.pytorch import LightningModule
 
-from translate.models import CUT, CycleGAN, Pix2Pix, StarGAN
+from translate.models import CUT, DCLGAN, CycleGAN, Pix2Pix, StarGAN
 from translate.networks import (
     AntialiasedPatchDiscriminator,
     PatchDiscriminator,
@@ -196,20 +201,9 @@ def cut_from_official(generator: str | Path, *, mode: Literal["cut", "fastcut"] 
     ``model.1.weight`` (``--ngf``, ``--input_nc``), the number of blocks from the ``model.N.conv_block`` keys."""
     path = Path(generator)
     state = _read_state_dict(path, "CUT generator")
-    first = state.get("model.1.weight")
-    if first is None or first.ndim != 4 or first.shape[-1] != 7 or "model.4.weight" not in state:
-        raise ValueError(f"{path} is not an official CUT generator (no 7x7 conv model.1.weight and model.4.weight)")
-    if "model.7.weight" in state:  # a conv where CUT has its first blur
-        raise ValueError(
-            f"{path} has strided convs (a CycleGAN generator or CUT --no_antialias): import it with --g-ab"
-        )
-    generator_args = {"base_channels": first.shape[0], "num_blocks": len([k for k in state if _CUT_BLOCK.fullmatch(k)]),
-                      "norm": "instance", "antialias": True, "init_type": "xavier", "init_gain": 0.02}  # fmt: skip
-    channels = first.shape[1]
+    generator_args, channels = _antialiased_generator_args(path, state, "CUT")
     model = CUT(partial(ResnetGenerator, **generator_args), AntialiasedPatchDiscriminator, channels=channels, mode=mode)
-    expected = model.gen.state_dict()
-    blur = {k: v for k, v in expected.items() if k.endswith(".filt")}  # fixed kernels: filled in when absent
-    model.gen.load_state_dict(_official_state(path, expected, blur | state))
+    _load_with_blur(model.gen, path, state)
     hparams = {  # what `translate fit` records, so load_from_checkpoint rebuilds the same networks
         "_class_path": "translate.models.CUT",
         "_instantiator": "lightning.pytorch.cli.instantiate_module",
@@ -224,6 +218,105 @@ def cut_from_official(generator: str | Path, *, mode: Literal["cut", "fastcut"] 
 def import_cut(generator: str | Path, output: str | Path, **kwargs) -> Path:
     """Write a CUT checkpoint holding the official CUT or FastCUT generator; see ``cut_from_official``."""
     model, hparams = cut_from_official(generator, **kwargs)
+    return _save_checkpoint(model, hparams, output)
+
+
+def _antialiased_generator_args(path: Path, state: dict, model: str) -> tuple[dict, int]:
+    """ResnetGenerator(antialias=True) arguments and image channels of an official CUT or DCLGAN generator: width and
+    channels from the first conv ``model.1.weight`` (``--ngf``, ``--input_nc``), blocks from ``model.N.conv_block``."""
+    first = state.get("model.1.weight")
+    if first is None or first.ndim != 4 or first.shape[-1] != 7 or "model.4.weight" not in state:
+        raise ValueError(f"{path} is not an official {model} generator (no 7x7 conv model.1.weight and model.4.weight)")
+    if "model.7.weight" in state:  # a conv where CUT has its first blur
+        raise ValueError(
+            f"{path} has strided convs (a CycleGAN generator or {model} --no_antialias): import it with --g-ab"
+        )
+    generator_args = {"base_channels": first.shape[0], "num_blocks": len([k for k in state if _CUT_BLOCK.fullmatch(k)]),
+                      "norm": "instance", "antialias": True, "init_type": "xavier", "init_gain": 0.02}  # fmt: skip
+    return generator_args, first.shape[1]
+
+
+def _load_with_blur(module: torch.nn.Module, path: Path, state: dict) -> None:
+    """Load an official anti-aliased network's ``state``; its fixed blur kernels (``.filt``) are filled in when the
+    file lacks them."""
+    expected = module.state_dict()
+    blur = {k: v for k, v in expected.items() if k.endswith(".filt")}
+    module.load_state_dict(_official_state(path, expected, blur | state))
+
+
+# DCLGAN ----------------------------------------------------------------------------------------------------------
+
+# The official model names (dcl_model.py / simdcl_model.py model_names; files <epoch>_net_<name>.pth) -> our modules.
+# netD_A judges G_A's outputs (domain B): our disc_b. netF1 projects G_A's encoder features (A), netF2 G_B's.
+DCLGAN_NETWORKS = {"G_A": "gen_ab", "G_B": "gen_ba", "D_A": "disc_b", "D_B": "disc_a", "F1": "heads_ab",
+                   "F2": "heads_ba", "F3": "sim_real_a", "F4": "sim_fake_b", "F5": "sim_real_b",
+                   "F6": "sim_fake_a"}  # fmt: skip
+_DCLGAN_FILE = re.compile(r"(.*)_net_G_A\.pth")
+_OFFICIAL_MLP = re.compile(r"mlp_(\d+)\.(.*)")
+
+
+def official_dclgan_keys(name: str, state: dict) -> dict:
+    """An official DCLGAN network's state with our keys: ``PatchSampleF``'s ``mlp_<i>.<j>`` is our heads'
+    ``heads.<i>.<j>``; every other network (generators, discriminators, ``MappingF``) has our keys already."""
+    if name not in ("F1", "F2"):
+        return state
+    return {
+        (f"heads.{m.group(1)}.{m.group(2)}" if (m := _OFFICIAL_MLP.fullmatch(k)) else k): v for k, v in state.items()
+    }
+
+
+def dclgan_from_official(generator: str | Path) -> tuple[DCLGAN, dict]:
+    """A DCLGAN (or SimDCL) holding an official run's networks, and the hyper-parameters that rebuild it.
+
+    ``generator`` is ``<epoch>_net_G_A.pth`` (or the folder holding ``latest_net_G_A.pth``); ``G_B``, and the
+    discriminators ``D_A``, ``D_B`` and heads ``F1``, ``F2`` (``F3`` to ``F6``: SimDCL) of the same epoch beside it
+    are loaded when present, so a run can also be fine-tuned; without ``G_B`` only a2b translates. Networks absent
+    stay untrained. The generators' width, channels and blocks are read from ``G_A``, the discriminators' width and
+    layers from ``D_A``."""
+    path = Path(generator)
+    if path.is_dir():
+        path = path / "latest_net_G_A.pth"
+    match = _DCLGAN_FILE.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"{path}: expected the official <epoch>_net_G_A.pth (or its folder)")
+    files = {name: path.with_name(f"{match.group(1)}_net_{name}.pth") for name in DCLGAN_NETWORKS}
+    states = {name: _read_state_dict(file, f"DCLGAN {name}") for name, file in files.items() if file.is_file()}
+    if "G_A" not in states:
+        raise FileNotFoundError(f"DCLGAN generator file not found: {path}")
+    generator_args, channels = _antialiased_generator_args(path, states["G_A"], "DCLGAN")
+    discriminator_args = {"init_type": "xavier", "init_gain": 0.02}
+    if "D_A" in states:  # NLayerDiscriminator: n_layers + 2 convs, the first model.0
+        convs = [k for k, v in states["D_A"].items() if k.endswith(".weight") and v.ndim == 4 and "filt" not in k]
+        discriminator_args |= {"base_channels": states["D_A"]["model.0.weight"].shape[0], "num_layers": len(convs) - 2}
+    mode = "simdcl" if all(f"F{i}" in states for i in (3, 4, 5, 6)) else "dcl"
+    model = DCLGAN(partial(ResnetGenerator, **generator_args), partial(AntialiasedPatchDiscriminator,
+                   **discriminator_args), channels=channels, mode=mode)  # fmt: skip
+    for name, state in states.items():
+        module = getattr(model, DCLGAN_NETWORKS[name], None)
+        if module is None:  # F3 to F6 without all four: not a SimDCL
+            raise ValueError(f"{files[name]}: a SimDCL network, but not all of F3 to F6 are beside {path}")
+        _load_with_blur(module, files[name], official_dclgan_keys(name, state))
+    log.info("loaded %s from %s", ", ".join(f"{n} -> {DCLGAN_NETWORKS[n]}" for n in states), path.parent)
+    if "G_B" not in states:
+        log.warning("no %s: the checkpoint's b2a generator is untrained; translate with --direction a2b only",
+                    files["G_B"])  # fmt: skip
+    hparams = {  # what `translate fit` records, so load_from_checkpoint rebuilds the same networks
+        "_class_path": "translate.models.DCLGAN",
+        "_instantiator": "lightning.pytorch.cli.instantiate_module",
+        "generator": {"class_path": "translate.networks.ResnetGenerator", "init_args": generator_args},
+        "discriminator": {
+            "class_path": "translate.networks.AntialiasedPatchDiscriminator",
+            "init_args": discriminator_args,
+        },  # fmt: skip
+        "channels": channels,
+        "mode": mode,
+    }
+    return model.eval(), hparams
+
+
+def import_dclgan(generator: str | Path, output: str | Path) -> Path:
+    """Write a DCLGAN checkpoint holding an official DCLGAN or SimDCL run's networks; see ``dclgan_from_official``."""
+    model, hparams = dclgan_from_official(generator)
     return _save_checkpoint(model, hparams, output)
 
 

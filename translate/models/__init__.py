@@ -4,6 +4,7 @@ from translate.models.conditional_gan import ConditionalGAN
 from translate.models.cut import CUT
 from translate.models.cyclegan import CycleGAN
 from translate.models.dcgan import DCGAN
+from translate.models.dclgan import DCLGAN
 from translate.models.infogan import InfoGAN
 from translate.models.pix2pix import Pix2Pix
 from translate.models.siamese_gan import SiameseGAN
@@ -16,6 +17,7 @@ __all__ = [
     "CUT",
     "CycleGAN",
     "DCGAN",
+    "DCLGAN",
     "InfoGAN",
     "Pix2Pix",
     "StarGAN",

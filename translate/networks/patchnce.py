@@ -9,6 +9,7 @@ a small MLP per layer. The official code is ``models/patchnce.py`` and ``PatchSa
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -86,7 +87,13 @@ def _autocast_off(device: torch.device) -> AbstractContextManager:
 
 
 def patchnce_loss(
-    queries: Tensor, keys: Tensor, *, batch_size: int, temperature: float = 0.07, negatives_from_batch: bool = False
+    queries: Tensor,
+    keys: Tensor,
+    *,
+    batch_size: int,
+    temperature: float = 0.07,
+    negatives_from_batch: bool = False,
+    similarity: Literal["dot", "cosine"] = "dot",
 ) -> Tensor:
     """PatchNCE (Park et al. 2020, Eq. 2-3) for each of the (B * P) query rows: the cross-entropy of picking its own
     key among the keys of the same image, with logits ``q . k / temperature``.
@@ -95,9 +102,16 @@ def patchnce_loss(
     (row ``i`` of both is the same place), both L2-normalised; the keys get no gradient, as in the official loss.
     The logit of a query with its own key appears once, as the positive: its place among the negatives holds
     -10 / temperature (official). ``negatives_from_batch`` draws the negatives from every image of the batch (the
-    official option for single-image translation; off for CUT and FastCUT). Returns (B * P,) losses.
+    official option for single-image translation; off for CUT and FastCUT). ``similarity`` ``cosine`` divides each
+    dot product by the two vectors' norms (DCLGAN's ``PatchNCELoss``: the heads' outputs have norms of 1 - 1e-7 / n
+    after their ``+ 1e-7``, so it differs from ``dot`` where a head's raw norm n is small). Returns (B * P,) losses.
     """
     keys = keys.detach()
+    if similarity == "cosine":  # torch.nn.CosineSimilarity: each norm clamped to 1e-8
+        queries = queries / queries.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        keys = keys / keys.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    elif similarity != "dot":
+        raise ValueError(f"unknown similarity {similarity!r}, expected 'dot' or 'cosine'")
     positives = (queries * keys).sum(dim=1, keepdim=True)  # (N, 1)
     groups = 1 if negatives_from_batch else batch_size
     dim = queries.shape[1]
@@ -107,3 +121,37 @@ def patchnce_loss(
     negatives = negatives.masked_fill(same_place, -10.0).flatten(0, 1)  # (N, M)
     logits = torch.cat([positives, negatives], dim=1) / temperature  # the positive is class 0
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=queries.device), reduction="none")
+
+
+class PatchStackEmbedding(nn.Module):
+    """SimDCL's light network (Han et al. 2021, Sec. 3.3 and A.1.3; ``MappingF`` in JunlinHan/DCLGAN
+    ``models/networks.py``): the projected patches of one image, (num_layers, num_patches, features) seen as an image
+    with a channel per layer, through a 3x3 stride-2 conv to ``out_features`` channels, ReLU, global average pooling,
+    Linear, ReLU, Linear, then L2-normalised (``+ 1e-7``, as the heads). One vector per image summarises how a domain's
+    patches look; SimDCL's similarity loss pulls a real and a translated image's vectors of the same domain together.
+
+    The state_dict keys are the official ones (``model.0``, ``model.4``, ``model.6``); with 4 layers, 10,688 parameters.
+    The official network takes one image of 256 patches of 256 features (its input is viewed as (1, L, 256, 256));
+    here any batch and any patch and feature counts.
+    """
+
+    def __init__(self, num_layers: int, *, out_features: int = 64, init_type: InitType = "xavier",
+                 init_gain: float = 0.02):  # fmt: skip
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Conv2d(num_layers, out_features, 3, stride=2),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(out_features, out_features),
+            nn.ReLU(),
+            nn.Linear(out_features, out_features),
+        )
+        init_weights(self, init_type, init_gain)
+
+    def forward(self, patches: Tensor) -> Tensor:
+        """(B, num_layers, num_patches, features) -> (B, out_features) unit vectors."""
+        dtype = self.model[0].weight.dtype
+        with _autocast_off(patches.device):  # as the heads: the normalisation's gradient in fp32 or wider
+            vectors = self.model(patches.to(dtype)).to(torch.promote_types(dtype, torch.float32))
+        return vectors / (vectors.norm(dim=1, keepdim=True) + 1e-7)
