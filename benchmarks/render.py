@@ -10,7 +10,8 @@ In a doc, everything between
 
 is the table rendered from those files (paths relative to benchmarks/), followed by a line naming the files and the
 machine each records. The layout follows the file: ``benchmarks.run`` results (``results``: one row per case),
-``benchmarks.cut_steps`` (models taking turns) and ``benchmarks.vs_official`` (official against ours). Edit the
+``benchmarks.cut_steps`` (models taking turns), ``benchmarks.vs_official`` (official against ours) and
+``benchmarks.suite`` (the quality suite: its files merged, a line per variant, length and checkpoint). Edit the
 files or the scripts, never the rendered lines.
 """
 
@@ -40,7 +41,8 @@ def machine_line(data: dict) -> str:
         return machine
     cpu = machine.get("cpu") or machine.get("processor") or "CPU model not recorded"
     flags = machine.get("flags")
-    bf16 = "" if flags is None else (", AVX512-BF16" if flags.get("avx512_bf16") else ", no AVX512-BF16")
+    has_bf16 = "avx512_bf16" in flags.split() if isinstance(flags, str) else (flags or {}).get("avx512_bf16")
+    bf16 = "" if flags is None else (", AVX512-BF16" if has_bf16 else ", no AVX512-BF16")
     load = machine.get("load_average")
     parts = [f"{cpu}{bf16}", f"{machine.get('cpus', '?')} CPUs", f"{machine.get('threads', '?')} threads",
              f"torch {machine.get('torch', '?')}"]  # fmt: skip
@@ -101,12 +103,20 @@ def render_file(data: dict, name: str) -> list[str]:
 
 
 def render_block(files: list[str]) -> str:
-    """The table(s) of ``files`` and the line that names them and their machines."""
-    lines, sources = [], []
+    """The table(s) of ``files`` and the line that names them and their machines. Quality-suite files (one per
+    process that ran part of it) are merged into one set of tables, a line per variant, length and checkpoint."""
+    from benchmarks.suite import render as suite
+
+    lines, sources, suites = [], [], []
     for name in files:
         data = json.loads((BENCHMARKS / name).read_text())
-        lines += [*render_file(data, name), ""]
+        if "suite" in data:
+            suites.append(data)
+        else:
+            lines += [*render_file(data, name), ""]
         sources.append(f"- `benchmarks/{name}`: {machine_line(data)}")
+    if suites:
+        lines += [suite.render(suite.merged(suites), long=True), ""]
     return (
         "\n".join(
             [*lines, "Rendered by `python -m benchmarks.render` from (machine as each file records it):", *sources]

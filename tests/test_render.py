@@ -48,3 +48,25 @@ def test_vs_official_results_render(tmp_path, monkeypatch):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="not a layout"):
         render.render_block(["other.json"])
+
+
+def test_quality_suite_files_render_merged_a_line_per_variant_and_length(tmp_path, monkeypatch):
+    def row(variant, seed, length, selection, metric, value):
+        return {"task": "shape", "variant": variant, "seed": seed, "length": length, "selection": selection,
+                "split": "test", "metric": metric, "value": value, "batches": length or 0}  # fmt: skip
+
+    machine = {"cpu": "X", "cpus": 2, "threads": 1, "torch": "t", "flags": "fpu avx512_bf16", "load_average": [3, 2, 1]}
+    for seed, (short, long) in enumerate(((0.80, 0.94), (0.82, 0.96)), start=1):  # one file per process: one seed
+        rows = [row("identity", None, None, "input", "squareness", 0.787)]
+        rows += [row("travel", seed, 1000, s, "squareness", short) for s in ("last", "best_val")]
+        rows += [row("travel", seed, 5000, s, "squareness", long) for s in ("last", "best_val")]
+        rows += [row("cyclegan", seed, 1000, s, "squareness", 0.79) for s in ("last", "best_val")]
+        doc = {"suite": "quality (#28)", "machine": machine, "runs": [], "rows": rows,
+               "settings": {"tasks": ["shape"], "lengths": [1000, 5000]}}  # fmt: skip
+        (tmp_path / f"s{seed}.json").write_text(json.dumps(doc))
+    monkeypatch.setattr(render, "BENCHMARKS", tmp_path)
+    block = render.render_block(["s1.json", "s2.json"])
+    assert "| identity (the untouched input) |  |  |  | 0.787 |" in block  # once, not 0.787 ± 0.000
+    assert "| travel | 2 | 5,000 | last | 0.950 ± 0.014 |" in block and "| travel | 2 | 1,000 | best on val |" in block
+    assert "| cyclegan | 2 | 1,000 | last | 0.790 ± 0.000 |" in block and "| cyclegan | 2 | 5,000" not in block
+    assert block.count("### shape:") == 1 and "- `benchmarks/s2.json`: X, AVX512-BF16, 2 CPUs" in block

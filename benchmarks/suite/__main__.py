@@ -119,13 +119,15 @@ def _parser() -> argparse.ArgumentParser:
     timer.add_argument("--batches", type=int, default=40)
     rendering = commands.add_parser("render", help="print the markdown tables of a suite's JSON files")
     rendering.add_argument("json", type=Path, nargs="+", help="one, or several (say one per --tasks) to merge")
+    rendering.add_argument("--long", action="store_true", help="a line per variant, length and checkpoint, with "
+                           "every figure of the task (variants may have different lengths)")
     return parser
 
 
 def main(argv: list[str] | None = None):
     args = _parser().parse_args(argv)
     if args.command == "render":
-        print(render.render(render.merged([json.loads(path.read_text()) for path in args.json])))
+        print(render.render(render.merged([json.loads(path.read_text()) for path in args.json]), long=args.long))
         return None
     return run(args) if args.command == "run" else timing(args)
 

@@ -9,6 +9,8 @@ from benchmarks.suite.tasks import TASKS
 LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "background_error": "bg err", "squareness": "square",
           "centre_error": "centre px", "colour_error": "colour err", "size_error": "size err"}  # fmt: skip
 SELECTIONS = {"last": "last", "best_val": "best on val"}
+# Every figure a task's scores hold, in the order a long table shows them (the shape task's whole benchmarks.shapes set).
+FIGURES = {"shape": ("squareness", "centre_error", "size_error", "colour_error", "background_error", "psnr")}
 
 
 def _cell(values: list[float], metric: str) -> str:
@@ -29,6 +31,11 @@ def _test_values(rows: list[dict], task: str) -> dict[tuple, list[float]]:
     return table
 
 
+def _input(values: dict[tuple, list[float]], metric: str) -> list[float]:
+    """The untouched input's figure: once, though merged files (one per process) each hold it."""
+    return list(dict.fromkeys(values["identity", "input", None, metric]))
+
+
 def task_table(rows: list[dict], task: str, lengths: list[int]) -> list[str]:
     metrics = list(TASKS[task].headline)
     values = _test_values(rows, task)
@@ -36,12 +43,31 @@ def task_table(rows: list[dict], task: str, lengths: list[int]) -> list[str]:
     seeds = {v: len({r["seed"] for r in rows if r["task"] == task and r["variant"] == v}) for v in variants}
     head = [f"{length:,}: {LABELS[m]}" if i == 0 else LABELS[m] for length in lengths for i, m in enumerate(metrics)]
     lines = [f"| variant | seeds | checkpoint | {' | '.join(head)} |", "| --- | ---: | --- |" + " ---: |" * len(head)]
-    identity = [_cell(values["identity", "input", None, m], m) for _ in lengths for m in metrics]
+    identity = [_cell(_input(values, m), m) for _ in lengths for m in metrics]
     lines.append(f"| identity (the untouched input) |  |  | {' | '.join(identity)} |")
     for variant in variants:
         for selection, label in SELECTIONS.items():
             cells = [_cell(values[variant, selection, length, m], m) for length in lengths for m in metrics]
             lines.append(f"| {variant} | {seeds[variant]} | {label} | {' | '.join(cells)} |")
+    return lines
+
+
+def long_table(rows: list[dict], task: str, metrics: tuple[str, ...]) -> list[str]:
+    """One line per variant, length and checkpoint (each variant at the lengths its own rows have), a column per
+    figure: the layout for many figures, or variants trained to different lengths."""
+    values = _test_values(rows, task)
+    reported = [r for r in rows if r["task"] == task and r["selection"] in SELECTIONS]
+    variants = list(dict.fromkeys(r["variant"] for r in reported))
+    lines = [f"| variant | seeds | batches | checkpoint | {' | '.join(LABELS[m] for m in metrics)} |",
+             "| --- | ---: | ---: | --- |" + " ---: |" * len(metrics)]  # fmt: skip
+    identity = [_cell(_input(values, m), m) for m in metrics]
+    lines.append(f"| identity (the untouched input) |  |  |  | {' | '.join(identity)} |")
+    for variant in variants:
+        seeds = len({r["seed"] for r in reported if r["variant"] == variant})
+        for length in sorted({r["length"] for r in reported if r["variant"] == variant}):
+            for selection, label in SELECTIONS.items():
+                cells = [_cell(values[variant, selection, length, m], m) for m in metrics]
+                lines.append(f"| {variant} | {seeds} | {length:,} | {label} | {' | '.join(cells)} |")
     return lines
 
 
@@ -74,7 +100,9 @@ def merged(docs: list[dict]) -> dict:
                       "rows": [r for d in docs for r in d["rows"]]}  # fmt: skip
 
 
-def render(doc: dict) -> str:
+def render(doc: dict, *, long: bool = False) -> str:
+    """The markdown of a suite's JSON: per task its table (``long``: a line per variant, length and checkpoint, with
+    every figure the task has), the checkpoints best-on-val chose, the variants, the training times."""
     rows, settings = doc["rows"], doc["settings"]
     lengths = settings["lengths"]
     out = []
@@ -84,7 +112,8 @@ def render(doc: dict) -> str:
         out += [f"### {task}: {TASKS[task].about}", "",
                 "Test split, A -> B against the right answers; mean ± sd over seeds. *last*: the checkpoint at that "
                 "many batches; *best on val*: the highest validation PSNR up to it.", ""]  # fmt: skip
-        out += task_table(rows, task, lengths) + [""]
+        figures = FIGURES.get(task, TASKS[task].headline)
+        out += (long_table(rows, task, figures) if long else task_table(rows, task, lengths)) + [""]
         picks = choices(rows, task)
         out += ["Best on val chose (batches): " + "; ".join(picks) + ".", ""] if picks else []
     variants = [f"{v['name']}: {' + '.join(v['configs'])}" + "".join(f" --{o}" for o in v["overrides"])
