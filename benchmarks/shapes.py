@@ -173,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     rows = baselines(args.data, args.split) | {str(run): score(run, args.data, args.split) for run in args.runs}
     _print(rows)
     if args.json:
-        args.json.write_text(json.dumps({"split": args.split, "rows": rows}, indent=1))
+        from benchmarks.suite.results import machine  # the suite's record of the machine, as its files have it
+
+        record = {"split": args.split, "command": sys.argv, "machine": machine(), "rows": rows}
+        args.json.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

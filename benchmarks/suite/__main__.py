@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     running.add_argument("--out", type=Path, default=Path("runs/suite"), help="data, runs, checkpoints, scores")
     running.add_argument("--json", type=Path, help="default benchmarks/results/<date>-<machine>-quality-suite.json")
     timer.add_argument("--batches", type=int, default=40)
+    timer.add_argument("--json", type=Path, help="also write the machine, the command and each timing here")
     rendering = commands.add_parser("render", help="print the markdown tables of a suite's JSON files")
     rendering.add_argument("json", type=Path, nargs="+", help="one, or several (say one per --tasks) to merge")
     rendering.add_argument("--long", action="store_true", help="a line per variant, length and checkpoint, with "
@@ -129,7 +131,14 @@ def main(argv: list[str] | None = None):
     if args.command == "render":
         print(render.render(render.merged([json.loads(path.read_text()) for path in args.json]), long=args.long))
         return None
-    return run(args) if args.command == "run" else timing(args)
+    if args.command == "run":
+        return run(args)
+    measured = timing(args)
+    if args.json:
+        record = {"what": "quality suite (#28): time per task and variant", "command": sys.argv,
+                  "written": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": results.machine(), "timings": measured}
+        results.write(args.json, record)
+    return measured
 
 
 if __name__ == "__main__":
