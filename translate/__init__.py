@@ -1,6 +1,6 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
-``from translate import CUT, CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, UnpairedDataModule`` and
+``from translate import CUT, CycleGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, ImageDataModule`` and
 ``translate.load(checkpoint)`` work; the submodules are imported on first use, so ``import translate`` stays cheap.
 """
 
@@ -18,6 +18,7 @@ _EXPORTS = {
     "StarGAN": "translate.models",
     "TraVeLGAN": "translate.models",
     "SiameseDiscTraVeLGAN": "translate.models",
+    "ImageDataModule": "translate.data.datamodule",
     "UnpairedDataModule": "translate.data.datamodule",
     "load": "translate.inference.api",
 }
