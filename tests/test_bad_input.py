@@ -33,7 +33,7 @@ DOCS = REPO / "docs" / "troubleshooting.md"
 BEGIN = "<!-- bad-input table: written by `python -m tests.test_bad_input` from tests/test_bad_input.py; edit there -->"
 END = "<!-- end of the bad-input table -->"
 TINY = "{cfg}/quickstart_official.yaml --config {cfg}/debug.yaml"  # the tiny CycleGAN of the shared checkpoint
-FIT = f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run"
+FIT = f"fit --config {TINY} --data.source.root {{data}} --trainer.default_root_dir {{tmp}}/run"
 PREDICT = "predict --ckpt {ckpt} --num-workers 0 --input {tmp}/in --output {tmp}/out"
 FEATURES = "--feature-extractor tests.evaluation.tiny_features.TinyFeatures --device cpu"
 
@@ -391,7 +391,7 @@ ROWS = {
         says="trainer: `max_epochs` must be a non-negative integer or -1", fix="a number of epochs",
     ),
     "fit-missing-data": Row(
-        f"fit --config {TINY} --data.root {{tmp}}/nowhere --trainer.default_root_dir {{tmp}}/run",
+        f"fit --config {TINY} --data.source.root {{tmp}}/nowhere --trainer.default_root_dir {{tmp}}/run",
         "a data.root that does not exist", says="dataset root not found: {tmp}/nowhere",
         fix="point data.root at your images",
     ),
@@ -412,13 +412,13 @@ ROWS = {
     ),
     "fit-skip-levels": Row(
         "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.generator.init_args.skip_levels 5 "
-        "--data.root {data} --trainer.default_root_dir {tmp}/run", "a U-Net skip_levels beyond its depth",
+        "--data.source.root {data} --trainer.default_root_dir {tmp}/run", "a U-Net skip_levels beyond its depth",
         says="model.init_args.generator.init_args.skip_levels: skip_levels must be between 0 and num_downs - 1 = 2",
         fix="0 to num_downs - 1", shown="fit --config configs/travelgan_quickstart.yaml "
         "--model.init_args.generator.init_args.skip_levels 5",
     ),
     "fit-identity-typed": Row(
-        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.root {data} "
+        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "--model.init_args.lambda_identity five",
         says="model.init_args.lambda_identity: Expected a <class 'float'>", fix="a number (0: off)",
         shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.lambda_identity five",
@@ -593,7 +593,7 @@ ROWS = {
     ),
 } | {
     f"fit-constructor-{name}": Row(
-        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 --data.root {{data}} "
+        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 --data.source.root {{data}} "
         "--trainer.default_root_dir {tmp}/run",
         "an impossible constructor argument (base_channels 0) in each shipped config",
         says="model.init_args.generator.init_args.base_channels: ",
@@ -694,7 +694,7 @@ def test_bad_input(name, shared, tmp_path, monkeypatch, capsys, caplog, request)
 # --- the table as docs/troubleshooting.md shows it -----------------------------------------------------------------
 
 PLUMBING = (" --num-workers 0", f" {FEATURES}", " --base-url={url}", " --trainer.default_root_dir {tmp}/run",
-            " --data.root {data}", " --device cpu")  # fmt: skip
+            " --data.source.root {data}", " --device cpu")  # fmt: skip
 
 
 def _shown(text: str) -> str:

@@ -66,7 +66,7 @@ def test_training_resumes_from_an_old_checkpoint(write_images, tmp_path):
     for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
         write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
     configs = [REPO / "configs" / "quickstart_official.yaml", REPO / "configs" / "debug.yaml"]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
           "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", "--model.init_args.ema_decay=0.9",
           f"--ckpt_path={OLD / 'cyclegan.ckpt'}"])  # fmt: skip
     (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
@@ -85,7 +85,7 @@ def test_an_old_batch_norm_travelgan_resumed_with_the_new_configs_stops_with_one
     siamese = ["--model.init_args.siamese.init_args.base_channels=4", "--model.init_args.siamese.init_args.embed_dim=8",
                "--model.init_args.siamese.init_args.num_layers=3"]  # fmt: skip
     with pytest.raises(SystemExit, match="discriminator.init_args.norm: checkpoint batch, config batch_shift") as info:
-        main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+        main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
               "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", *siamese,
               f"--ckpt_path={OLD_TRAVELGAN / 'travelgan.ckpt'}"])  # fmt: skip
     assert "\n" not in str(info.value) and "use the config it was trained with" in str(info.value)

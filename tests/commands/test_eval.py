@@ -22,7 +22,7 @@ TINY = ["--feature-extractor", "tests.evaluation.tiny_features.TinyFeatures", "-
 def _fit(run: Path, root: Path, *configs: str) -> Path:
     """Two optimizer steps of a shipped config with its debug overlays; returns last.ckpt."""
     args = [a for c in configs for a in ("--config", str(CONFIGS / c))]
-    main(["fit", *args, f"--data.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
+    main(["fit", *args, f"--data.source.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
           "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip

@@ -38,7 +38,7 @@ def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pai
     pairing = shipped.get("data", {}).get("pairing", "unpaired")
     root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
-    main(["fit", "--config", str(config), *overlays, f"--data.root={root}",
+    main(["fit", "--config", str(config), *overlays, f"--data.source.root={root}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
 
 
@@ -104,7 +104,7 @@ def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, t
 
 
 def test_a_missing_ckpt_path_is_one_line(tiny_domains, tmp_path):
-    args = ["--config", QUICKSTART, "--config", DEBUG, f"--data.root={tiny_domains}"]
+    args = ["--config", QUICKSTART, "--config", DEBUG, f"--data.source.root={tiny_domains}"]
     with pytest.raises(SystemExit, match=r"--ckpt_path .*nope.ckpt does not exist; pass a .ckpt file or a run folder"):
         main(["test", *args, f"--ckpt_path={tmp_path / 'nope.ckpt'}"])
     (tmp_path / "empty_run").mkdir()
@@ -116,13 +116,13 @@ def test_missing_dataset_error_names_the_folder(tmp_path, capsys):
     missing = tmp_path / "apple2orange"
     with pytest.raises((FileNotFoundError, ValueError, SystemExit), match=None) as error:
         main(["fit", "--config", str(REPO / "configs/apple2orange.yaml"), "--config", DEBUG,
-              f"--data.root={missing}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+              f"--data.source.root={missing}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     assert str(missing) in str(error.value) + capsys.readouterr().err
 
 
 def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "--config", QUICKSTART, "--config", DEBUG, f"--data.root={tmp_path / 'nowhere'}",
+        main(["fit", "--config", QUICKSTART, "--config", DEBUG, f"--data.source.root={tmp_path / 'nowhere'}",
               f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     message = str(exit_info.value.code)
     assert message.startswith("translate fit: error: ") and str(tmp_path / "nowhere") in message
@@ -135,7 +135,7 @@ def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
 def test_validate_and_test_report_a_checkpoints_metrics(train_tiny, tiny_domains, tmp_path, capsys):
     ckpt = train_tiny(tiny_domains, tmp_path / "run")
     common = ["--config", QUICKSTART, "--config", DEBUG, "--trainer.fast_dev_run=false",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
               "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
     main(["test", *common])
     tested = capsys.readouterr().out
@@ -158,7 +158,7 @@ def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(
             write_images(tmp_path / "data" / split / domain, 2, colour=colour)
     run = tmp_path / "run"
     common = ["--config", str(REPO / "configs" / "stargan_folders.yaml"), "--config", DEBUG,
-              "--model.init_args.image_size=32", "--model.init_args.n_critic=1", f"--data.root={tmp_path / 'data'}",
+              "--model.init_args.image_size=32", "--model.init_args.n_critic=1", f"--data.source.root={tmp_path / 'data'}",
               f"--trainer.default_root_dir={run}", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
               "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
               "--trainer.callbacks.save_last=true"]  # fmt: skip
@@ -280,7 +280,7 @@ def _fit(model: str, root: Path, run: Path, max_steps: int, *extra: str) -> dict
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
     configs = [REPO / "configs" / name for name in MODELS[model]] + [overlay]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
           f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 

@@ -21,8 +21,9 @@ STARGAN = ["--config", str(REPO / "configs" / "stargan_quickstart.yaml"), *DEBUG
 @pytest.mark.parametrize(
     ("data_args", "message"),
     [
-        (["--data.attr_file=labels.txt"], "a StarGAN on data.attr_file needs the attribute names: set data.domains"),
-        (["--data.root=null", "--data.train_dirs=[a, b]"], None),  # A, B, as the data module names them
+        (["--data.attr_file=labels.txt"], "data.attr_file is the old spelling: .* class_path: AttributeFile"),
+        (["--data.source=AttributeFile", "--data.source.attr_file=labels.txt"], "data.source.init_args.domains"),
+        (["--data.source.root=null", "--data.source.train_dirs=[a, b]"], None),  # A, B, as the source names them
     ],
 )
 def test_stargan_without_domains_from_attr_file_or_train_dirs(data_args, message, tmp_path):
@@ -34,7 +35,7 @@ def test_stargan_without_domains_from_attr_file_or_train_dirs(data_args, message
         with pytest.raises(SystemExit, match=message):
             main(args)
         return
-    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+    cli = TranslateCLI(model_class=None, datamodule_class=ImageDataModule, auto_configure_optimizers=False,
                        run=False, args=args[1:])  # fmt: skip
     assert cli.model.domains == ["A", "B"] and cli.datamodule.domains == ["A", "B"]
 
@@ -57,7 +58,7 @@ def test_cli_maps_plain_ddp_to_the_step_sync_strategy(option, expected, tmp_path
     configs = ["--config", "configs/quickstart_official.yaml", "--config", "configs/debug.yaml"]
     trainer = ["--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.logger=false"]
     args = [*configs, *trainer, f"--trainer.default_root_dir={tmp_path}", *option]
-    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+    cli = TranslateCLI(model_class=None, datamodule_class=ImageDataModule, auto_configure_optimizers=False,
                        args=args, run=False)  # fmt: skip
     assert (type(cli.trainer.strategy).__name__, cli.trainer.strategy._start_method) == expected
     if expected[0] == "DDPStrategy":  # Lightning's, unchanged
@@ -69,7 +70,7 @@ def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
     from translate.training.cli import TranslateCLI
 
     args = ["--config", QUICKSTART, *DEBUG, f"--trainer.default_root_dir={tmp_path}"]
-    cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+    cli = TranslateCLI(model_class=None, datamodule_class=ImageDataModule, auto_configure_optimizers=False,
                        run=False, args=args)  # fmt: skip
     assert type(cli.trainer.strategy.checkpoint_io) is AtomicCheckpointIO
 
@@ -78,7 +79,7 @@ def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
 
 
 def _fit_resume(tmp_path: Path, ckpt: Path, data: Path, *config: str) -> None:
-    main(["fit", *config, f"--data.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
+    main(["fit", *config, f"--data.source.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
           "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0", f"--ckpt_path={ckpt}"])  # fmt: skip
 
 
@@ -147,7 +148,7 @@ def test_default_root_dir_moves_the_whole_run(config, tiny_domains, tiny_pairs, 
     configs = [CONFIGS / f"{config}.yaml", *_overlays(config, tmp_path)]
     pairing = yaml.safe_load((CONFIGS / f"{config}.yaml").read_text())["data"].get("pairing", "unpaired")
     root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}",
           f"--trainer.default_root_dir={elsewhere}"])  # fmt: skip
     assert list(here.iterdir()) == []
     assert (elsewhere / "config.yaml").is_file() and list(elsewhere.rglob("last.ckpt"))

@@ -87,11 +87,22 @@ class TranslateParser(LightningArgumentParser):
         prog = parser.prog.replace(" [options]", "")
         hint = f"`{prog} --help` lists the options; TRANSLATE_DEBUG=1 shows jsonargparse's own report"
         # the data module is chosen by class now, but `data.batch_size` is how configs and the docs name its options
-        said = short_message(message, options).replace("data.init_args.", "data.", 1)
-        old = re.match(r"data\.(?:init_args\.)?(\w+): ImageDataModule has no option", said)
-        said = (old and old_spelling_message(old[1])) or said
+        said = new_spelling(short_message(message, options).replace("data.init_args.", "data.", 1))
         sys.stderr.write(f"{prog}: error: {said}\n  ({hint})\n")
         self.exit(2)
+
+
+def new_spelling(said: str) -> str:
+    """``said``, or for an option of 0.2's data modules (``data.root: ImageDataModule has no option 'root'``) the
+    line that names its new spelling."""
+    old = re.match(r"data\.(?:init_args\.)?(\w+): ImageDataModule has no option", said)
+    return (old and old_spelling_message(old[1])) or said
+
+
+def data_option_error(error: Exception) -> str:
+    """One line for an error parsing or building a config's data section outside ``translate fit`` (eval)."""
+    said = constructor_error(error, {}) if isinstance(error, ValueError) else None
+    return new_spelling(said or short_message(str(error), []).replace("data.init_args.", "data.", 1))
 
 
 class TranslateCLI(LightningCLI):
