@@ -357,7 +357,7 @@ ROWS = {
     ),
     "fit-option-typo": Row(
         f"{FIT} --data.batchsize 2", "--data.batchsize (a typo)",
-        says="data.batchsize: UnpairedDataModule has no option 'batchsize'; did you mean 'batch_size'?",
+        says="data.batchsize: ImageDataModule has no option 'batchsize'; did you mean 'batch_size'?",
         fix="the name it suggests",
     ),
     "fit-wrong-type": Row(

@@ -55,9 +55,10 @@ def test_split(tmp_path, write_images) -> Path:
     return root
 
 
-def _config(tmp_path: Path, root: Path, **data) -> str:
-    lines = [f"  {key}: {value}" for key, value in {"root": root, "load_size": 36, "crop_size": 32, "batch_size": 2,
-                                                     "num_workers": 0, **data}.items()]  # fmt: skip
+def _config(tmp_path: Path, root: Path, source: str = "DomainFolders", **data) -> str:
+    lines = [f"  {key}: {value}" for key, value in {"source": f"{{class_path: {source}, init_args: {{root: {root}}}}}",
+                                                     "load_size": 36, "crop_size": 32, "batch_size": 2, "num_workers": 0,
+                                                     **data}.items()]  # fmt: skip
     path = tmp_path / "eval.yaml"
     path.write_text("data:\n" + "\n".join(lines) + "\n")
     return str(path)
@@ -77,7 +78,7 @@ def test_eval_scores_every_model_and_equals_pytorch_fid_on_the_written_folders(
     name, checkpoints, more_checkpoints, test_split, tmp_path, capsys
 ):
     ckpt = {**checkpoints, **more_checkpoints}[name]
-    data = {"pairing": "matched"} if name == "pix2pix" else {}
+    data = {"source": "MatchedPairs"} if name == "pix2pix" else {}
     if name == "pix2pix":  # pairs: testB holds the targets of testA's images, by name
         for path in (test_split / "testB").iterdir():
             path.unlink()

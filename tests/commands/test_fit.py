@@ -35,8 +35,8 @@ def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pai
         overlays = [DEBUG_PIX2PIX]
     if config.stem.startswith(NOISE_MODELS):  # images of every folder (conditional: trainA, trainB as classes)
         overlays = [DEBUG_NOISE, *([DEBUG_VAEGAN] if config.stem.startswith("vaegan") else [])]
-    pairing = shipped.get("data", {}).get("pairing", "unpaired")
-    root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
+    source = shipped["data"]["source"]["class_path"]
+    root = {"MatchedPairs": tiny_pairs, "AlignedPairs": tiny_aligned}.get(source, tiny_domains)
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
     main(["fit", "--config", str(config), *overlays, f"--data.source.root={root}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
@@ -87,14 +87,14 @@ def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
         ("--model.init_args.lambda_cycl=3", "CycleGAN has no option 'lambda_cycl'"),  # unknown key
         ("--model.init_args.lambda_cycle=abc", "Expected a <class 'float'>. Got value: abc"),  # wrong type
         ("--data.batch_size=two", "data.batch_size: "),
-        ("--data.bad_images=maybe", "data.bad_images: "),
+        ("--data.source.bad_images=maybe", "data.source.init_args.bad_images: "),
         ("--model=NO_NETWORKS", "the following arguments are required: generator, discriminator"),  # missing
     ],
 )
 def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, tmp_path):
     config = ["--config", QUICKSTART, "--config", DEBUG, f"--trainer.default_root_dir={tmp_path}"]  # never a long run
     if option == "--model=NO_NETWORKS":  # a config of its own: on top of another, init_args would be inherited
-        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {root: nowhere}\n")
+        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {source: {class_path: DomainFolders, init_args: {root: nowhere}}}\n")
         config, option = ["--config", str(tmp_path / "bare.yaml")], f"--trainer.default_root_dir={tmp_path}"
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *config, option])

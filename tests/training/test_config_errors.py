@@ -28,7 +28,7 @@ TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, 
         ),  # fmt: skip
         (
             ["--data.batchsize", "5"],
-            "data.batchsize: UnpairedDataModule has no option 'batchsize'; did you mean 'batch_size'?",
+            "data.batchsize: ImageDataModule has no option 'batchsize'; did you mean 'batch_size'?",
         ),  # fmt: skip
         (["--model.init_args.lambda_cycle", "abc"], "model.init_args.lambda_cycle: Expected a <class 'float'>"),
         (

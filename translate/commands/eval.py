@@ -166,7 +166,7 @@ def _checkpoint_report(args: argparse.Namespace):
     source = {
         "checkpoint": str(ckpt),
         "configs": args.config,
-        "data_root": str(data.root),
+        "data_root": str(data.source.root),
         "targets": targets or "all",
         "translate": __version__,
     }

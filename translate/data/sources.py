@@ -67,6 +67,7 @@ class DataSource:
 
     yields: Yields = "domains"
     channels: int = 3
+    root: Path | None = None  # the dataset folder, where there is one (reports name it)
 
     @property
     def domains(self) -> list[str]:

@@ -236,10 +236,11 @@ def data_source(config: Any, needed: str) -> DataSource:
     config (no data needs to exist yet)."""
     data = config.get("data")
     class_path = data.get("class_path") if data is not None else None
-    data_class = _model_class(str(class_path)) if class_path else object
+    # chosen by class (translate fit), or the data module's own arguments (a CLI built with datamodule_class)
+    data_class = _model_class(str(class_path)) if class_path else ImageDataModule if data is not None else object
     if not issubclass(data_class, ImageDataModule):
         raise ValueError(f"{needed}: set it in the model's init_args (data.class_path {class_path} does not say)")
-    init_args = data.get("init_args")
+    init_args = data.get("init_args") if class_path else data
     return data_class.source_from(init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args))
 
 
