@@ -392,8 +392,35 @@ ROWS = {
     ),
     "fit-missing-data": Row(
         f"fit --config {TINY} --data.source.root {{tmp}}/nowhere --trainer.default_root_dir {{tmp}}/run",
-        "a data.root that does not exist", says="dataset root not found: {tmp}/nowhere",
-        fix="point data.root at your images",
+        "a data.source.root that does not exist", says="dataset root not found: {tmp}/nowhere",
+        fix="point data.source.root at your images",
+    ),
+    "fit-old-data-root": Row(
+        f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run", "--data.root (0.2's spelling)",
+        says="data.root is the old spelling: write data.source.init_args.root, e.g. data.source: {{class_path: "
+        "DomainFolders, init_args: {{root: DIR}}}}", fix="the spelling it names",
+    ),
+    "fit-old-pairing": Row(
+        f"{FIT} --data.pairing aligned", "--data.pairing aligned (0.2's spelling)",
+        says="data.pairing is the old spelling: write the source's class: data.source: {{class_path: AlignedPairs}}",
+        fix="the source class it names",
+    ),
+    "fit-unknown-source": Row(
+        f"{FIT} --data.source Folders", "--data.source Folders (no such source)",
+        says="data.source: no data source 'Folders'; the sources: DomainFolders, AttributeFile", fix="one it lists",
+    ),
+    "fit-source-option-typo": Row(
+        f"{FIT} --data.source.chanels 1", "--data.source.chanels (a typo)",
+        says="data.source.chanels: DomainFolders has no option 'chanels'; did you mean 'channels'?",
+        fix="the name it suggests",
+    ),
+    "fit-source-bad-value": Row(
+        f"{FIT} --data.source.channels 2", "--data.source.channels 2",
+        says="data.source.init_args.channels: 2 is not one of 1, 3", fix="1 or 3",
+    ),
+    "fit-source-wrong-layout": Row(
+        f"{FIT} --data.source AlignedPairs", "AlignedPairs on folders of domains (trainA, trainB)",
+        says="holds the unpaired layout (trainA, trainB), not the aligned one AlignedPairs reads", fix="MatchedPairs",
     ),
     "fit-random-resume": Row(
         f"{FIT} --ckpt_path {{tmp}}/model.ckpt", "--ckpt_path of random bytes", ("random ckpt",),
@@ -703,7 +730,7 @@ def _shown(text: str) -> str:
         text = text.replace(plumbing, "")
     for placeholder, shown in (("{tmp}/", ""), ("{tmp}", "."), ("{ckpt}", "last.ckpt"), ("{cfg}", "configs")):
         text = text.replace(placeholder, shown)
-    return text.replace("|", "\\|")
+    return text.replace("{{", "{").replace("}}", "}").replace("|", "\\|")  # format()'s escaped braces
 
 
 def _code(text: str) -> str:

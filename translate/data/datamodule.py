@@ -356,5 +356,6 @@ def old_spelling_message(key: str) -> str | None:
     """One line for ``data.<key>``, an option of 0.2's data modules, naming its new spelling; None for another key."""
     if key not in OLD_SPELLINGS:
         return None
-    return (f"data.{key} is the old spelling: the data's source is a class now, write {OLD_SPELLINGS[key]} "
-            "(docs/architecture.md; or keep the old options with data.class_path: UnpairedDataModule)")  # fmt: skip
+    old = "ImageFolderDataModule" if key in ("conditional", "class_dirs", "class_names") else "UnpairedDataModule"
+    return (f"data.{key} is the old spelling: write {OLD_SPELLINGS[key]} (docs/architecture.md), or keep the old "
+            f"options with data.class_path: {old}")  # fmt: skip

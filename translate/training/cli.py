@@ -26,7 +26,7 @@ import translate.data.image_folder  # noqa: F401  (shorthand data.source class p
 import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
-from translate.data.datamodule import ImageDataModule, old_spelling_message
+from translate.data.datamodule import SOURCES_HINT, ImageDataModule, old_spelling_message
 from translate.data.sources import DataSource
 from translate.models.checks import _flat
 from translate.models.contract import GeneratesFromNoise, LabelConditioned
@@ -96,6 +96,9 @@ def new_spelling(said: str) -> str:
     """``said``, or for an option of 0.2's data modules (``data.root: ImageDataModule has no option 'root'``) the
     line that names its new spelling."""
     old = re.match(r"data\.(?:init_args\.)?(\w+): ImageDataModule has no option", said)
+    unknown = re.match(r"data\.(?:init_args\.)?source: Expected a dot import path string: (\S+)", said)
+    if unknown:
+        return f"data.source: no data source {unknown[1]!r}; {SOURCES_HINT}"
     return (old and old_spelling_message(old[1])) or said
 
 
