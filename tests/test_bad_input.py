@@ -396,7 +396,8 @@ ROWS = {
         fix="point data.source.root at your images",
     ),
     "fit-old-data-root": Row(
-        f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run", "--data.root (0.2's spelling)",
+        f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run",
+        "--data.root (0.2's spelling)",
         says="data.root is the old spelling: write data.source.init_args.root, e.g. data.source: {{class_path: "
         "DomainFolders, init_args: {{root: DIR}}}}", fix="the spelling it names",
     ),
@@ -620,8 +621,8 @@ ROWS = {
     ),
 } | {
     f"fit-constructor-{name}": Row(
-        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 --data.source.root {{data}} "
-        "--trainer.default_root_dir {tmp}/run",
+        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 "
+        "--data.source.root {data} --trainer.default_root_dir {tmp}/run",
         "an impossible constructor argument (base_channels 0) in each shipped config",
         says="model.init_args.generator.init_args.base_channels: ",
         fix="the value the message asks for",

@@ -110,11 +110,16 @@ def _saved_config(name: str, root: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("name", "spelling"), [("cyclegan", "new"), ("dcgan", "saved")])  # each old class's state
-def test_a_mid_epoch_checkpoint_of_0ec298b_resumes_where_it_stopped(name, spelling, write_images, tmp_path, monkeypatch):
+def test_a_mid_epoch_checkpoint_of_0ec298b_resumes_there(name, spelling, write_images, tmp_path, monkeypatch):
     from translate.data.datamodule import ImageDataModule
 
     restored, load_state_dict = [], ImageDataModule.load_state_dict
-    monkeypatch.setattr(ImageDataModule, "load_state_dict", lambda self, s: restored.append(s) or load_state_dict(self, s))
+
+    def recording(self, state):
+        restored.append(state)
+        load_state_dict(self, state)
+
+    monkeypatch.setattr(ImageDataModule, "load_state_dict", recording)
     root = _tiny(write_images, tmp_path / "tiny")
     if spelling == "saved":
         configs = [f"--config={_saved_config(name, root, tmp_path)}"]

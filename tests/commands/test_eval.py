@@ -56,9 +56,9 @@ def test_split(tmp_path, write_images) -> Path:
 
 
 def _config(tmp_path: Path, root: Path, source: str = "DomainFolders", **data) -> str:
-    lines = [f"  {key}: {value}" for key, value in {"source": f"{{class_path: {source}, init_args: {{root: {root}}}}}",
-                                                     "load_size": 36, "crop_size": 32, "batch_size": 2, "num_workers": 0,
-                                                     **data}.items()]  # fmt: skip
+    data = {"source": f"{{class_path: {source}, init_args: {{root: {root}}}}}", "load_size": 36, "crop_size": 32,
+            "batch_size": 2, "num_workers": 0, **data}  # fmt: skip
+    lines = [f"  {key}: {value}" for key, value in data.items()]
     path = tmp_path / "eval.yaml"
     path.write_text("data:\n" + "\n".join(lines) + "\n")
     return str(path)

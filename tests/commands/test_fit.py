@@ -94,7 +94,8 @@ def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
 def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, tmp_path):
     config = ["--config", QUICKSTART, "--config", DEBUG, f"--trainer.default_root_dir={tmp_path}"]  # never a long run
     if option == "--model=NO_NETWORKS":  # a config of its own: on top of another, init_args would be inherited
-        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {source: {class_path: DomainFolders, init_args: {root: nowhere}}}\n")
+        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {source: {class_path: DomainFolders, "
+                                            "init_args: {root: nowhere}}}\n")  # fmt: skip
         config, option = ["--config", str(tmp_path / "bare.yaml")], f"--trainer.default_root_dir={tmp_path}"
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *config, option])
@@ -135,8 +136,8 @@ def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
 def test_validate_and_test_report_a_checkpoints_metrics(train_tiny, tiny_domains, tmp_path, capsys):
     ckpt = train_tiny(tiny_domains, tmp_path / "run")
     common = ["--config", QUICKSTART, "--config", DEBUG, "--trainer.fast_dev_run=false",
-              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
-              "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}",
+              f"--ckpt_path={ckpt}", "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
     main(["test", *common])
     tested = capsys.readouterr().out
     main(["validate", *common, f"--ckpt_path={tmp_path / 'run'}"])  # a run folder: its newest last.ckpt, as predict
@@ -158,7 +159,8 @@ def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(
             write_images(tmp_path / "data" / split / domain, 2, colour=colour)
     run = tmp_path / "run"
     common = ["--config", str(REPO / "configs" / "stargan_folders.yaml"), "--config", DEBUG,
-              "--model.init_args.image_size=32", "--model.init_args.n_critic=1", f"--data.source.root={tmp_path / 'data'}",
+              "--model.init_args.image_size=32", "--model.init_args.n_critic=1",
+              f"--data.source.root={tmp_path / 'data'}",
               f"--trainer.default_root_dir={run}", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
               "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
               "--trainer.callbacks.save_last=true"]  # fmt: skip

@@ -70,8 +70,8 @@ def test_fit_takes_the_classes_from_the_data_and_sample_draws_one(fruit_folders,
     config = ["--config", str(REPO / "configs" / "cgan_quickstart.yaml"), "--config", str(REPO / "configs" /
               "debug_noise.yaml")]  # fmt: skip
     # the whole source: jsonargparse reads `--data.source.init_args.class_dirs=null` as the text "None"
-    source = (f"--data.source={{class_path: ClassFolders, init_args: {{root: {fruit_folders}, class_dirs: null, "
-              "class_names: null}}")
+    source = f"--data.source={{class_path: ClassFolders, init_args: {{root: {fruit_folders}, class_dirs: null, "
+    source += "class_names: null}}"
     main(["fit", *config, source, f"--trainer.default_root_dir={tmp_path}",
           "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",

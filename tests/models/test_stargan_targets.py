@@ -136,7 +136,8 @@ def celeba_config() -> dict:
 
 def test_celeba_holds_out_the_official_1999_images(celeba_config):
     # yunjey/stargan data_loader.py: `if (i+1) < 2000` sends i = 0 ... 1998 to the test set
-    assert celeba_config["data"]["source"]["init_args"]["val_count"] == 1999 == sum(1 for i in range(202599) if (i + 1) < 2000)
+    held_out = celeba_config["data"]["source"]["init_args"]["val_count"]
+    assert held_out == 1999 == sum(1 for i in range(202599) if (i + 1) < 2000)
 
 
 def test_celeba_resize_is_antialiased_like_the_official_pil_resize(celeba_config):

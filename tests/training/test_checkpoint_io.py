@@ -179,7 +179,8 @@ def test_fit_from_a_file_that_is_no_checkpoint_is_one_line_and_writes_nothing(ma
     make(ckpt)
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
-              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={run}", f"--ckpt_path={ckpt}"])  # fmt: skip
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={run}",
+              f"--ckpt_path={ckpt}"])  # fmt: skip
     message = _one_line(exit_info)
     assert message.startswith("translate fit: error: ") and str(ckpt) in message and what in message
     assert not run.exists()

@@ -81,8 +81,9 @@ def test_fit_writes_checkpoints_with_the_atomic_writer(tmp_path):
 
 
 def _fit_resume(tmp_path: Path, ckpt: Path, data: Path, *config: str) -> None:
-    main(["fit", *config, f"--data.source.root={data}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=4",
-          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0", f"--ckpt_path={ckpt}"])  # fmt: skip
+    main(["fit", *config, f"--data.source.root={data}", f"--trainer.default_root_dir={tmp_path}",
+          "--trainer.max_steps=4", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
+          f"--ckpt_path={ckpt}"])  # fmt: skip
 
 
 @pytest.mark.parametrize(

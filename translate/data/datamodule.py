@@ -309,8 +309,9 @@ def legacy_source(
     if pairing != "unpaired" and attr_file is not None:
         raise ValueError(f"pairing: {pairing} pairs images, data.attr_file labels them; use one or the other")
     if pairing == "aligned" and (folders["train_dirs"] is not None or folders["val_dirs"] is not None):
-        raise ValueError("pairing: aligned reads root/train, root/val and root/test (A|B images); drop data.train_dirs "
-                         "and data.val_dirs, or use pairing: matched for two folders of matching file names")  # fmt: skip
+        raise ValueError("pairing: aligned reads root/train, root/val and root/test (A|B images); drop "
+                         "data.train_dirs and data.val_dirs, or use pairing: matched for two folders of matching file "
+                         "names")  # fmt: skip
     if pairing == "aligned":
         if root is None:
             raise ValueError("pairing: aligned needs data.root, the folder of train/, val/ and test/ (A|B images)")

@@ -162,8 +162,9 @@ class ImageFolderDataModule(ImageDataModule):
     @classmethod
     def source_from(cls, init_args: Mapping[str, Any]) -> DataSource:
         args = dict(init_args)
-        return _legacy_source(args["root"], bool(args.get("conditional")), args.get("class_dirs"),
-                              args.get("class_names"), args.get("channels", 3), args.get("bad_images", "skip"))  # fmt: skip
+        classes = args.get("class_dirs"), args.get("class_names")
+        return _legacy_source(args["root"], bool(args.get("conditional")), *classes, args.get("channels", 3),
+                              args.get("bad_images", "skip"))  # fmt: skip
 
 
 def _legacy_source(

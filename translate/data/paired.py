@@ -88,7 +88,9 @@ def _by_name(folder: Path) -> dict[str, Path]:
     try:
         paths = find_images(folder)
     except ValueError as error:  # an empty folder
-        raise ValueError(f"{error}; put the pairs' images there or point data.source.root elsewhere ({LAYOUTS})") from None
+        raise ValueError(
+            f"{error}; put the pairs' images there or point data.source.root elsewhere ({LAYOUTS})"
+        ) from None
     found: dict[str, Path] = {}
     for path in paths:
         name = path.relative_to(folder).with_suffix("").as_posix()
