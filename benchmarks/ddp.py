@@ -87,7 +87,8 @@ def _worker(rank: int, processes: int, strategy_name: str | None, port: int, arg
     from lightning.pytorch import Callback, Trainer
     from lightning.pytorch.strategies import DDPStrategy
 
-    from translate.data import UnpairedDataModule
+    from translate.data import ImageDataModule
+    from translate.data.sources import DomainFolders
     from translate.models import CycleGAN
     from translate.networks import PatchDiscriminator, ResnetGenerator
     from translate.training.strategies import StepSyncDDPStrategy
@@ -121,7 +122,7 @@ def _worker(rank: int, processes: int, strategy_name: str | None, port: int, arg
     model = CycleGAN(
         partial(ResnetGenerator, base_channels=16, num_blocks=3), partial(PatchDiscriminator, base_channels=16)
     )
-    data = UnpairedDataModule(args.data, load_size=72, crop_size=64, batch_size=1, num_workers=0)
+    data = ImageDataModule(DomainFolders(args.data), load_size=72, crop_size=64, batch_size=1, num_workers=0)
     trainer = Trainer(
         accelerator="cpu", devices=processes, strategy=strategy, max_steps=2 * args.batches, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,

@@ -71,7 +71,7 @@ def fit(
     set_tf32(tf32)
     accelerator, _, index = device.partition(":")
     args = [arg for name in configs for arg in ("--config", str(CONFIGS / name))]
-    args += [*extra, f"--data.root={data}", f"--trainer.accelerator={accelerator}",
+    args += [*extra, f"--data.source.root={data}", f"--trainer.accelerator={accelerator}",
              f"--trainer.devices=[{index or 0}]" if accelerator == "cuda" else "--trainer.devices=1",
              f"--trainer.precision={lightning_precision}", "--trainer.fast_dev_run=false",
              f"--trainer.max_steps={steps or (2 * STEPS if resume else STEPS)}", "--trainer.limit_val_batches=0",

@@ -131,17 +131,19 @@ class FlopCount(TorchDispatchMode):
 
 def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
     """(model, datamodule) from the model's shipped config, its data under ``root``, with CLI-style overrides."""
-    from translate.data import UnpairedDataModule
+    from translate.data import ImageDataModule
     from translate.training.cli import TranslateCLI
 
     config = ROOT / "configs" / CONFIGS[model_name][1 if tiny else 0]
-    args = ["--config", str(config), f"--data.root={root}", "--trainer.logger=false", *OVERRIDES.get(model_name, []),
-            *overrides]  # fmt: skip
+    args = ["--config", str(config), f"--data.source.root={root}", "--trainer.logger=false",
+            *OVERRIDES.get(model_name, []), *overrides]  # fmt: skip
     if model_name != "stargan":  # its configs name their domains; _write_dataset needs the others' names before the
-        args.insert(2, "--data.domains=[A, B]")  # images exist (it writes them once the config has given their size)
+        args.insert(2, "--data.source.domains=[A, B]")  # images exist (it writes them once the config gives their size)
+    elif not tiny:  # CelebA's attribute file: _write_dataset writes one here, every image for training
+        args[2:2] = [f"--data.source.attr_file={root / 'list_attr.txt'}", "--data.source.val_count=0"]
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it sees this script's own options too
     try:
-        cli = TranslateCLI(model_class=None, datamodule_class=UnpairedDataModule, auto_configure_optimizers=False,
+        cli = TranslateCLI(model_class=None, datamodule_class=ImageDataModule, auto_configure_optimizers=False,
                            run=False, args=args, save_config_callback=None)  # fmt: skip
     finally:
         sys.argv = argv
@@ -149,14 +151,13 @@ def build(model_name: str, tiny: bool, root: Path, overrides: list[str]):
 
 
 def _write_dataset(data, root: Path, count: int) -> None:
-    """Random images where ``data`` looks for them: domain folders, or a CelebA-style attribute file."""
-    if data.attr_file is not None:  # multi-label StarGAN: 178x218 like aligned CelebA, random +1/-1 attributes
+    """Random images where ``data`` looks for them: domain folders, or a CelebA-style attribute file (``build`` has
+    pointed the source at ``root/list_attr.txt``)."""
+    if data.source.yields == "labels":  # multi-label StarGAN: 178x218 like aligned CelebA, random +1/-1 attributes
         names = _write_images(root / "images", count, (178, 218))
         rng = np.random.default_rng(0)
         rows = [f"{name} " + " ".join(str(v) for v in rng.choice([-1, 1], len(data.domains))) for name in names]
         (root / "list_attr.txt").write_text("\n".join([str(count), " ".join(data.domains), *rows]) + "\n")
-        data.attr_file = root / "list_attr.txt"
-        data.val_count = 0
         return
     for i, domain in enumerate(data.domains):
         _write_images(root / "train" / domain, count, data.hparams.load_size, seed=i)
@@ -182,13 +183,13 @@ def _train_case(
     if size is not None:
         overrides += [f"--data.crop_size={size}", f"--data.load_size={int(size * 286 / 256)}"]
         if model_name == "stargan":
-            overrides += [f"--model.init_args.image_size={size}", "--data.train_transform=null"]
+            overrides += [f"--model.init_args.image_size={size}", "--data.transforms=null"]
     if batch is not None:
         overrides.append(f"--data.batch_size={batch}")
     model, data = build(model_name, tiny, root, overrides)
     size, batch = data.hparams.crop_size, data.batch_size
     # images per batch: StarGAN's folder layout gives every domain batch_size images; the others count pairs
-    images = batch * len(data.domains) if model_name == "stargan" and data.attr_file is None else batch
+    images = batch * len(data.domains) if data.source.yields == "domains" and model_name == "stargan" else batch
     cycle = getattr(model.hparams, "n_critic", 1)  # StarGAN trains G once every n_critic batches
     batches = (warmup + steps + 1) * cycle  # the last cycle is counted for FLOPs, not timed
     _write_dataset(data, root, batch * batches)
@@ -264,12 +265,14 @@ SUFFIX = {"32-true": "", "bf16-mixed": " bf16", "16-mixed": " fp16"}
 
 def _data_case(size: int, count: int, workers: int, queue) -> None:
     _loader_workers_fork()
-    from translate.data import UnpairedDataModule
+    from translate.data import ImageDataModule
+    from translate.data.sources import DomainFolders
 
     root = Path(tempfile.mkdtemp())
     for domain in "AB":
         _write_images(root / f"train{domain}", count, int(size * 286 / 256), seed=ord(domain))
-    data = UnpairedDataModule(root, load_size=int(size * 286 / 256), crop_size=size, batch_size=1, num_workers=workers)
+    data = ImageDataModule(DomainFolders(root), load_size=int(size * 286 / 256), crop_size=size, batch_size=1,
+                           num_workers=workers)  # fmt: skip
     data.setup("fit")
     loader = data.train_dataloader()
     for _ in loader:  # warm-up epoch: workers start, page cache fills

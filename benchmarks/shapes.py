@@ -111,8 +111,9 @@ def _overlay(data: Path, out: Path, seed: int, batches: int, every: int, steps_p
                   "every_n_train_steps": every * steps_per_batch}  # fmt: skip
     return {
         "seed_everything": seed,
-        "data": {"root": None, "train_dirs": [str(data / "trainA"), str(data / "trainB")],
-                 "val_dirs": [str(data / "valA"), str(data / "valB")], "num_workers": 0},  # fmt: skip
+        "data": {"source": {"class_path": "DomainFolders", "init_args": {
+                     "root": None, "train_dirs": [str(data / "trainA"), str(data / "trainB")],
+                     "val_dirs": [str(data / "valA"), str(data / "valB")]}}, "num_workers": 0},  # fmt: skip
         "trainer": {
             "max_steps": batches * steps_per_batch, "max_epochs": -1, "default_root_dir": str(out),
             "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(out)}},

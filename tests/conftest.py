@@ -278,8 +278,8 @@ def seeded_trainer():
 
 def _fit_steps(tmp_path: Path, root: Path, *config: str) -> Path:
     """Two optimizer steps of a tiny model from ``config``; returns its last.ckpt."""
-    main(["fit", *config, f"--data.root={root}", f"--trainer.default_root_dir={tmp_path}", "--trainer.max_steps=2",
-          "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
+    main(["fit", *config, f"--data.source.root={root}", f"--trainer.default_root_dir={tmp_path}",
+          "--trainer.max_steps=2", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip
     return next(tmp_path.rglob("last.ckpt"))
@@ -307,7 +307,7 @@ def train_tiny():
 
     def run(tiny_domains: Path, tmp_path: Path) -> Path:
         main(["fit", *QUICKSTART, "--trainer.fast_dev_run=false", "--trainer.max_steps=4",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}",
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}",
               "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
               "--trainer.callbacks.save_last=true"])  # fmt: skip
         return next(tmp_path.rglob("last.ckpt"))

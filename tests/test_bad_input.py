@@ -33,7 +33,7 @@ DOCS = REPO / "docs" / "troubleshooting.md"
 BEGIN = "<!-- bad-input table: written by `python -m tests.test_bad_input` from tests/test_bad_input.py; edit there -->"
 END = "<!-- end of the bad-input table -->"
 TINY = "{cfg}/quickstart_official.yaml --config {cfg}/debug.yaml"  # the tiny CycleGAN of the shared checkpoint
-FIT = f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run"
+FIT = f"fit --config {TINY} --data.source.root {{data}} --trainer.default_root_dir {{tmp}}/run"
 PREDICT = "predict --ckpt {ckpt} --num-workers 0 --input {tmp}/in --output {tmp}/out"
 FEATURES = "--feature-extractor tests.evaluation.tiny_features.TinyFeatures --device cpu"
 
@@ -358,7 +358,7 @@ ROWS = {
     ),
     "fit-option-typo": Row(
         f"{FIT} --data.batchsize 2", "--data.batchsize (a typo)",
-        says="data.batchsize: UnpairedDataModule has no option 'batchsize'; did you mean 'batch_size'?",
+        says="data.batchsize: ImageDataModule has no option 'batchsize'; did you mean 'batch_size'?",
         fix="the name it suggests",
     ),
     "fit-wrong-type": Row(
@@ -392,9 +392,37 @@ ROWS = {
         says="trainer: `max_epochs` must be a non-negative integer or -1", fix="a number of epochs",
     ),
     "fit-missing-data": Row(
-        f"fit --config {TINY} --data.root {{tmp}}/nowhere --trainer.default_root_dir {{tmp}}/run",
-        "a data.root that does not exist", says="dataset root not found: {tmp}/nowhere",
-        fix="point data.root at your images",
+        f"fit --config {TINY} --data.source.root {{tmp}}/nowhere --trainer.default_root_dir {{tmp}}/run",
+        "a data.source.root that does not exist", says="dataset root not found: {tmp}/nowhere",
+        fix="point data.source.root at your images",
+    ),
+    "fit-old-data-root": Row(
+        f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run",
+        "--data.root (0.2's spelling)",
+        says="data.root is the old spelling: write data.source.init_args.root, e.g. data.source: {{class_path: "
+        "DomainFolders, init_args: {{root: DIR}}}}", fix="the spelling it names",
+    ),
+    "fit-old-pairing": Row(
+        f"{FIT} --data.pairing aligned", "--data.pairing aligned (0.2's spelling)",
+        says="data.pairing is the old spelling: write the source's class: data.source: {{class_path: AlignedPairs}}",
+        fix="the source class it names",
+    ),
+    "fit-unknown-source": Row(
+        f"{FIT} --data.source Folders", "--data.source Folders (no such source)",
+        says="data.source: no data source 'Folders'; the sources: DomainFolders, AttributeFile", fix="one it lists",
+    ),
+    "fit-source-option-typo": Row(
+        f"{FIT} --data.source.chanels 1", "--data.source.chanels (a typo)",
+        says="data.source.chanels: DomainFolders has no option 'chanels'; did you mean 'channels'?",
+        fix="the name it suggests",
+    ),
+    "fit-source-bad-value": Row(
+        f"{FIT} --data.source.channels 2", "--data.source.channels 2",
+        says="data.source.init_args.channels: 2 is not one of 1, 3", fix="1 or 3",
+    ),
+    "fit-source-wrong-layout": Row(
+        f"{FIT} --data.source AlignedPairs", "AlignedPairs on folders of domains (trainA, trainB)",
+        says="holds the unpaired layout (trainA, trainB), not the aligned one AlignedPairs reads", fix="MatchedPairs",
     ),
     "fit-random-resume": Row(
         f"{FIT} --ckpt_path {{tmp}}/model.ckpt", "--ckpt_path of random bytes", ("random ckpt",),
@@ -413,31 +441,31 @@ ROWS = {
     ),
     "fit-skip-levels": Row(
         "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.generator.init_args.skip_levels 5 "
-        "--data.root {data} --trainer.default_root_dir {tmp}/run", "a U-Net skip_levels beyond its depth",
+        "--data.source.root {data} --trainer.default_root_dir {tmp}/run", "a U-Net skip_levels beyond its depth",
         says="model.init_args.generator.init_args.skip_levels: skip_levels must be between 0 and num_downs - 1 = 2",
         fix="0 to num_downs - 1", shown="fit --config configs/travelgan_quickstart.yaml "
         "--model.init_args.generator.init_args.skip_levels 5",
     ),
     "fit-identity-typed": Row(
-        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.root {data} "
+        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "--model.init_args.lambda_identity five",
         says="model.init_args.lambda_identity: Expected a <class 'float'>", fix="a number (0: off)",
         shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.lambda_identity five",
     ),
     "fit-dclgan-mode": Row(
-        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.mode cut --data.root {data} "
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.mode cut --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "a DCLGAN mode that is not one",
         says="model.init_args.mode: cut is not one of 'dcl', 'simdcl'", fix="dcl (DCLGAN) or simdcl (SimDCL)",
         shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.mode cut",
     ),
     "fit-dclgan-negative-weight": Row(
-        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.lambda_nce -1 --data.root {data} "
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.lambda_nce -1 --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "a negative loss weight (lambda_nce -1)",
         says="model.init_args.lambda_nce: lambda_nce must be a number >= 0, got -1.0", fix="a weight >= 0 (0: off)",
         shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.lambda_nce -1",
     ),
     "fit-dclgan-heads-betas": Row(
-        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9 --data.root {data} "
+        "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9 --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "one number for the heads' Adam betas",
         says="model.init_args.heads_betas: Expected a <class 'tuple'>", fix="two numbers: [0.9, 0.999]",
         shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9",
@@ -623,8 +651,8 @@ ROWS = {
     ),
 } | {
     f"fit-constructor-{name}": Row(
-        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 --data.root {{data}} "
-        "--trainer.default_root_dir {tmp}/run",
+        f"fit --config {{cfg}}/{name}.yaml --model.init_args.generator.init_args.base_channels 0 "
+        "--data.source.root {data} --trainer.default_root_dir {tmp}/run",
         "an impossible constructor argument (base_channels 0) in each shipped config",
         says="model.init_args.generator.init_args.base_channels: ",
         fix="the value the message asks for",
@@ -724,7 +752,7 @@ def test_bad_input(name, shared, tmp_path, monkeypatch, capsys, caplog, request)
 # --- the table as docs/troubleshooting.md shows it -----------------------------------------------------------------
 
 PLUMBING = (" --num-workers 0", f" {FEATURES}", " --base-url={url}", " --trainer.default_root_dir {tmp}/run",
-            " --data.root {data}", " --device cpu")  # fmt: skip
+            " --data.source.root {data}", " --device cpu")  # fmt: skip
 
 
 def _shown(text: str) -> str:
@@ -733,7 +761,7 @@ def _shown(text: str) -> str:
         text = text.replace(plumbing, "")
     for placeholder, shown in (("{tmp}/", ""), ("{tmp}", "."), ("{ckpt}", "last.ckpt"), ("{cfg}", "configs")):
         text = text.replace(placeholder, shown)
-    return text.replace("|", "\\|")
+    return text.replace("{{", "{").replace("}}", "}").replace("|", "\\|")  # format()'s escaped braces
 
 
 def _code(text: str) -> str:

@@ -41,6 +41,6 @@ def test_a_config_naming_old_class_paths_still_trains(tiny_domains, tmp_path):
     overlay = tmp_path / "old_paths.yaml"
     overlay.write_text(yaml.safe_dump(old_callbacks))
     configs = [CONFIGS / "quickstart_official.yaml", CONFIGS / "debug.yaml", overlay]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={tiny_domains}",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path / 'run'}"])  # fmt: skip
     assert len(list((tmp_path / "run" / "samples").glob("*.png"))) >= 2  # SampleGrid ran: before and after

@@ -66,7 +66,7 @@ def test_training_resumes_from_an_old_checkpoint(write_images, tmp_path):
     for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
         write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
     configs = [REPO / "configs" / "quickstart_official.yaml", REPO / "configs" / "debug.yaml"]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
           "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", "--model.init_args.ema_decay=0.9",
           f"--ckpt_path={OLD / 'cyclegan.ckpt'}"])  # fmt: skip
     (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
@@ -85,7 +85,54 @@ def test_an_old_batch_norm_travelgan_resumed_with_the_new_configs_stops_with_one
     siamese = ["--model.init_args.siamese.init_args.base_channels=4", "--model.init_args.siamese.init_args.embed_dim=8",
                "--model.init_args.siamese.init_args.num_layers=3"]  # fmt: skip
     with pytest.raises(SystemExit, match="discriminator.init_args.norm: checkpoint batch, config batch_shift") as info:
-        main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+        main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
               "--trainer.max_steps=8", f"--trainer.default_root_dir={tmp_path / 'run'}", *siamese,
               f"--ckpt_path={OLD_TRAVELGAN / 'travelgan.ckpt'}"])  # fmt: skip
     assert "\n" not in str(info.value) and "use the config it was trained with" in str(info.value)
+
+
+# --- main at 0ec298b: the data module's options were flat, its class UnpairedDataModule (ImageFolderDataModule) -----
+
+NOW = Path(__file__).parent / "assets" / "main_0ec298b"  # tests/assets/main_0ec298b/make.py made it
+
+
+def _tiny(write_images, root: Path) -> Path:
+    for domain, colour, count in (("A", 0, 6), ("B", 1, 4)):
+        write_images(root / f"train{domain}", count, size=(32, 32), colour=colour)
+    return root
+
+
+def _saved_config(name: str, root: Path, tmp_path: Path) -> Path:
+    """The run's own config.yaml (the old spelling, class_path translate.UnpairedDataModule), on this test's data."""
+    text = (NOW / f"{name}_config.yaml").read_text().replace("/tmp/gen/work/data", str(root))
+    (tmp_path / "saved.yaml").write_text(text)
+    return tmp_path / "saved.yaml"
+
+
+@pytest.mark.parametrize(("name", "spelling"), [("cyclegan", "new"), ("dcgan", "saved")])  # each old class's state
+def test_a_mid_epoch_checkpoint_of_0ec298b_resumes_there(name, spelling, write_images, tmp_path, monkeypatch):
+    from translate.data.datamodule import ImageDataModule
+
+    restored, load_state_dict = [], ImageDataModule.load_state_dict
+
+    def recording(self, state):
+        restored.append(state)
+        load_state_dict(self, state)
+
+    monkeypatch.setattr(ImageDataModule, "load_state_dict", recording)
+    root = _tiny(write_images, tmp_path / "tiny")
+    if spelling == "saved":
+        configs = [f"--config={_saved_config(name, root, tmp_path)}"]
+    elif name == "cyclegan":
+        configs = [f"--config={REPO / 'configs' / c}" for c in ("quickstart_official.yaml", "debug.yaml")]
+        configs += [f"--data.source.root={root}", "--data.batch_size=2", "--trainer.limit_val_batches=0"]
+    else:
+        configs = [f"--config={REPO / 'configs' / c}" for c in ("dcgan_quickstart.yaml", "debug_noise.yaml")]
+        configs += [f"--data.source.root={root}", "--data.batch_size=4"]
+    main(["fit", *configs, "--trainer.fast_dev_run=false", "--trainer.max_steps=6",
+          f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.callbacks+=ModelCheckpoint",
+          "--trainer.callbacks.save_last=true", f"--ckpt_path={NOW / f'{name}.ckpt'}"])  # fmt: skip
+    assert restored == [{"epoch": 0, "batches_done": 2}]  # the old data module's position reached the new one
+    saved = torch.load(next((tmp_path / "run").rglob("last.ckpt")), weights_only=True)
+    states = [state for key, state in saved.items() if key.endswith("DataModule")]
+    assert saved["global_step"] == 6 and states == [{"epoch": 0, "batches_done": 3}]  # the epoch's last batch

@@ -206,7 +206,8 @@ def test_tiny_suite_trains_through_the_configs_resumes_and_renders(tmp_path, mon
     doc = main(argv)
     assert len(launched) == 1 and "--config" in launched[0] and "configs/debug.yaml" in launched[0]
     overlay = yaml.safe_load((out / "runs/tone/quickstart+debug/seed0/overlay.yaml").read_text())
-    assert overlay["data"]["val_dirs"][0].endswith("tone/valA") and "testA" not in json.dumps(overlay)
+    val_dirs = overlay["data"]["source"]["init_args"]["val_dirs"]
+    assert val_dirs[0].endswith("tone/valA") and "testA" not in json.dumps(overlay)
     rows = json.loads(path.read_text())["rows"]
     assert rows == doc["rows"] and json.loads(path.read_text())["machine"]["load_average"]
     test = {(r["selection"], r["length"], r["metric"]): r for r in rows if r["split"] == "test"}

@@ -1,7 +1,7 @@
 """GAN image-to-image translation on PyTorch Lightning.
 
 ``from translate import CUT, CycleGAN, DCLGAN, Pix2Pix, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN,
-UnpairedDataModule`` and ``translate.load(checkpoint)`` work; the submodules are imported on first use, so
+ImageDataModule`` and ``translate.load(checkpoint)`` work; the submodules are imported on first use, so
 ``import translate`` stays cheap.
 """
 
@@ -20,6 +20,7 @@ _EXPORTS = {
     "StarGAN": "translate.models",
     "TraVeLGAN": "translate.models",
     "SiameseDiscTraVeLGAN": "translate.models",
+    "ImageDataModule": "translate.data.datamodule",
     "UnpairedDataModule": "translate.data.datamodule",
     "load": "translate.inference.api",
 }

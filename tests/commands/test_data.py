@@ -39,9 +39,9 @@ def test_cli_data_download_paired_refuses_an_unpaired_only_name(tmp_path):
 
 
 def test_aligned_pairing_on_the_unpaired_layout_says_which_download_to_run(tmp_path):
-    from translate.data.sources import AlignedFolders
+    from translate.data.paired import AlignedPairs
 
     (tmp_path / "facades/trainA").mkdir(parents=True)
-    source = AlignedFolders(tmp_path / "facades", reverse=False, channels=3, bad_images="error", min_size=1)
+    source = AlignedPairs(tmp_path / "facades")
     with pytest.raises(FileNotFoundError, match="unpaired layout.*translate data download facades --paired"):
-        source.train_set(None)
+        source.train_set(None, 1)

@@ -22,7 +22,7 @@ TINY = ["--feature-extractor", "tests.evaluation.tiny_features.TinyFeatures", "-
 def _fit(run: Path, root: Path, *configs: str) -> Path:
     """Two optimizer steps of a shipped config with its debug overlays; returns last.ckpt."""
     args = [a for c in configs for a in ("--config", str(CONFIGS / c))]
-    main(["fit", *args, f"--data.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
+    main(["fit", *args, f"--data.source.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
           "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip
@@ -55,9 +55,10 @@ def test_split(tmp_path, write_images) -> Path:
     return root
 
 
-def _config(tmp_path: Path, root: Path, **data) -> str:
-    lines = [f"  {key}: {value}" for key, value in {"root": root, "load_size": 36, "crop_size": 32, "batch_size": 2,
-                                                     "num_workers": 0, **data}.items()]  # fmt: skip
+def _config(tmp_path: Path, root: Path, source: str = "DomainFolders", **data) -> str:
+    data = {"source": f"{{class_path: {source}, init_args: {{root: {root}}}}}", "load_size": 36, "crop_size": 32,
+            "batch_size": 2, "num_workers": 0, **data}  # fmt: skip
+    lines = [f"  {key}: {value}" for key, value in data.items()]
     path = tmp_path / "eval.yaml"
     path.write_text("data:\n" + "\n".join(lines) + "\n")
     return str(path)
@@ -77,7 +78,7 @@ def test_eval_scores_every_model_and_equals_pytorch_fid_on_the_written_folders(
     name, checkpoints, more_checkpoints, test_split, tmp_path, capsys
 ):
     ckpt = {**checkpoints, **more_checkpoints}[name]
-    data = {"pairing": "matched"} if name == "pix2pix" else {}
+    data = {"source": "MatchedPairs"} if name == "pix2pix" else {}
     if name == "pix2pix":  # pairs: testB holds the targets of testA's images, by name
         for path in (test_split / "testB").iterdir():
             path.unlink()

@@ -35,10 +35,10 @@ def test_every_config_fits_with_the_debug_overlay(config, tiny_domains, tiny_pai
         overlays = [DEBUG_PIX2PIX]
     if config.stem.startswith(NOISE_MODELS):  # images of every folder (conditional: trainA, trainB as classes)
         overlays = [DEBUG_NOISE, *([DEBUG_VAEGAN] if config.stem.startswith("vaegan") else [])]
-    pairing = shipped.get("data", {}).get("pairing", "unpaired")
-    root = {"unpaired": tiny_domains, "matched": tiny_pairs, "aligned": tiny_aligned}[pairing]
+    source = shipped["data"]["source"]["class_path"]
+    root = {"MatchedPairs": tiny_pairs, "AlignedPairs": tiny_aligned}.get(source, tiny_domains)
     overlays = [arg for overlay in overlays for arg in ("--config", overlay)]
-    main(["fit", "--config", str(config), *overlays, f"--data.root={root}",
+    main(["fit", "--config", str(config), *overlays, f"--data.source.root={root}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
 
 
@@ -87,14 +87,15 @@ def test_unknown_config_key_is_one_clear_line(tmp_path, capsys):
         ("--model.init_args.lambda_cycl=3", "CycleGAN has no option 'lambda_cycl'"),  # unknown key
         ("--model.init_args.lambda_cycle=abc", "Expected a <class 'float'>. Got value: abc"),  # wrong type
         ("--data.batch_size=two", "data.batch_size: "),
-        ("--data.bad_images=maybe", "data.bad_images: "),
+        ("--data.source.bad_images=maybe", "data.source.init_args.bad_images: "),
         ("--model=NO_NETWORKS", "the following arguments are required: generator, discriminator"),  # missing
     ],
 )
 def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, tmp_path):
     config = ["--config", QUICKSTART, "--config", DEBUG, f"--trainer.default_root_dir={tmp_path}"]  # never a long run
     if option == "--model=NO_NETWORKS":  # a config of its own: on top of another, init_args would be inherited
-        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {root: nowhere}\n")
+        (tmp_path / "bare.yaml").write_text("model: {class_path: CycleGAN}\ndata: {source: {class_path: DomainFolders, "
+                                            "init_args: {root: nowhere}}}\n")  # fmt: skip
         config, option = ["--config", str(tmp_path / "bare.yaml")], f"--trainer.default_root_dir={tmp_path}"
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *config, option])
@@ -104,7 +105,7 @@ def test_config_errors_name_the_key_without_a_traceback(option, named, capsys, t
 
 
 def test_a_missing_ckpt_path_is_one_line(tiny_domains, tmp_path):
-    args = ["--config", QUICKSTART, "--config", DEBUG, f"--data.root={tiny_domains}"]
+    args = ["--config", QUICKSTART, "--config", DEBUG, f"--data.source.root={tiny_domains}"]
     with pytest.raises(SystemExit, match=r"--ckpt_path .*nope.ckpt does not exist; pass a .ckpt file or a run folder"):
         main(["test", *args, f"--ckpt_path={tmp_path / 'nope.ckpt'}"])
     (tmp_path / "empty_run").mkdir()
@@ -116,13 +117,13 @@ def test_missing_dataset_error_names_the_folder(tmp_path, capsys):
     missing = tmp_path / "apple2orange"
     with pytest.raises((FileNotFoundError, ValueError, SystemExit), match=None) as error:
         main(["fit", "--config", str(REPO / "configs/apple2orange.yaml"), "--config", DEBUG,
-              f"--data.root={missing}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
+              f"--data.source.root={missing}", f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     assert str(missing) in str(error.value) + capsys.readouterr().err
 
 
 def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "--config", QUICKSTART, "--config", DEBUG, f"--data.root={tmp_path / 'nowhere'}",
+        main(["fit", "--config", QUICKSTART, "--config", DEBUG, f"--data.source.root={tmp_path / 'nowhere'}",
               f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     message = str(exit_info.value.code)
     assert message.startswith("translate fit: error: ") and str(tmp_path / "nowhere") in message
@@ -135,8 +136,8 @@ def test_fit_reports_our_own_errors_in_one_line(tmp_path, capsys):
 def test_validate_and_test_report_a_checkpoints_metrics(train_tiny, tiny_domains, tmp_path, capsys):
     ckpt = train_tiny(tiny_domains, tmp_path / "run")
     common = ["--config", QUICKSTART, "--config", DEBUG, "--trainer.fast_dev_run=false",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}", f"--ckpt_path={ckpt}",
-              "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'eval'}",
+              f"--ckpt_path={ckpt}", "--trainer.logger=false", "--trainer.callbacks=[]"]  # fmt: skip
     main(["test", *common])
     tested = capsys.readouterr().out
     main(["validate", *common, f"--ckpt_path={tmp_path / 'run'}"])  # a run folder: its newest last.ckpt, as predict
@@ -158,7 +159,8 @@ def test_stargan_domains_come_from_the_folder_names_through_fit_resume_and_test(
             write_images(tmp_path / "data" / split / domain, 2, colour=colour)
     run = tmp_path / "run"
     common = ["--config", str(REPO / "configs" / "stargan_folders.yaml"), "--config", DEBUG,
-              "--model.init_args.image_size=32", "--model.init_args.n_critic=1", f"--data.root={tmp_path / 'data'}",
+              "--model.init_args.image_size=32", "--model.init_args.n_critic=1",
+              f"--data.source.root={tmp_path / 'data'}",
               f"--trainer.default_root_dir={run}", "--trainer.fast_dev_run=false", "--trainer.limit_val_batches=0",
               "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
               "--trainer.callbacks.save_last=true"]  # fmt: skip
@@ -280,7 +282,7 @@ def _fit(model: str, root: Path, run: Path, max_steps: int, *extra: str) -> dict
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
     configs = [REPO / "configs" / name for name in MODELS[model]] + [overlay]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
           f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 

@@ -59,7 +59,7 @@ def test_fit_checkpoint_predict_round_trip(train_tiny, write_images, tiny_domain
 @pytest.mark.parametrize("config", ["travelgan_quickstart", "travelgan_siamese_quickstart"])
 def test_travelgan_fit_checkpoint_predict_round_trip(write_images, config, tiny_domains, tmp_path):
     main(["fit", "--config", str(REPO / "configs" / f"{config}.yaml"), "--config", DEBUG_UNET,
-          "--trainer.fast_dev_run=false", "--trainer.max_steps=4", f"--data.root={tiny_domains}",
+          "--trainer.fast_dev_run=false", "--trainer.max_steps=4", f"--data.source.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.callbacks+=ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip
     ckpt = next((tmp_path / "run").rglob("last.ckpt"))
@@ -159,7 +159,7 @@ def test_predict_flags_for_another_model_name_it(checkpoints, tmp_path, kind, fl
 def _train_tiny_stargan(root: Path, tmp_path: Path, domains: list[str]) -> Path:
     names = "[" + ",".join(domains) + "]"
     main(["fit", "--config", str(REPO / "configs" / "stargan_quickstart.yaml"), "--config", DEBUG,
-          "--config", DEBUG_STARGAN, f"--data.root={root}", f"--data.domains={names}",
+          "--config", DEBUG_STARGAN, f"--data.source.root={root}", f"--data.source.domains={names}",
           f"--model.init_args.domains={names}", "--trainer.fast_dev_run=false", "--trainer.max_steps=4",
           f"--trainer.default_root_dir={tmp_path}", "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip

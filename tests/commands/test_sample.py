@@ -20,7 +20,7 @@ DCGAN = [
 
 def fit_noise(config: list[str], root: Path, run: Path, *extra: str) -> Path:
     """Two optimizer steps of a tiny noise model from ``config`` on ``root``; returns its last.ckpt."""
-    main(["fit", *config, f"--data.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
+    main(["fit", *config, f"--data.source.root={root}", f"--trainer.default_root_dir={run}", "--trainer.max_steps=2",
           "--trainer.fast_dev_run=false", "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true", *extra])  # fmt: skip
     return next(run.rglob("last.ckpt"))

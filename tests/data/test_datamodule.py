@@ -35,7 +35,7 @@ def test_train_batches(tiny_data, tiny_domains):
     assert real_a.dtype == torch.float32 and real_a.min() >= -1 and real_a.max() <= 1
     # domain order: A is reddish, B greenish
     assert real_a[:, 0].mean() > real_a[:, 1].mean() and real_b[:, 1].mean() > real_b[:, 0].mean()
-    assert dm.domains == ["A", "B"] and dm.channels == 3
+    assert dm.domains == ["A", "B"] and dm.spec.channels == 3
 
 
 def test_val_batches_are_deterministic_and_span_the_range(tiny_data, tiny_domains):
@@ -70,7 +70,7 @@ def test_test_loader_is_the_validation_data_or_names_the_missing_folders(
         write_images(tmp_path / "no_test" / name, 2)
     with pytest.raises(FileNotFoundError, match=r"no test folders: none of .*testA or .*test/A, .*testB.*val_dirs"):
         tiny_data(tmp_path / "no_test").test_dataloader()
-    with pytest.raises(FileNotFoundError, match="pass data.val_dirs"):
+    with pytest.raises(FileNotFoundError, match="pass val_dirs"):
         tiny_data(None, train_dirs=[tiny_domains / "trainA", tiny_domains / "trainB"]).test_dataloader()
 
 
@@ -233,7 +233,7 @@ def test_errors_name_the_path(tiny_data, tmp_path, tiny_domains):
         ({"channels": 2}, r"1 \(grayscale\) or 3"),
         ({"load_size": 8, "crop_size": 16}, "load_size"),
         ({"random_crop_epochs": -1}, "must be >= 0"),
-        ({"random_crop_epochs": 200, "train_transform": A.HorizontalFlip()}, "leave it unset with train_transform"),
+        ({"random_crop_epochs": 200, "train_transform": A.HorizontalFlip()}, "leave it unset with transforms.train"),
     ],
 )
 def test_bad_arguments(tiny_domains, kwargs, message):
@@ -242,7 +242,7 @@ def test_bad_arguments(tiny_domains, kwargs, message):
 
 
 def test_needs_root_or_dirs():
-    with pytest.raises(ValueError, match="data.root"):
+    with pytest.raises(ValueError, match="set root to a dataset folder"):
         UnpairedDataModule()
 
 

@@ -33,7 +33,7 @@ def test_one_folder_per_class_gives_labels_in_class_order(tmp_path, write_images
     assert labels.tolist() == [0, 0, 1, 1] and data.spec.domains == ("apple", "leaf") and data.spec.labelled
     assert images[:2, 0].mean() > images[:2, 1].mean() and images[2:, 1].mean() > images[2:, 0].mean()
     found = module(tmp_path, conditional=True)
-    assert found.class_names == ["blue", "green", "red"]  # every sub-folder, sorted
+    assert found.domains == ["blue", "green", "red"]  # every sub-folder, sorted
 
 
 @pytest.mark.parametrize(

@@ -48,5 +48,5 @@ def test_domains_are_found_on_first_use_and_a_missing_root_says_how_to_make_it(t
     for name in ("trainA", "trainB"):
         write_images(tmp_path / "mine" / name, 2)
     assert mine.domains == ["A", "B"]  # found now that the folders exist
-    with pytest.raises(ValueError, match=r"data.val_dirs has 1 folders but the domains are \['A', 'B'\]"):
+    with pytest.raises(ValueError, match=r"data.source.val_dirs has 1 folders but the domains are \['A', 'B'\]"):
         tiny_data(tmp_path / "mine", val_dirs=[tmp_path / "mine" / "trainA"]).setup("validate")

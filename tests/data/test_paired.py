@@ -155,7 +155,7 @@ def test_errors_name_the_file_and_the_fix(aligned_root, matched_root, tmp_path):
     Image.fromarray(np.zeros((18, 16, 3), np.uint8)).save(matched_root / "trainB" / "001.png")
     with pytest.raises(ValueError, match=r"001\.png is 16x16 but its pair .*001\.png is 16x18; resize one"):
         build(matched_root, "matched").setup("fit")
-    with pytest.raises(FileNotFoundError, match=r"no training folder .*empty/train: pairing: aligned"):
+    with pytest.raises(FileNotFoundError, match=r"no training folder .*empty/train: AlignedPairs reads"):
         (tmp_path / "empty").mkdir()
         build(tmp_path / "empty", "aligned").setup("fit")
     with pytest.raises(FileNotFoundError, match=r"no train folder for domain 'C'"):

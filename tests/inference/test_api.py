@@ -35,7 +35,7 @@ def test_python_api_loads_a_pix2pix_trained_through_the_cli(tiny_pairs, tmp_path
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     main(["fit", f"--config={configs / 'pix2pix_quickstart.yaml'}", f"--config={configs / 'debug_pix2pix.yaml'}",
-          "--trainer.fast_dev_run=false", "--trainer.max_steps=2", f"--data.root={tiny_pairs}",
+          "--trainer.fast_dev_run=false", "--trainer.max_steps=2", f"--data.source.root={tiny_pairs}",
           f"--trainer.default_root_dir={tmp_path}", "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip
     ckpt = next(tmp_path.rglob("last.ckpt"))

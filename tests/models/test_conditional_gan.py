@@ -68,8 +68,11 @@ def test_classes_are_checked_against_the_data(fruit_folders, fit, tmp_path):
 
 def test_fit_takes_the_classes_from_the_data_and_sample_draws_one(fruit_folders, tmp_path, capsys):
     config = ["--config", str(REPO / "configs" / "cgan_quickstart.yaml"), "--config", str(REPO / "configs" /
-              "debug_noise.yaml"), "--data.init_args.class_dirs=null", "--data.init_args.class_names=null"]  # fmt: skip
-    main(["fit", *config, f"--data.root={fruit_folders}", f"--trainer.default_root_dir={tmp_path}",
+              "debug_noise.yaml")]  # fmt: skip
+    # the whole source: jsonargparse reads `--data.source.init_args.class_dirs=null` as the text "None"
+    source = f"--data.source={{class_path: ClassFolders, init_args: {{root: {fruit_folders}, class_dirs: null, "
+    source += "class_names: null}}"
+    main(["fit", *config, source, f"--trainer.default_root_dir={tmp_path}",
           "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
           "--trainer.callbacks+=lightning.pytorch.callbacks.ModelCheckpoint",
           "--trainer.callbacks.save_last=true"])  # fmt: skip

@@ -93,7 +93,7 @@ def test_a_training_epoch_moves_every_network(mode, fit, tiny_data, tiny_domains
 
 
 def test_debug_cut_config_fits_on_its_own(tiny_domains, tmp_path):
-    main(["fit", "--config", str(REPO / "configs" / "debug_cut.yaml"), f"--data.root={tiny_domains}",
+    main(["fit", "--config", str(REPO / "configs" / "debug_cut.yaml"), f"--data.source.root={tiny_domains}",
           f"--trainer.default_root_dir={tmp_path}"])  # fmt: skip
     assert list((tmp_path / "samples").glob("*.png"))
 
@@ -123,8 +123,9 @@ def _fit(root: Path, run: Path, max_steps: int, *extra: str, configs: list[Path]
         {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}},
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
-    main(["fit", *(f"--config={c}" for c in [*configs, overlay]), f"--data.root={root}", "--trainer.fast_dev_run=false",
-          f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
+    main(["fit", *(f"--config={c}" for c in [*configs, overlay]), f"--data.source.root={root}",
+          "--trainer.fast_dev_run=false", f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}",
+          *extra])  # fmt: skip
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 
 

@@ -12,8 +12,9 @@ from lightning.pytorch import Callback, Trainer
 from PIL import Image
 
 from translate import losses
-from translate.data import UnpairedDataModule
+from translate.data import ImageDataModule, UnpairedDataModule
 from translate.data.layouts import discover_domains
+from translate.data.sources import DomainFolders
 from translate.models import StarGAN
 from translate.networks import StarGANDiscriminator, StarGANGenerator
 from translate.schedules import LinearDecayLR
@@ -163,8 +164,9 @@ def test_domains_come_from_the_folder_names_or_must_be_given(rgb_data, tiny_star
 
 def test_folders_config_needs_no_domains(three_domains):
     config = yaml.safe_load((REPO / "configs" / "stargan_folders.yaml").read_text())
-    assert "domains" not in config["model"]["init_args"] and "domains" not in config["data"]
-    data = UnpairedDataModule(**{**config["data"], "root": three_domains, "num_workers": 0})
+    assert "domains" not in config["model"]["init_args"] and "domains" not in config["data"]["source"]["init_args"]
+    options = {key: value for key, value in config["data"].items() if key != "source"}
+    data = ImageDataModule(DomainFolders(three_domains), **{**options, "num_workers": 0})
     assert data.domains == ["blue", "green", "red"] and data.batch_size * len(data.domains) == 24
 
 

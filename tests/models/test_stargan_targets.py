@@ -14,7 +14,7 @@ from jsonargparse import ArgumentParser
 from lightning.pytorch import Trainer
 from PIL import Image
 
-from translate.data import UnpairedDataModule
+from translate.data import ImageDataModule, UnpairedDataModule
 
 REPO = Path(__file__).resolve().parents[2]
 ATTRS = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
@@ -136,12 +136,13 @@ def celeba_config() -> dict:
 
 def test_celeba_holds_out_the_official_1999_images(celeba_config):
     # yunjey/stargan data_loader.py: `if (i+1) < 2000` sends i = 0 ... 1998 to the test set
-    assert celeba_config["data"]["val_count"] == 1999 == sum(1 for i in range(202599) if (i + 1) < 2000)
+    held_out = celeba_config["data"]["source"]["init_args"]["val_count"]
+    assert held_out == 1999 == sum(1 for i in range(202599) if (i + 1) < 2000)
 
 
 def test_celeba_resize_is_antialiased_like_the_official_pil_resize(celeba_config):
     parser = ArgumentParser()
-    parser.add_class_arguments(UnpairedDataModule, "data", sub_configs=True)
+    parser.add_class_arguments(ImageDataModule, "data", sub_configs=True)
     data = parser.instantiate(parser.parse_object({"data": celeba_config["data"]})).data
     checker = np.indices((218, 178)).sum(0) % 2 * 255  # CelebA's 178 x 218 aligned faces: the finest detail there is
     image = np.repeat(checker.astype(np.uint8)[..., None], 3, 2)

@@ -158,7 +158,7 @@ def test_a_siamese_checkpoint_resumes_only_under_its_own_objective(tiny_domains,
     from translate.cli import main
 
     config = ["--config", "configs/travelgan_siamese_quickstart.yaml", "--config", "configs/debug_travelgan.yaml",
-              f"--data.root={tiny_domains}", "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
+              f"--data.source.root={tiny_domains}", "--trainer.fast_dev_run=false", "--trainer.max_steps=2",
               "--trainer.enable_checkpointing=true", f"--trainer.default_root_dir={tmp_path}"]  # fmt: skip
     travel = ["--model.init_args.objective=travel", "--model.init_args.realism_margin=5"]
     main(["fit", *config, *travel])

@@ -179,7 +179,8 @@ def test_fit_from_a_file_that_is_no_checkpoint_is_one_line_and_writes_nothing(ma
     make(ckpt)
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={run}", f"--ckpt_path={ckpt}"])  # fmt: skip
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={run}",
+              f"--ckpt_path={ckpt}"])  # fmt: skip
     message = _one_line(exit_info)
     assert message.startswith("translate fit: error: ") and str(ckpt) in message and what in message
     assert not run.exists()
@@ -193,6 +194,6 @@ def test_only_a_real_checkpoint_with_pickled_objects_is_told_about_trust(tiny_do
     assert "pickled Python objects" in _one_line(exit_info) and "--trust-checkpoint" in _one_line(exit_info)
     with pytest.raises(SystemExit) as exit_info:  # fit has no --trust-checkpoint: it is not offered there
         main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'run'}",
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path / 'run'}",
               f"--ckpt_path={ckpt}"])  # fmt: skip
     assert "pickled Python objects" in _one_line(exit_info) and "--trust-checkpoint" not in _one_line(exit_info)

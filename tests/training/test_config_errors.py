@@ -28,7 +28,7 @@ TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, 
         ),  # fmt: skip
         (
             ["--data.batchsize", "5"],
-            "data.batchsize: UnpairedDataModule has no option 'batchsize'; did you mean 'batch_size'?",
+            "data.batchsize: ImageDataModule has no option 'batchsize'; did you mean 'batch_size'?",
         ),  # fmt: skip
         (["--model.init_args.lambda_cycle", "abc"], "model.init_args.lambda_cycle: Expected a <class 'float'>"),
         (
@@ -41,7 +41,7 @@ TINY = {"model": {"init_args": {"generator": {"init_args": {"base_channels": 4, 
 )
 def test_a_config_mistake_is_one_line_naming_the_option(args, expected, tiny_domains, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--data.root={tiny_domains}", *args])
+        main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--data.source.root={tiny_domains}", *args])
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("translate fit: error: ") and expected in lines[0], lines
@@ -52,7 +52,7 @@ def test_a_config_mistake_is_one_line_naming_the_option(args, expected, tiny_dom
 def test_shipped_configs_train_with_the_logger_off(config, tiny_domains, tmp_path, caplog):
     overlay = tmp_path / "tiny.yaml"
     overlay.write_text(yaml.safe_dump(TINY))
-    main(["fit", f"--config={CONFIGS / f'{config}.yaml'}", f"--config={overlay}", f"--data.root={tiny_domains}",
+    main(["fit", f"--config={CONFIGS / f'{config}.yaml'}", f"--config={overlay}", f"--data.source.root={tiny_domains}",
           "--trainer.logger=false", "--trainer.max_steps=2",
           f"--trainer.default_root_dir={tmp_path / 'run'}"])  # fmt: skip
     assert "LearningRateMonitor skipped" in caplog.text
@@ -76,7 +76,7 @@ def test_a_constructor_error_is_one_line_naming_the_option(args, expected, tiny_
     optimizer built when the run starts, a traceback)."""
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
-              f"--data.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}", *args])  # fmt: skip
+              f"--data.source.root={tiny_domains}", f"--trainer.default_root_dir={tmp_path}", *args])  # fmt: skip
     message = str(exit_info.value.code)
     assert message.startswith("translate fit: error: ") and expected in message and "\n" not in message, message
     assert "Traceback" not in capsys.readouterr().err

@@ -18,7 +18,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 def _fit_quickstart(root: Path, run: Path, *extra: str) -> None:
     main(["fit", f"--config={CONFIGS / 'quickstart_official.yaml'}", f"--config={CONFIGS / 'debug.yaml'}",
-          f"--data.root={root}",
+          f"--data.source.root={root}",
           "--trainer.fast_dev_run=false", "--trainer.max_steps=6", "--trainer.enable_progress_bar=true",
           f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
 

@@ -45,7 +45,7 @@ def _fit(family: str, root: Path, out: Path) -> dict:
     config, overlays, _ = FAMILIES[family]
     args = ["--config", str(CONFIGS / f"{config}.yaml")]
     args += [arg for overlay in overlays for arg in ("--config", str(CONFIGS / f"{overlay}.yaml"))]
-    args += [f"--data.root={root}", f"--trainer.default_root_dir={out}", "--trainer.deterministic=true",
+    args += [f"--data.source.root={root}", f"--trainer.default_root_dir={out}", "--trainer.deterministic=true",
              "--trainer.fast_dev_run=false", "--trainer.max_steps=4", "--trainer.enable_checkpointing=false",
              "--trainer.limit_val_batches=0", "--trainer.callbacks=[]"]  # fmt: skip
     cli = TranslateCLI(
@@ -82,7 +82,7 @@ def _fit_cli(root: Path, run: Path, max_steps: int, *extra: str) -> dict:
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
     configs = [CONFIGS / "quickstart_official.yaml", CONFIGS / "debug.yaml", overlay]
-    main(["fit", *(f"--config={c}" for c in configs), f"--data.root={root}", "--trainer.fast_dev_run=false",
+    main(["fit", *(f"--config={c}" for c in configs), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
           f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", "--trainer.limit_val_batches=0",
           *extra])  # fmt: skip
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)

@@ -45,4 +45,5 @@ def main(argv: list[str]) -> None:
         print(f"{args.name} is ready in {folder}: translate fit --config {config}")
     else:
         example = "configs/facades.yaml" if paired else "configs/horse2zebra.yaml"
-        print(f"{args.name} is ready in {folder}: copy {example}, set data.root: {folder}, and translate fit --config")
+        print(f"{args.name} is ready in {folder}: copy {example}, set its data.source root: {folder}, and "
+              "translate fit --config")  # fmt: skip

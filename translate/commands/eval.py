@@ -166,7 +166,7 @@ def _checkpoint_report(args: argparse.Namespace):
     source = {
         "checkpoint": str(ckpt),
         "configs": args.config,
-        "data_root": str(data.root),
+        "data_root": str(data.source.root),
         "targets": targets or "all",
         "translate": __version__,
     }
@@ -209,23 +209,32 @@ def _device(name: str) -> str:
 
 def data_module(configs: list[str]):
     """The ``data`` section of the stacked ``configs`` (later ones override keys of earlier ones) as the data module
-    ``translate fit`` would build."""
+    ``translate fit`` would build (``ImageDataModule`` unless the section names another class)."""
     import yaml
+    from jsonargparse import ArgumentParser
+    from lightning import LightningDataModule
 
-    from translate.data import UnpairedDataModule
+    import translate.data.image_folder  # noqa: F401  (shorthand source class paths: ImageFolder, ClassFolders)
+    import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
+    from translate.training.cli import data_option_error
 
-    merged: dict = {}
+    merged: dict = {"class_path": "translate.data.datamodule.ImageDataModule", "init_args": {}}
     for config in configs:
         if not Path(config).is_file():
             raise FileNotFoundError(f"--config {config} does not exist")
         section = (yaml.safe_load(Path(config).read_text()) or {}).get("data") or {}
-        merged = _merge(merged, section.get("init_args", section) if "class_path" in section else section)
-    if not merged:
+        if "class_path" in section or "init_args" in section:
+            merged["class_path"] = section.get("class_path", merged["class_path"])
+            section = section.get("init_args") or {}
+        merged["init_args"] = _merge(merged["init_args"], section)
+    if not merged["init_args"]:
         raise ValueError(f"no data section in {', '.join(configs)}; pass the config that trained the model")
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--data", type=LightningDataModule)
     try:
-        return UnpairedDataModule(**merged)
-    except TypeError as error:
-        raise ValueError(f"the data section of {', '.join(configs)}: {error}") from None
+        return parser.instantiate_classes(parser.parse_object({"data": merged})).data
+    except Exception as error:  # noqa: BLE001 (jsonargparse's report, or a constructor's ValueError: one line)
+        raise ValueError(f"the data section of {', '.join(configs)}: {data_option_error(error)}") from None
 
 
 def _merge(base: dict, override: dict) -> dict:

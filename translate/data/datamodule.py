@@ -1,12 +1,13 @@
-"""The Lightning data module of image domains, unpaired or paired: layouts, augmentation pipelines, loaders and their
-state.
+"""The Lightning data module: a data source (translate.data.sources), augmentation pipelines, one resumable
+training loader and the loaders of the other splits.
 
-Unpaired layout, epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``);
-paired data the official pix2pix (Isola et al. 2017, ``data/aligned_dataset.py``).
+Epoch length and pairing follow the official CycleGAN (Zhu et al. 2017, ``data/unaligned_dataset.py``); paired data
+the official pix2pix (Isola et al. 2017, ``data/aligned_dataset.py``).
 """
 
+import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,271 +18,109 @@ from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from translate.data.datasets import (
-    AttributeImages,
-    PairedImages,
-    UnpairedDataset,
-    UnpairedSampler,
-    collate_domains,
-    init_loader_worker,
-)
+from translate.data.datasets import UnpairedSampler, collate_domains, init_loader_worker
 from translate.data.images import BadImages
-from translate.data.layouts import LAYOUTS, discover_domains, named_domains
-from translate.data.sources import AlignedFolders, AttributeFile, DomainFolders, MatchedFolders
+from translate.data.paired import AlignedPairs, MatchedPairs
+from translate.data.sources import AttributeFile, DataSource, DomainFolders, ImageSet, TestImages
 from translate.data.spec import DataSpec
+from translate.data.transforms import Pipeline, SwitchAtEpoch, Transforms, default_transforms
 
-
-class SwitchAtEpoch(A.BaseCompose):
-    """Applies ``before`` in the epochs (counted from 0) before ``epoch`` and ``after`` from it on.
-
-    The datasets give it each item's epoch (``set_epoch``), which the sampler draws with the item in the main process
-    (``SampleIndex``), so the switch holds in every loader worker and after a resume, mid-epoch too. Seeding and extra
-    targets (paired images) reach both pipelines, as albumentations' own compositions pass them on.
-    """
-
-    def __init__(self, before: A.BaseCompose, after: A.BaseCompose, epoch: int):
-        super().__init__([before, after], p=1.0)
-        self.switch_epoch, self.epoch = epoch, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __call__(self, *args: Any, **data: Any) -> dict[str, Any]:
-        before, after = self.transforms
-        return (before if self.epoch < self.switch_epoch else after)(*args, **data)
-
-
-def default_transforms(
-    load_size: int, crop_size: int, random_crop_epochs: int | None = None
-) -> tuple[A.BaseCompose, A.Compose]:
-    """The official CycleGAN pipelines: train resizes to ``load_size``, random-crops ``crop_size`` and flips; eval
-    resizes to ``load_size`` and takes the centre ``crop_size``, so validation, sample grids and FID see objects at the
-    scale training sees them (a whole image resized to ``crop_size`` would show them at crop/load of it: 0.8x for
-    TraVeLGAN's 160 -> 128). Bicubic like the official code, but area-averaged when shrinking (PIL's bicubic
-    antialiases there, OpenCV's does not). With ``random_crop_epochs``, training crops in that many epochs and then
-    resizes whole images straight to ``crop_size`` and flips, as the official CUT in its decay epochs."""
-    resize = {"height": load_size, "width": load_size, "interpolation": cv2.INTER_CUBIC, "area_for_downscale": "image"}
-    train = A.Compose([A.Resize(**resize), A.RandomCrop(crop_size, crop_size), A.HorizontalFlip()])
-    if random_crop_epochs is not None:
-        whole = A.Compose([A.Resize(**{**resize, "height": crop_size, "width": crop_size}), A.HorizontalFlip()])
-        train = SwitchAtEpoch(train, whole, random_crop_epochs)
-    return train, A.Compose([A.Resize(**resize), A.CenterCrop(crop_size, crop_size)])
-
-
-Pairing = Literal["unpaired", "aligned", "matched"]
-ImageDataset = UnpairedDataset | AttributeImages | PairedImages
-Source = DomainFolders | AttributeFile | AlignedFolders | MatchedFolders
+__all__ = ["ImageDataModule", "SwitchAtEpoch", "Transforms", "UnpairedDataModule", "default_transforms"]
 
 
 def _available_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class UnpairedDataModule(LightningDataModule):
-    """Unpaired image domains, or pairs; each batch is a tuple of one (B, C, H, W) tensor in [-1, 1] per domain, so a
-    batch holds ``batch_size`` images of every domain (``batch_size`` x number of domains images in all).
+class ImageDataModule(LightningDataModule):
+    """Images from a data source, in batches: each batch is a tuple of (B, C, H, W) tensors in [-1, 1] (and label
+    tensors), as the source's items are (``DataSource.yields``): one image per domain, (image, labels), (input,
+    target), (image,) or (image, class). With one image per domain a batch holds ``batch_size`` images of every
+    domain.
 
-    Folders come from ``root``, in the official CycleGAN layout (``root/trainA``, ``root/testA``, ...) or one folder
-    per domain (``root/train/A``, ``root/test/A``), or are listed in ``train_dirs`` / ``val_dirs``, which take
-    precedence over ``root``. The test folders are the validation data, and the test data of ``translate test``;
-    without any, validation is skipped. An epoch has as many items as the largest domain: the first domain in a
-    shuffled order, the others drawn at random.
-
-    Paired data (``pairing``, for pix2pix): batches are ``(real_a, real_b)`` where ``real_b[i]`` is the pair of
-    ``real_a[i]``, both cut by the same resize, crop and flip; an epoch visits every pair once, shuffled.
-    ``aligned``: the official pix2pix layout, each image A|B side by side (A the left half) in ``root/train``,
-    ``root/val`` (validation; ``root/test`` without it) and ``root/test`` (``translate test``). ``matched``: two
-    folders per split, found as for unpaired domains (``trainA``/``trainB``, ``train/A``/``train/B`` or
-    ``train_dirs``; validation from the test folders), whose files pair by name without the extension.
+    The training loader resumes exactly, mid-epoch too (``state_dict``): an epoch's order and every augmentation
+    follow from ``seed``, the epoch and the position, for any ``num_workers``.
 
     Args:
-        root: Dataset folder holding the train and test folders.
-        domains: Domain names in batch order; under ``root`` they name ``train{domain}`` or ``train/{domain}``.
-            None: found under ``root`` (``discover_domains``: the sorted folder names, or A, B for trainA/trainB);
-            A, B, ... with ``train_dirs``. Required with ``attr_file``, where they are attribute names.
-        train_dirs: One training folder per domain, in ``domains`` order, instead of ``root``.
-        val_dirs: One validation folder per domain, instead of ``root``'s test folders.
+        source: Where the images come from and what they are (translate.data.sources, paired, image_folder):
+            ``{class_path: DomainFolders, init_args: {root: datasets/horse2zebra}}``.
         load_size: Side the default training pipeline resizes to before its random ``crop_size`` crop.
-        crop_size: Side of the images the model sees; evaluation resizes straight to it.
+        crop_size: Side of the images the model sees; images smaller than it are resized up (with a warning).
         random_crop_epochs: Epochs (from the first) in which the default training pipeline random-crops; after them
             it resizes whole images straight to ``crop_size`` and flips. Official CUT and FastCUT: their constant
             learning-rate epochs (``n_epochs``, 200 and 150). None: crops in every epoch (official CycleGAN).
-        channels: 3 for RGB, 1 for grayscale; every image is converted.
-        train_transform: albumentations pipeline replacing the default training one (resize, crop, flip). It maps an
-            (H, W, C) uint8 image to a fixed size and must not normalise: scaling to [-1, 1] happens afterwards.
-        eval_transform: Replaces the default evaluation pipeline (resize to ``load_size``, centre ``crop_size``: the
-            training scale); same contract.
-        batch_size: Items per batch, per domain: each item is one image of each domain (with ``attr_file``: one
-            image).
+        transforms: Pipelines replacing the default ones.
+        batch_size: Items per batch (with one image per domain: images per domain).
         num_workers: Loader processes; None picks min(4, available CPU cores).
         seed: Seeds the epoch order (``seed + epoch``) and the augmentations.
-        attr_file: Multi-label data instead of domain folders: a CelebA-style attribute file whose ``domains``
-            columns become the labels (StarGAN's ``selected_attrs``); images are under ``root/images`` or ``root``.
-            Batches are then (images (B, C, H, W), labels (B, len(domains))).
-        val_count: With ``attr_file``: images held out for validation (official StarGAN: 1999, after a shuffle
-            with seed 1234).
-        bad_images: ``skip`` files that cannot be decoded (one warning each and a count per folder; the next image
-            takes their place) or ``fail`` on the first one. Images smaller than ``crop_size`` are resized up to it,
-            with a warning naming them.
-        pairing: ``unpaired`` domains (CycleGAN), or paired images: ``aligned`` A|B files or ``matched`` folders.
-        paired_direction: With paired data, ``a2b`` gives batches (A, B), ``b2a`` (B, A): the input comes first
-            (pix2pix's ``--direction AtoB`` / ``BtoA``). ``spec.domains`` lists the domains in that batch order.
     """
 
     def __init__(
         self,
-        root: Path | None = None,
+        source: DataSource,
         *,
-        domains: Sequence[str] | None = None,
-        train_dirs: Sequence[Path] | None = None,
-        val_dirs: Sequence[Path] | None = None,
         load_size: int = 286,
         crop_size: int = 256,
         random_crop_epochs: int | None = None,
-        channels: Literal[1, 3] = 3,
-        train_transform: A.BaseCompose | A.BasicTransform | None = None,
-        eval_transform: A.BaseCompose | A.BasicTransform | None = None,
+        transforms: Transforms | None = None,
         batch_size: int = 1,
         num_workers: int | None = None,
         seed: int = 0,
-        attr_file: Path | None = None,
-        val_count: int = 1999,
-        bad_images: BadImages = "skip",
-        pairing: Pairing = "unpaired",
-        paired_direction: Literal["a2b", "b2a"] = "a2b",
     ):
         super().__init__()
-        self.save_hyperparameters()
-        self._domains = named_domains(domains, train_dirs, attr_file)  # None: found under root when used
-        if self._domains is None and pairing == "aligned":
-            self._domains = ["A", "B"]  # the halves of an A|B image
-        sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
-        self._check_arguments(root, train_dirs, val_dirs, channels, sizes)
-        self._check_pairing(pairing, paired_direction, self._domains, train_dirs, val_dirs, attr_file)
-        self.pairing, self.paired_direction = pairing, paired_direction
-        if train_transform is None and load_size < crop_size:
-            raise ValueError(f"load_size ({load_size}) must be >= crop_size ({crop_size}): training crops from it")
-        if random_crop_epochs is not None and (random_crop_epochs < 0 or train_transform is not None):
-            raise ValueError(
-                f"random_crop_epochs ({random_crop_epochs}) must be >= 0 and switches the default training pipeline: "
-                "leave it unset with train_transform (or switch yours with translate.data.datamodule.SwitchAtEpoch)"
-            )
-        self.root = None if root is None else Path(root)
-        self.train_dirs = None if train_dirs is None else [Path(d) for d in train_dirs]
-        self.val_dirs = None if val_dirs is None else [Path(d) for d in val_dirs]
-        self.channels = channels
+        # plain values only outside the CLI (which records the config itself): a checkpoint loads without pickles
+        self.save_hyperparameters(ignore=["source", "transforms"])
+        transforms = transforms or Transforms()
+        _check_sizes(load_size, crop_size, batch_size, random_crop_epochs, transforms)
+        self.source, self.crop_size, self.batch_size, self.seed = source, crop_size, batch_size, seed
         default_train, default_eval = default_transforms(load_size, crop_size, random_crop_epochs)
-        self.train_transform = default_train if train_transform is None else train_transform
-        self.eval_transform = default_eval if eval_transform is None else eval_transform
-        self.batch_size, self.crop_size = batch_size, crop_size
+        self.train_transform = default_train if transforms.train is None else transforms.train
+        self.eval_transform = default_eval if transforms.eval is None else transforms.eval
         self.num_workers = min(4, _available_cpus()) if num_workers is None else num_workers
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0 (0 loads in the main process), got {num_workers}")
-        self.seed, self.bad_images = seed, bad_images
-        self.attr_file, self.val_count = (None if attr_file is None else Path(attr_file)), val_count
-        self.train_set: ImageDataset | None = None
-        self.val_set: ImageDataset | None = None
-        self.test_set: ImageDataset | None = None
+        self.train_set: ImageSet | None = None
+        self.val_set: ImageSet | None = None
+        self.test_set: ImageSet | None = None
         self._val_resolved = self._test_resolved = False
-        self._preview_set: ImageDataset | None = None
-        self._source: Source | None = None
+        self._preview_set: ImageSet | None = None
         self._resume_position: tuple[int, int] | None = None
+
+    @classmethod
+    def source_from(cls, init_args: Mapping[str, Any]) -> DataSource:
+        """The source a parsed config's ``data.init_args`` describe, built without reading the disk (the CLI asks it
+        for a model's domains while parsing)."""
+        return build_source(init_args["source"])
 
     @property
     def domains(self) -> list[str]:
-        """Domain names in batch order: as given, or found under ``root`` on first use (``discover_domains``), so that
-        building the module (a config being parsed, ``--print_config``) needs no data on disk yet."""
-        if self._domains is None:
-            self._domains = discover_domains(self.root)
-        return self._domains
+        """The source's names in batch or label order (found on disk on first use)."""
+        return self.source.domains
 
     @property
     def spec(self) -> DataSpec:
-        """What the model checks its channels, domains, image size, labels and pairing against (translate.data.spec);
-        ``domains`` in batch order (reversed by ``paired_direction: b2a``)."""
-        labelled, paired = self.attr_file is not None, self.pairing != "unpaired"
-        domains = tuple(self.domains[::-1] if paired and self.paired_direction == "b2a" else self.domains)
-        return DataSpec(self.channels, domains, self.crop_size, self.batch_size, labelled, paired=paired)
+        """What the model checks its channels, domains, image size, labels and pairing against (translate.data.spec)."""
+        kind = self.source.yields
+        labelled, paired = kind in ("labels", "classes"), kind == "pairs"
+        return DataSpec(self.source.channels, tuple(self.domains), self.crop_size, self.batch_size, labelled, paired)
 
-    def _check_arguments(
-        self,
-        root: Path | None,
-        train_dirs: Sequence[Path] | None,
-        val_dirs: Sequence[Path] | None,
-        channels: int,
-        sizes: dict[str, int],
-    ) -> None:
-        given = self._domains
-        if given is not None and (len(given) < 2 or len(set(given)) != len(given)):
-            raise ValueError(f"domains must be two or more distinct names, got {given}")
-        if root is None and train_dirs is None:
-            raise ValueError(
-                f"set data.root to a dataset folder or data.train_dirs to one folder per domain; {LAYOUTS}"
-            )
-        for name, dirs in (("train_dirs", train_dirs), ("val_dirs", val_dirs)):
-            if dirs is not None and given is not None and len(dirs) != len(given):
-                raise ValueError(
-                    f"{name} has {len(dirs)} folders but domains has {len(given)} names {given}; "
-                    f"give one folder per domain, in domains order"
-                )
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-        if min(sizes.values()) < 1:
-            raise ValueError(f"load_size, crop_size and batch_size must be >= 1, got {sizes}")
-
-    @staticmethod
-    def _check_pairing(
-        pairing: str,
-        direction: str,
-        domains: Sequence[str] | None,
-        train_dirs: Sequence[Path] | None,
-        val_dirs: Sequence[Path] | None,
-        attr_file: Path | None,
-    ) -> None:
-        if pairing not in ("unpaired", "aligned", "matched"):
-            raise ValueError(f"pairing must be 'unpaired', 'aligned' or 'matched', got {pairing!r}")
-        if direction not in ("a2b", "b2a"):
-            raise ValueError(f"paired_direction must be 'a2b' or 'b2a', got {direction!r}")
-        if pairing != "unpaired" and domains is not None and len(domains) != 2:
-            raise ValueError(f"pairing: {pairing} pairs two domains, got domains {list(domains)}")
-        if pairing != "unpaired" and attr_file is not None:
-            raise ValueError(f"pairing: {pairing} pairs images, data.attr_file labels them; use one or the other")
-        if pairing == "aligned" and (train_dirs is not None or val_dirs is not None):
-            raise ValueError(
-                "pairing: aligned reads root/train, root/val and root/test (A|B images); drop data.train_dirs and "
-                "data.val_dirs, or use pairing: matched for two folders of matching file names"
-            )
-
-    @property
-    def source(self) -> Source:
-        """Where the images come from: the attribute file when given, paired images with ``pairing``, else a folder per
-        domain (made on first use, when the domains are known)."""
-        if self._source is None:
-            reverse = self.paired_direction == "b2a"
-            folders = {"channels": self.channels, "bad_images": self.bad_images, "min_size": self.crop_size}
-            if self.pairing == "aligned":
-                self._source = AlignedFolders(self.root, reverse=reverse, **folders)
-            elif self.pairing == "matched":
-                self._source = MatchedFolders(self.root, self.domains, train_dirs=self.train_dirs,
-                                              val_dirs=self.val_dirs, reverse=reverse, **folders)  # fmt: skip
-            elif self.attr_file is not None:
-                self._source = AttributeFile(self.attr_file, self.root, self.domains, val_count=self.val_count,
-                                             channels=self.channels)  # fmt: skip
-            else:
-                self._source = DomainFolders(self.root, self.domains, train_dirs=self.train_dirs,
-                                             val_dirs=self.val_dirs, channels=self.channels,
-                                             bad_images=self.bad_images, min_size=self.crop_size)  # fmt: skip
-        return self._source
+    def test_images(self, resized_to: int | None) -> TestImages:
+        """The test split per domain for ``translate eval``: resized to ``resized_to`` square (bicubic, area when
+        shrinking; no crop or flip), or at their own size (None)."""
+        resize = None
+        if resized_to is not None:
+            resize = A.Resize(resized_to, resized_to, interpolation=cv2.INTER_CUBIC, area_for_downscale="image")
+        return self.source.test_images(resize, 1)
 
     def setup(self, stage: str) -> None:
         """Find the images (once); decoding happens later, in the loader workers."""
         if stage == "fit" and self.train_set is None:
-            self.train_set = self.source.train_set(self.train_transform)
+            self.train_set = self.source.train_set(self.train_transform, self.crop_size)
         if stage in ("fit", "validate", "test") and not self._val_resolved:
-            self.val_set = self.source.val_set(self.eval_transform)
+            self.val_set = self.source.val_set(self.eval_transform, self.crop_size)
             self._val_resolved = True
         if stage == "test" and not self._test_resolved:
-            self.test_set = self.source.test_set(self.eval_transform)  # aligned: root/test; others: the val data
+            self.test_set = self.source.test_set(self.eval_transform, self.crop_size)
             self._test_resolved = True
 
     def train_dataloader(self) -> DataLoader:
@@ -326,14 +165,13 @@ class UnpairedDataModule(LightningDataModule):
         return [] if self.val_set is None else self._loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        """The test data, for ``translate test``: the validation data (the test folders, or the held-out ``val_count``
-        images); with ``pairing: aligned``, ``root/test``."""
+        """The test data, for ``translate test`` (the source's ``test_set``)."""
         self.setup("test")
         if self.test_set is None:
             raise FileNotFoundError(self.source.no_test_data_message())
         return self._loader(self.test_set)
 
-    def _loader(self, dataset: ImageDataset, sampler: UnpairedSampler | None = None) -> DataLoader:
+    def _loader(self, dataset: ImageSet, sampler: UnpairedSampler | None = None) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
@@ -348,19 +186,177 @@ class UnpairedDataModule(LightningDataModule):
     def _on_cuda(self) -> bool:
         """Pinned (page-locked) batches let the copy to the GPU run in the background (Lightning copies with
         non_blocking=True); only worth it when the trainer runs on CUDA (a GPU machine training on its CPU: no)."""
-        trainer = getattr(self, "trainer", None)
+        trainer = self.trainer
         if trainer is not None:
             return trainer.strategy.root_device.type == "cuda"
         return torch.cuda.is_available()  # no trainer (a loader built by hand): as before
 
     def sample_batch(self, n: int = 4) -> tuple[Tensor, ...]:
-        """A fixed batch of ``n`` un-augmented images per domain, the same at every call: evenly spaced validation
-        images, or training images through the evaluation transform when there is no validation data."""
+        """A fixed batch of ``n`` un-augmented items, the same at every call: evenly spaced validation items, or
+        training images through the evaluation transform when there is no validation data."""
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.setup("validate")
         if self.val_set is not None:
             return self.val_set.preview(n)
         if self._preview_set is None:
-            self._preview_set = self.source.preview_set(self.eval_transform)
+            self._preview_set = self.source.train_set(self.eval_transform, self.crop_size)
         return self._preview_set.preview(n)
+
+
+def _check_sizes(
+    load_size: int, crop_size: int, batch_size: int, random_crop_epochs: int | None, transforms: Transforms
+) -> None:
+    sizes = {"load_size": load_size, "crop_size": crop_size, "batch_size": batch_size}
+    if min(sizes.values()) < 1:
+        raise ValueError(f"load_size, crop_size and batch_size must be >= 1, got {sizes}")
+    if transforms.train is None and load_size < crop_size:
+        raise ValueError(f"load_size ({load_size}) must be >= crop_size ({crop_size}): training crops from it")
+    if random_crop_epochs is not None and (random_crop_epochs < 0 or transforms.train is not None):
+        raise ValueError(
+            f"random_crop_epochs ({random_crop_epochs}) must be >= 0 and switches the default training pipeline: "
+            "leave it unset with transforms.train (or switch yours with translate.data.datamodule.SwitchAtEpoch)"
+        )
+
+
+def build_source(section: Any) -> DataSource:
+    """A source from a parsed config's ``{class_path, init_args}`` (jsonargparse has made the class path dotted), or
+    the source itself."""
+    if isinstance(section, DataSource):
+        return section
+    section = dict(section)
+    module, _, name = str(section.get("class_path", "")).rpartition(".")
+    cls = getattr(importlib.import_module(module), name, None) if module else None
+    if not (isinstance(cls, type) and issubclass(cls, DataSource)):
+        raise ValueError(f"data.source.class_path {section.get('class_path')!r} is not a data source; {SOURCES_HINT}")
+    return cls(**dict(section.get("init_args") or {}))
+
+
+SOURCES_HINT = ("the sources: DomainFolders, AttributeFile, MatchedPairs, AlignedPairs (translate.data.sources, "
+                "paired), ImageFolder, ClassFolders (translate.data.image_folder)")  # fmt: skip
+
+
+# Lightning stores a data module's state_dict under its class's name; a run resumes exactly (mid-epoch) whichever of
+# these wrote the checkpoint and whichever reads it (AtomicCheckpointIO.load_checkpoint).
+DATA_STATE_NAMES = ("ImageDataModule", "UnpairedDataModule", "ImageFolderDataModule")
+
+
+def with_data_state_for_every_name(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` with its data module state (the resume position) under each of ``DATA_STATE_NAMES``."""
+    state = next((checkpoint[name] for name in DATA_STATE_NAMES if name in checkpoint), None)
+    if state is not None:
+        for name in DATA_STATE_NAMES:
+            checkpoint.setdefault(name, state)
+    return checkpoint
+
+
+class UnpairedDataModule(ImageDataModule):
+    """Deprecated: the data module of translate 0.2, its source's options spelled flat (``data.root``,
+    ``data.attr_file``, ``data.pairing``, ...). It builds the source they describe (``legacy_source``) and is an
+    ``ImageDataModule`` in every other way, so that run folders' saved configs (``class_path:
+    translate.data.datamodule.UnpairedDataModule``) and scripts calling it keep working; ``OLD_SPELLINGS`` has the new
+    spelling of each option."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        domains: Sequence[str] | None = None,
+        train_dirs: Sequence[Path] | None = None,
+        val_dirs: Sequence[Path] | None = None,
+        load_size: int = 286,
+        crop_size: int = 256,
+        random_crop_epochs: int | None = None,
+        channels: Literal[1, 3] = 3,
+        train_transform: Pipeline | None = None,
+        eval_transform: Pipeline | None = None,
+        batch_size: int = 1,
+        num_workers: int | None = None,
+        seed: int = 0,
+        attr_file: Path | None = None,
+        val_count: int = 1999,
+        bad_images: BadImages = "skip",
+        pairing: Literal["unpaired", "aligned", "matched"] = "unpaired",
+        paired_direction: Literal["a2b", "b2a"] = "a2b",
+    ):
+        folders = {"domains": domains, "train_dirs": train_dirs, "val_dirs": val_dirs, "channels": channels}
+        source = legacy_source(root, folders, attr_file, val_count, bad_images, pairing, paired_direction)
+        transforms = Transforms(train_transform, eval_transform)
+        super().__init__(source, load_size=load_size, crop_size=crop_size, random_crop_epochs=random_crop_epochs,
+                         transforms=transforms, batch_size=batch_size, num_workers=num_workers, seed=seed)  # fmt: skip
+
+    @classmethod
+    def source_from(cls, init_args: Mapping[str, Any]) -> DataSource:
+        args = dict(init_args)
+        folders = {key: args.get(key) for key in ("domains", "train_dirs", "val_dirs")}
+        return legacy_source(args.get("root"), {**folders, "channels": args.get("channels", 3)}, args.get("attr_file"),
+                             args.get("val_count", 1999), args.get("bad_images", "skip"),
+                             args.get("pairing", "unpaired"), args.get("paired_direction", "a2b"))  # fmt: skip
+
+
+def legacy_source(
+    root: Path | None,
+    folders: dict[str, Any],
+    attr_file: Path | None,
+    val_count: int,
+    bad_images: BadImages,
+    pairing: str,
+    direction: str,
+) -> DataSource:
+    """The source 0.2's flat data options describe (``UnpairedDataModule``)."""
+    if pairing not in ("unpaired", "aligned", "matched"):
+        raise ValueError(f"pairing must be 'unpaired', 'aligned' or 'matched', got {pairing!r}")
+    if pairing != "unpaired" and attr_file is not None:
+        raise ValueError(f"pairing: {pairing} pairs images, data.attr_file labels them; use one or the other")
+    if pairing == "aligned" and (folders["train_dirs"] is not None or folders["val_dirs"] is not None):
+        raise ValueError("pairing: aligned reads root/train, root/val and root/test (A|B images); drop "
+                         "data.train_dirs and data.val_dirs, or use pairing: matched for two folders of matching file "
+                         "names")  # fmt: skip
+    if pairing == "aligned":
+        if root is None:
+            raise ValueError("pairing: aligned needs data.root, the folder of train/, val/ and test/ (A|B images)")
+        return AlignedPairs(root, direction=direction, channels=folders["channels"], bad_images=bad_images)
+    if pairing == "matched":
+        return MatchedPairs(root, direction=direction, bad_images=bad_images, **folders)
+    if attr_file is not None:
+        if folders["domains"] is None:
+            raise ValueError("a StarGAN on data.attr_file needs the attribute names: set data.domains (the labels, in "
+                             "order)")  # fmt: skip
+        if root is None:
+            raise ValueError("data.attr_file needs data.root, the folder of the images (or of images/)")
+        return AttributeFile(attr_file, root, domains=folders["domains"], val_count=val_count,
+                             channels=folders["channels"])  # fmt: skip
+    return DomainFolders(root, bad_images=bad_images, **folders)
+
+
+# The options 0.2's data module took flat, and where they are now: `data: {root: ...}` without a class_path is
+# refused in one line that says this (translate.training.cli), as is a source given an option it does not take.
+OLD_SPELLINGS = {
+    "root": "data.source.init_args.root, e.g. data.source: {class_path: DomainFolders, init_args: {root: DIR}}",
+    "domains": "data.source.init_args.domains (DomainFolders, MatchedPairs, AttributeFile)",
+    "train_dirs": "data.source.init_args.train_dirs (data.source: {class_path: DomainFolders, init_args: "
+    "{train_dirs: [...]}})",
+    "val_dirs": "data.source.init_args.val_dirs (DomainFolders, MatchedPairs)",
+    "attr_file": "data.source: {class_path: AttributeFile, init_args: {attr_file: FILE, root: DIR, domains: [...]}}",
+    "val_count": "data.source.init_args.val_count (AttributeFile)",
+    "pairing": "the source's class: data.source: {class_path: AlignedPairs} (aligned A|B images) or MatchedPairs "
+    "(matched folders), init_args: {root: DIR}",
+    "paired_direction": "data.source.init_args.direction (AlignedPairs, MatchedPairs)",
+    "channels": "data.source.init_args.channels",
+    "bad_images": "data.source.init_args.bad_images",
+    "train_transform": "data.transforms.train",
+    "eval_transform": "data.transforms.eval",
+    "conditional": "data.source: {class_path: ClassFolders, init_args: {root: DIR}} (one folder per class); "
+    "ImageFolder without classes",
+    "class_dirs": "data.source.init_args.class_dirs (ClassFolders)",
+    "class_names": "data.source.init_args.class_names (ClassFolders)",
+}
+
+
+def old_spelling_message(key: str) -> str | None:
+    """One line for ``data.<key>``, an option of 0.2's data modules, naming its new spelling; None for another key."""
+    if key not in OLD_SPELLINGS:
+        return None
+    old = "ImageFolderDataModule" if key in ("conditional", "class_dirs", "class_names") else "UnpairedDataModule"
+    return (f"data.{key} is the old spelling: write {OLD_SPELLINGS[key]} (docs/architecture.md), or keep the old "
+            f"options with data.class_path: {old}")  # fmt: skip

@@ -101,7 +101,9 @@ class DomainFolder(Dataset):
             if self.transform is not None:
                 image = self.transform(image=image)["image"]
             return to_tensor(image)
-        raise ValueError(f"no image under {self.folder} can be decoded; check the files or point data.root elsewhere")
+        raise ValueError(
+            f"no image under {self.folder} can be decoded; check the files or point data.source.root elsewhere"
+        )
 
     def _bad(self, path: Path, error: Exception) -> None:
         report_bad_image(path, error, self.bad_images, self.skipped)

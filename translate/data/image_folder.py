@@ -1,32 +1,23 @@
-"""The data of the noise-to-image GANs: one folder of images, or one folder per class for the conditional models.
-
-The same decoding, bad-image handling, albumentations pipelines (``default_transforms``) and exactly resumable epochs
-(``UnpairedSampler``) as the translation data; batches are ``(images,)``, or ``(images, labels)`` with classes.
+"""The data sources of the noise-to-image GANs: one folder of images, or one folder per class for the conditional
+models. ``ImageDataModule`` loads them as it loads the translation data (decoding, bad-image handling, the default
+pipelines, exactly resumable epochs); items are ``(image,)``, or ``(image, class index)`` with classes. There is no
+validation data: a noise model has nothing to compare a sample with image by image.
 """
 
 import bisect
-import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
-from lightning import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from translate.data.datamodule import _available_cpus, default_transforms
-from translate.data.datasets import (
-    DomainFolder,
-    SampleIndex,
-    Transform,
-    UnpairedSampler,
-    collate_domains,
-    init_loader_worker,
-)
+from translate.data.datamodule import ImageDataModule
+from translate.data.datasets import DomainFolder, SampleIndex, Transform, collate_domains, prepare_augmentations
 from translate.data.images import BadImages
-from translate.data.spec import DataSpec
+from translate.data.sources import DataSource, ImageSet, check_decoding
 
 
 class ClassImages(Dataset):
@@ -53,34 +44,101 @@ class ClassImages(Dataset):
 
     def __getitem__(self, index: "int | SampleIndex") -> tuple[Tensor, ...]:
         if isinstance(index, SampleIndex):
-            transform = self.folders[0].transform  # one pipeline shared by every folder
-            if hasattr(transform, "set_random_state"):
-                transform.set_random_state(np.random.default_rng(index.seed), random.Random(index.seed))
+            prepare_augmentations(self.folders[0].transform, index.seed, index.epoch)  # one pipeline for every folder
             index = index.indices[0]
         label = bisect.bisect_right(self.starts, int(index)) - 1
         image = self.folders[label][int(index) - self.starts[label]]
         return (image, torch.tensor(label)) if self.labelled else (image,)
 
 
-class ImageFolderDataModule(LightningDataModule):
-    """Images for the noise-to-image GANs: every image under ``root`` (any layout, searched recursively), or with
-    ``conditional`` one class per sub-folder of ``root``.
-
-    There is no validation data: a noise model has nothing to compare a sample with image by image.
+class ImageFolder(DataSource):
+    """Every image under ``root`` (any layout, searched recursively), for the unconditional noise models (DCGAN,
+    InfoGAN, ...). Items are ``(image,)``.
 
     Args:
-        root: The image folder; with ``conditional``, the folder holding one sub-folder per class.
-        conditional: Batches are ``(images, labels)``, labels the class index (B,) in ``class_dirs`` order.
-        class_dirs: The class sub-folders, in label order; None: every sub-folder of ``root``, sorted.
-        class_names: Names for the classes (what ``translate sample --class`` takes); None: the folder names.
-        load_size: Side the training pipeline resizes to before its random ``crop_size`` crop and flip.
-        crop_size: Side of the images the model sees (its ``image_size``).
+        root: The image folder.
         channels: 3 for RGB, 1 for grayscale; every image is converted.
-        batch_size: Images per batch.
-        num_workers: Loader processes; None picks min(4, available CPU cores).
-        seed: Seeds the epoch order (``seed + epoch``) and the augmentations.
         bad_images: ``skip`` files that cannot be decoded (a warning each) or ``fail`` on the first one.
     """
+
+    yields = "images"
+
+    def __init__(self, root: Path, *, channels: Literal[1, 3] = 3, bad_images: BadImages = "skip"):
+        check_decoding(channels, bad_images)
+        self.root, self.channels, self.bad_images = Path(root), channels, bad_images
+
+    @property
+    def domains(self) -> list[str]:
+        return []
+
+    def train_set(self, transform: Transform, min_size: int) -> ImageSet:
+        return self._images([self.root], transform, min_size)
+
+    def no_test_data_message(self) -> str:
+        return f"data.source {type(self).__name__} has no test data: a model from noise has no image to compare with"
+
+    def _images(self, folders: list[Path], transform: Transform, min_size: int) -> ClassImages:
+        options = {"channels": self.channels, "bad_images": self.bad_images, "min_size": min_size}
+        return ClassImages([DomainFolder(folder, transform, **options) for folder in folders],
+                           labelled=self.yields == "classes")  # fmt: skip
+
+
+class ClassFolders(ImageFolder):
+    """One sub-folder of ``root`` per class, for the conditional noise models (ConditionalGAN, ...). Items are
+    ``(image, class index)``, the index in ``domains`` order.
+
+    Args:
+        root: The folder holding one sub-folder per class.
+        class_dirs: The class sub-folders, in label order; None: every sub-folder of ``root``, sorted.
+        class_names: Names for the classes (what ``translate sample --class`` takes); None: the folder names.
+        channels, bad_images: As ``ImageFolder``.
+    """
+
+    yields = "classes"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        class_dirs: Sequence[str] | None = None,
+        class_names: Sequence[str] | None = None,
+        channels: Literal[1, 3] = 3,
+        bad_images: BadImages = "skip",
+    ):
+        super().__init__(root, channels=channels, bad_images=bad_images)
+        self._classes = None if class_dirs is None else [str(c) for c in class_dirs]
+        self._names = None if class_names is None else [str(c) for c in class_names]
+
+    @property
+    def class_folders(self) -> list[str]:
+        """The class sub-folders of ``root`` in label order."""
+        if self._classes is None:
+            if not self.root.is_dir():
+                raise FileNotFoundError(f"data.source.root {self.root} is not a folder; point it at one folder per "
+                                        "class")  # fmt: skip
+            self._classes = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if len(self._classes) < 2 or len(set(self._classes)) != len(self._classes):
+            raise ValueError(f"a conditional model needs two or more distinct class folders under {self.root}, got "
+                             f"{self._classes}; set data.source.class_dirs")  # fmt: skip
+        if self._names is not None and len(self._names) != len(self._classes):
+            raise ValueError(f"data.source.class_names has {len(self._names)} names for {len(self._classes)} classes "
+                             f"{self._classes}; give one per class")  # fmt: skip
+        return self._classes
+
+    @property
+    def domains(self) -> list[str]:
+        """The class names in label order: ``class_names`` when given, else the folder names."""
+        folders = self.class_folders  # checks the names against the folders
+        return self._names if self._names is not None else folders
+
+    def train_set(self, transform: Transform, min_size: int) -> ImageSet:
+        return self._images([self.root / name for name in self.class_folders], transform, min_size)
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """Deprecated: the noise models' data module of translate 0.2, its source's options spelled flat. It builds an
+    ``ImageFolder`` (or ``ClassFolders`` with ``conditional``) and is an ``ImageDataModule`` in every other way, so
+    that configs naming it keep working."""
 
     def __init__(
         self,
@@ -97,108 +155,29 @@ class ImageFolderDataModule(LightningDataModule):
         seed: int = 0,
         bad_images: BadImages = "skip",
     ):
-        super().__init__()
-        self.save_hyperparameters()
-        if load_size < crop_size or min(crop_size, batch_size) < 1:
-            raise ValueError(f"need load_size >= crop_size >= 1 and batch_size >= 1, got {load_size}, {crop_size}, "
-                             f"{batch_size}")  # fmt: skip
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
-        if (class_dirs is not None or class_names is not None) and not conditional:
-            raise ValueError("data.class_dirs and data.class_names need data.conditional: true (one folder per class)")
-        self.root, self.conditional, self.channels = Path(root), conditional, channels
-        self._classes = None if class_dirs is None else [str(c) for c in class_dirs]
-        self._names = None if class_names is None else [str(c) for c in class_names]
-        self.train_transform, self.eval_transform = default_transforms(load_size, crop_size)
-        self.crop_size, self.batch_size, self.seed, self.bad_images = crop_size, batch_size, seed, bad_images
-        self.num_workers = min(4, _available_cpus()) if num_workers is None else num_workers
-        self.train_set: ClassImages | None = None
-        self._preview_set: ClassImages | None = None
-        self._resume_position: tuple[int, int] | None = None
+        source = _legacy_source(root, conditional, class_dirs, class_names, channels, bad_images)
+        super().__init__(source, load_size=load_size, crop_size=crop_size, batch_size=batch_size,
+                         num_workers=num_workers, seed=seed)  # fmt: skip
 
-    @property
-    def class_folders(self) -> list[str]:
-        """The class sub-folders of ``root`` in label order (empty when unconditional)."""
-        if not self.conditional:
-            return []
-        if self._classes is None:
-            if not self.root.is_dir():
-                raise FileNotFoundError(f"data.root {self.root} is not a folder; point it at one folder per class")
-            self._classes = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if len(self._classes) < 2 or len(set(self._classes)) != len(self._classes):
-            raise ValueError(f"a conditional model needs two or more distinct class folders under {self.root}, got "
-                             f"{self._classes}; set data.class_dirs")  # fmt: skip
-        if self._names is not None and len(self._names) != len(self._classes):
-            raise ValueError(f"data.class_names has {len(self._names)} names for {len(self._classes)} classes "
-                             f"{self._classes}; give one per class")  # fmt: skip
-        return self._classes
+    @classmethod
+    def source_from(cls, init_args: Mapping[str, Any]) -> DataSource:
+        args = dict(init_args)
+        classes = args.get("class_dirs"), args.get("class_names")
+        return _legacy_source(args["root"], bool(args.get("conditional")), *classes, args.get("channels", 3),
+                              args.get("bad_images", "skip"))  # fmt: skip
 
-    @property
-    def class_names(self) -> list[str]:
-        """The class names in label order: ``class_names`` when given, else the folder names."""
-        folders = self.class_folders  # checks the names against the folders
-        return self._names if self._names is not None else folders
 
-    @property
-    def spec(self) -> DataSpec:
-        """What the model checks against: channels, class names (as ``domains``), image size, batch size."""
-        return DataSpec(self.channels, tuple(self.class_names), self.crop_size, self.batch_size, self.conditional)
-
-    def _images(self, transform: Transform) -> ClassImages:
-        folders = [self.root / name for name in self.class_folders] or [self.root]
-        options = {"channels": self.channels, "bad_images": self.bad_images, "min_size": self.crop_size}
-        return ClassImages([DomainFolder(folder, transform, **options) for folder in folders],
-                           labelled=self.conditional)  # fmt: skip
-
-    def setup(self, stage: str) -> None:
-        """Find the images (once); decoding happens later, in the loader workers."""
-        if stage == "fit" and self.train_set is None:
-            self.train_set = self._images(self.train_transform)
-
-    def train_dataloader(self) -> DataLoader:
-        self.setup("fit")
-        trainer = self.trainer  # None outside a Trainer
-        start_epoch, skipped = trainer.current_epoch if trainer is not None else 0, 0
-        if self._resume_position is not None:  # restored by load_state_dict before Lightning asks for the loader
-            start_epoch, batches = self._resume_position
-            skipped, self._resume_position = batches * self.batch_size, None
-        sampler = UnpairedSampler(
-            self.train_set.sizes,
-            seed=self.seed,
-            num_replicas=trainer.world_size if trainer is not None else 1,
-            rank=trainer.global_rank if trainer is not None else 0,
-            epoch_source=None if trainer is None else lambda: trainer.current_epoch,  # see UnpairedDataModule
-        )
-        # saved after the epoch's last batch: the next epoch, whole; saved mid-epoch: leave out what was trained
-        sampler.start_epoch = start_epoch + 1 if skipped >= len(sampler) else start_epoch
-        if 0 < skipped < len(sampler):
-            sampler.skip(start_epoch, skipped)
-        return DataLoader(
-            self.train_set,
-            batch_size=self.batch_size,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            collate_fn=collate_domains,
-            pin_memory=torch.cuda.is_available(),
-            worker_init_fn=init_loader_worker if self.num_workers > 0 else None,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where training stands in the epoch, so that a resumed run draws exactly the batches that were left."""
-        if self.trainer is None:
-            return {}
-        progress = self.trainer.fit_loop.epoch_loop.batch_progress.current
-        return {"epoch": self.trainer.current_epoch, "batches_done": progress.processed}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if "epoch" in state_dict:
-            self._resume_position = (state_dict["epoch"], state_dict["batches_done"])
-
-    def sample_batch(self, n: int = 4) -> tuple[Tensor, ...]:
-        """``n`` evenly spaced training images (with their labels), un-augmented: the same at every call."""
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if self._preview_set is None:
-            self._preview_set = self._images(self.eval_transform)
-        return self._preview_set.preview(n)
+def _legacy_source(
+    root: Path,
+    conditional: bool,
+    class_dirs: Sequence[str] | None,
+    class_names: Sequence[str] | None,
+    channels: Literal[1, 3],
+    bad_images: BadImages,
+) -> ImageFolder:
+    if conditional:
+        return ClassFolders(root, class_dirs=class_dirs, class_names=class_names, channels=channels,
+                            bad_images=bad_images)  # fmt: skip
+    if class_dirs is not None or class_names is not None:
+        raise ValueError("data.class_dirs and data.class_names need data.conditional: true (one folder per class)")
+    return ImageFolder(root, channels=channels, bad_images=bad_images)

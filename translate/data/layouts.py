@@ -40,7 +40,7 @@ def how_to_get(root: Path, *, paired: bool = False) -> str:
     if not paired and root.name in CYCLEGAN_DATASETS:
         return f"`translate data download {root.name} --root {root.parent}` gets it"
     collection = "pix2pix dataset (--paired)" if paired else "CycleGAN dataset"
-    return f"point data.root at your images, or `translate data download NAME` gets a standard {collection}"
+    return f"point data.source.root at your images, or `translate data download NAME` gets a standard {collection}"
 
 
 def missing_root_message(root: Path, *, paired: bool = False) -> str:

@@ -1,144 +1,290 @@
-"""Where a data module's images come from: one folder per domain, a CelebA-style attribute file, or paired images
-(two folders of matching file names, or the official pix2pix A|B images; Isola et al. 2017).
+"""Where a data module's images come from, as classes a config injects (``data.source: {class_path, init_args}``):
+one folder per domain (the official CycleGAN layout, a folder per domain, or folders given by path) and a
+CelebA-style attribute file here; paired images in ``translate.data.paired``; the noise models' folders in
+``translate.data.image_folder``.
 
-Each source makes the training, validation and test datasets for given transforms and says what is missing when there
-is no test data; ``UnpairedDataModule`` picks one and is the same for all.
+Every source implements ``DataSource``: what its items are (``yields``), the names in batch or label order
+(``domains``), its image channels, and the datasets of each split. The data module, ``translate eval``, the CLI and
+the benchmarks ask a source these instead of checking its class.
 """
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
-from translate.data.datasets import (
-    AttributeImages,
-    DomainFolder,
-    PairedImages,
-    Transform,
-    UnpairedDataset,
-    read_attributes,
-)
-from translate.data.images import BadImages, UndecodableImageError, find_images
-from translate.data.layouts import LAYOUTS, how_to_get, missing_root_message
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from translate.data.datasets import AttributeImages, DomainFolder, Transform, UnpairedDataset, read_attributes
+from translate.data.images import BadImages, UndecodableImageError
+from translate.data.layouts import LAYOUTS, discover_domains, missing_root_message
+
+Yields = Literal["domains", "labels", "pairs", "images", "classes"]
 
 
-class DomainFolders:
-    """Unpaired domains, one folder each: under ``root`` (``trainA``/``testA`` or ``train/A``/``test/A``), or given
-    by ``train_dirs`` / ``val_dirs``, which take precedence. Items are one image of every domain."""
+class ImageSet(Protocol):
+    """What a source's datasets are: items indexed by an int (evaluation) or by ``UnpairedSampler``'s
+    ``SampleIndex`` (training), ``sizes`` to draw from, and ``preview`` for the sample grids."""
+
+    @property
+    def sizes(self) -> list[int]: ...
+
+    def preview(self, n: int) -> tuple[Tensor, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index): ...
+
+
+@dataclass(frozen=True)
+class TestImages:
+    """A test split column by column, for scoring translations (``translate eval``): one dataset of (C, H, W)
+    images per name of ``DataSource.domains``, in that order, and each one's files where its images are whole files
+    (None for the halves of pairs, which have no file of their own)."""
+
+    images: list[Dataset]
+    files: list[list[Path]] | None
+
+
+class DataSource:
+    """Where images come from, and what they are. A data module builds every split from its source and states, from
+    ``yields``, ``domains`` and ``channels``, what the model gets (``DataSpec``).
+
+    ``yields`` is what an item (and a batch, stacked) is:
+
+    - ``domains``: one image of every domain, a tuple in ``domains`` order (CycleGAN, StarGAN on folders);
+    - ``labels``: (image, 0/1 vector over ``domains``) (StarGAN on an attribute file);
+    - ``pairs``: (input, target) of one scene, ``domains`` naming both in that order (pix2pix);
+    - ``images``: (image,), ``domains`` empty (the noise models);
+    - ``classes``: (image, class index into ``domains``) (the conditional noise models).
+
+    Constructors only store and check their arguments: the CLI builds a source while parsing a config (to learn a
+    model's domains), before any data needs to exist. ``min_size`` (the data module's ``crop_size``) is the side
+    smaller images are resized up to.
+    """
+
+    yields: Yields = "domains"
+    channels: int = 3
+    root: Path | None = None  # the dataset folder, where there is one (reports name it)
+
+    @property
+    def domains(self) -> list[str]:
+        """Names in batch or label order (may look on disk the first time)."""
+        raise NotImplementedError
+
+    def train_set(self, transform: Transform, min_size: int) -> ImageSet:
+        raise NotImplementedError
+
+    def val_set(self, transform: Transform, min_size: int) -> ImageSet | None:
+        """Validation data, or None (validation is skipped)."""
+        return None
+
+    def test_set(self, transform: Transform, min_size: int) -> ImageSet | None:
+        """Test data (``translate test``, ``translate eval``): the validation data unless a source has its own."""
+        return self.val_set(transform, min_size)
+
+    def test_images(self, transform: Transform | None, min_size: int) -> TestImages:
+        """The test split per domain, for ``translate eval``; sources without per-domain test images raise."""
+        raise ValueError(
+            f"translate eval needs test images in one folder per domain (or pairs); data.source {type(self).__name__} "
+            "has none: score translations with --real/--fake"
+        )
+
+    def no_test_data_message(self) -> str:
+        return f"data.source {type(self).__name__} has no test data"
+
+
+def check_decoding(channels: int, bad_images: str) -> None:
+    """The options every folder source shares, checked where the config names them."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    if bad_images not in ("skip", "fail"):
+        raise ValueError(f"bad_images must be 'skip' or 'fail', got {bad_images!r}")
+
+
+def _paths(dirs: Sequence[Path] | None) -> list[Path] | None:
+    return None if dirs is None else [Path(d) for d in dirs]
+
+
+class DomainFolders(DataSource):
+    """Unpaired domains, one folder each (CycleGAN, StarGAN): under ``root`` in the official CycleGAN layout
+    (``root/trainA``, ``root/testA``, ...) or one folder per domain (``root/train/A``, ``root/test/A``), or listed in
+    ``train_dirs`` / ``val_dirs``, which take precedence over ``root``. The test folders are the validation data, and
+    the test data of ``translate test``; without any, validation is skipped. Items are one image of every domain; an
+    epoch has as many as the largest domain (the official CycleGAN's ``unaligned_dataset.py``).
+
+    Args:
+        root: Dataset folder holding the train and test folders.
+        domains: Domain names in batch order; under ``root`` they name ``train{domain}`` or ``train/{domain}``.
+            None: found under ``root`` (the sorted folder names, or A, B for trainA/trainB); A, B, ... with
+            ``train_dirs``.
+        train_dirs: One training folder per domain, in ``domains`` order, instead of ``root``.
+        val_dirs: One validation folder per domain, instead of ``root``'s test folders.
+        channels: 3 for RGB, 1 for grayscale; every image is converted.
+        bad_images: ``skip`` files that cannot be decoded (one warning each and a count per folder; the next image
+            takes their place) or ``fail`` on the first one.
+    """
+
+    yields = "domains"
 
     def __init__(
         self,
-        root: Path | None,
-        domains: list[str],
+        root: Path | None = None,
         *,
-        train_dirs: list[Path] | None,
-        val_dirs: list[Path] | None,
-        channels: int,
-        bad_images: BadImages,
-        min_size: int,
+        domains: Sequence[str] | None = None,
+        train_dirs: Sequence[Path] | None = None,
+        val_dirs: Sequence[Path] | None = None,
+        channels: Literal[1, 3] = 3,
+        bad_images: BadImages = "skip",
     ):
-        self.root, self.domains, self.train_dirs, self.val_dirs = root, domains, train_dirs, val_dirs
-        self.channels, self.bad_images, self.min_size = channels, bad_images, min_size
+        check_decoding(channels, bad_images)
+        self.root = None if root is None else Path(root)
+        self.train_dirs, self.val_dirs = _paths(train_dirs), _paths(val_dirs)
+        self._names = _named(domains, self.train_dirs)
+        if self.root is None and self.train_dirs is None:
+            raise ValueError(f"set root to a dataset folder or train_dirs to one folder per domain; {LAYOUTS}")
+        for name, dirs in (("train_dirs", self.train_dirs), ("val_dirs", self.val_dirs)):
+            if dirs is not None and self._names is not None and len(dirs) != len(self._names):
+                raise ValueError(f"{name} has {len(dirs)} folders but domains has {len(self._names)} names "
+                                 f"{self._names}; give one folder per domain, in domains order")  # fmt: skip
+        self.channels, self.bad_images = channels, bad_images
 
-    def train_set(self, transform: Transform) -> UnpairedDataset:
-        return self._dataset(self._folders("train"), transform)
+    @property
+    def folder_names(self) -> list[str]:
+        """The domains' names as their folders are found: as given, or found under ``root`` on first use."""
+        if self._names is None:
+            self._names = discover_domains(self.root)
+        return self._names
 
-    def val_set(self, transform: Transform) -> UnpairedDataset | None:
-        """The test folders, or None when there are none (validation is skipped)."""
+    @property
+    def domains(self) -> list[str]:
+        return self.folder_names
+
+    def train_set(self, transform: Transform, min_size: int) -> ImageSet:
+        return self._dataset(self._folders("train"), transform, min_size)
+
+    def val_set(self, transform: Transform, min_size: int) -> ImageSet | None:
+        """The test folders, or None when there are none."""
         folders = self._folders("test")
-        return None if folders is None else self._dataset(folders, transform)
+        return None if folders is None else self._dataset(folders, transform, min_size)
 
-    def test_set(self, transform: Transform) -> UnpairedDataset | None:
-        """The validation data: the test folders."""
-        return self.val_set(transform)
-
-    def preview_set(self, transform: Transform) -> UnpairedDataset:
-        """Training images for sample grids when there is no validation data."""
-        return self.train_set(transform)
+    def test_images(self, transform: Transform | None, min_size: int) -> TestImages:
+        folders = self._folders("test")
+        if folders is None:
+            raise FileNotFoundError(self.no_test_data_message())
+        test = self._domain_folders(folders, transform, min_size)
+        return TestImages(list(test), [folder.paths for folder in test])
 
     def no_test_data_message(self) -> str:
         if self.root is None:
-            return "no test folders: data.train_dirs is set without data.val_dirs; pass data.val_dirs (one per domain)"
-        expected = ", ".join(f"{self.root / f'test{d}'} or {self.root / 'test' / d}" for d in self.domains)
-        return f"no test folders: none of {expected} exists; add them (one per domain) or pass data.val_dirs"
+            return "no test folders: data.source.train_dirs is set without val_dirs; pass val_dirs (one per domain)"
+        expected = ", ".join(f"{self.root / f'test{d}'} or {self.root / 'test' / d}" for d in self.folder_names)
+        return f"no test folders: none of {expected} exists; add them (one per domain) or pass data.source.val_dirs"
 
     def _folders(self, split: Literal["train", "test"]) -> list[Path] | None:
         """One folder per domain for ``split``, or None for a test split that isn't there (no validation)."""
-        explicit = self.train_dirs if split == "train" else self.val_dirs
+        explicit, names = (self.train_dirs if split == "train" else self.val_dirs), self.folder_names
         if explicit is not None:
-            if len(explicit) != len(self.domains):  # domains found under root only now
-                name = "data.train_dirs" if split == "train" else "data.val_dirs"
-                raise ValueError(
-                    f"{name} has {len(explicit)} folders but the domains are {self.domains}: give one each"
-                )
+            if len(explicit) != len(names):  # domains found under root only now
+                raise ValueError(f"data.source.{split.replace('test', 'val')}_dirs has {len(explicit)} folders but the "
+                                 f"domains are {names}: give one each")  # fmt: skip
             return explicit  # DomainFolder names any missing one
         if self.root is None:
             return None  # train_dirs without val_dirs
         if not self.root.is_dir():
             raise FileNotFoundError(missing_root_message(self.root))
-        candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in self.domains}
+        candidates = {d: (self.root / f"{split}{d}", self.root / split / d) for d in names}
         found = {d: next((p for p in paths if p.is_dir()), None) for d, paths in candidates.items()}
         missing = [d for d, path in found.items() if path is None]
-        if split == "test" and len(missing) == len(self.domains):
+        if split == "test" and len(missing) == len(names):
             return None
         if missing:
             official, per_domain = candidates[missing[0]]
             raise FileNotFoundError(
-                f"no {split} folder for domain {missing[0]!r} (domains: {self.domains}): expected {official} "
+                f"no {split} folder for domain {missing[0]!r} (domains: {names}): expected {official} "
                 f"(official CycleGAN layout) or {per_domain} (folder per domain)"
             )
         return list(found.values())
 
-    def _dataset(self, folders: list[Path], transform: Transform) -> UnpairedDataset:
+    def _domain_folders(self, folders: list[Path], transform: Transform | None, min_size: int) -> list[DomainFolder]:
+        options = {"channels": self.channels, "bad_images": self.bad_images, "min_size": min_size}
         try:
-            return UnpairedDataset(
-                [
-                    DomainFolder(
-                        f, transform, channels=self.channels, bad_images=self.bad_images, min_size=self.min_size
-                    )
-                    for f in folders
-                ]
-            )
+            return [DomainFolder(folder, transform, **options) for folder in folders]
         except UndecodableImageError:
             raise
         except ValueError as error:  # an empty folder: say how to fix it
             raise ValueError(
-                f"{error}; put the domain's images there or point data.root elsewhere ({LAYOUTS})"
+                f"{error}; put the domain's images there or point data.source.root elsewhere ({LAYOUTS})"
             ) from None
 
+    def _dataset(self, folders: list[Path], transform: Transform, min_size: int) -> ImageSet:
+        return UnpairedDataset(self._domain_folders(folders, transform, min_size))
 
-class AttributeFile:
-    """Multi-label images: a CelebA-style attribute file whose ``domains`` columns are the labels, the images under
-    ``root/images`` or ``root``. The first ``val_count`` images of a fixed shuffle are held out, as the official
-    StarGAN does. Items are (image, labels)."""
 
-    def __init__(self, attr_file: Path, root: Path | None, domains: list[str], *, val_count: int, channels: int):
-        if root is None:
-            raise ValueError("data.attr_file needs data.root, the folder of the images (or of images/)")
-        self.attr_file, self.root, self.domains = attr_file, root, domains
-        self.val_count, self.channels = val_count, channels
+def _named(domains: Sequence[str] | None, train_dirs: list[Path] | None) -> list[str] | None:
+    """The domains a source names without reading the disk: as given, else A, B, ... for ``train_dirs``; None when
+    they are the folder names under the root."""
+    if domains is not None:
+        names = [str(domain) for domain in domains]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"domains must be two or more distinct names, got {names}")
+        return names
+    return None if train_dirs is None else [chr(ord("A") + i) for i in range(len(train_dirs))]
+
+
+class AttributeFile(DataSource):
+    """Multi-label images (StarGAN on CelebA): a CelebA-style attribute file whose ``domains`` columns are the labels
+    (the official StarGAN's ``selected_attrs``). The first ``val_count`` images of a fixed shuffle are held out, as
+    the official StarGAN does; they are the validation and test data. Items are (image, labels (len(domains),)).
+
+    Args:
+        attr_file: The attribute file: an optional image-count line, a line of attribute names, then one line per
+            image, its file name and +1/-1 per attribute (``list_attr_celeba.txt``).
+        root: The images' folder: ``root/images`` or ``root``; None: the attribute file's folder.
+        domains: The attribute names whose columns are the labels, in label order.
+        val_count: Images held out (official StarGAN: 1999, after a shuffle with seed 1234).
+        channels: 3 for RGB, 1 for grayscale.
+    """
+
+    yields = "labels"
+
+    def __init__(
+        self,
+        attr_file: Path,
+        root: Path | None = None,
+        *,
+        domains: Sequence[str],
+        val_count: int = 1999,
+        channels: Literal[1, 3] = 3,
+    ):
+        check_decoding(channels, "skip")
+        if val_count < 0:
+            raise ValueError(f"val_count must be >= 0 (images held out), got {val_count}")
+        self.attr_file = Path(attr_file)
+        self.root = self.attr_file.parent if root is None else Path(root)
+        self._names, self.val_count, self.channels = _named(domains, None), val_count, channels
         self._split: tuple[list[Path], list[int], list[int]] | None = None
 
-    def train_set(self, transform: Transform) -> AttributeImages:
+    @property
+    def domains(self) -> list[str]:
+        return self._names
+
+    def train_set(self, transform: Transform, min_size: int) -> ImageSet:
         paths, train, _ = self._read()
         return AttributeImages([paths[i] for i in train], self._labels[train], transform, channels=self.channels)
 
-    def val_set(self, transform: Transform) -> AttributeImages | None:
+    def val_set(self, transform: Transform, min_size: int) -> ImageSet | None:
         """The held-out images, or None when ``val_count`` is 0."""
         paths, _, val = self._read()
         if not val:
             return None
         return AttributeImages([paths[i] for i in val], self._labels[val], transform, channels=self.channels)
 
-    def test_set(self, transform: Transform) -> AttributeImages | None:
-        """The validation data: the held-out images."""
-        return self.val_set(transform)
-
-    def preview_set(self, transform: Transform) -> AttributeImages:
-        """Training images for sample grids when no images are held out."""
-        return self.train_set(transform)
-
     def no_test_data_message(self) -> str:
-        return f"no test images: data.val_count is {self.val_count}; set it above 0 to hold images out for testing"
+        return (f"no test images: data.source.val_count is {self.val_count}; set it above 0 to hold images out for "
+                "testing")  # fmt: skip
 
     def _read(self) -> tuple[list[Path], list[int], list[int]]:
         """(image paths, training rows, held-out rows), read once."""
@@ -154,102 +300,3 @@ class AttributeFile:
                 )
             self._split = [folder / name for name in names], train, val
         return self._split
-
-
-class MatchedFolders(DomainFolders):
-    """Paired data in two folders per split, found as ``DomainFolders`` finds them (``trainA``/``trainB``,
-    ``train/A``/``train/B``, or ``train_dirs``), whose files pair by name without the extension, sub-folders
-    included (``trainA/x.png`` <-> ``trainB/x.jpg``). Items are (real_a, real_b); ``reverse``: (real_b, real_a)."""
-
-    def __init__(self, root: Path | None, domains: list[str], *, reverse: bool, **folders):
-        if len(domains) != 2:
-            raise ValueError(f"pairing: matched needs two domain folders, got domains {domains}; set data.domains")
-        super().__init__(root, domains, **folders)
-        self.reverse = reverse
-
-    def _dataset(self, folders: list[Path], transform: Transform) -> PairedImages:
-        by_name = [_by_name(folder) for folder in folders]
-        (folder_a, names_a), (folder_b, names_b) = zip(folders, by_name, strict=True)
-        only_a, only_b = sorted(names_a.keys() - names_b.keys()), sorted(names_b.keys() - names_a.keys())
-        if only_a or only_b:
-            raise ValueError(
-                f"unmatched file names: {len(only_a)} under {folder_a} have no namesake under {folder_b} "
-                f"(first: {', '.join(only_a[:3]) or '-'}) and {len(only_b)} under {folder_b} none under {folder_a} "
-                f"(first: {', '.join(only_b[:3]) or '-'}); pairing: matched pairs files by name (x.png <-> x.png, any "
-                "extension): add or remove files so that both folders hold the same names"
-            )
-        pairs = [(names_a[name], names_b[name]) for name in sorted(names_a)]
-        return PairedImages(pairs, transform, channels=self.channels, reverse=self.reverse,
-                            bad_images=self.bad_images, min_size=self.min_size)  # fmt: skip
-
-
-def _by_name(folder: Path) -> dict[str, Path]:
-    """The images under ``folder`` by their path relative to it, without the extension."""
-    try:
-        paths = find_images(folder)
-    except ValueError as error:  # an empty folder
-        raise ValueError(f"{error}; put the pairs' images there or point data.root elsewhere ({LAYOUTS})") from None
-    found: dict[str, Path] = {}
-    for path in paths:
-        name = path.relative_to(folder).with_suffix("").as_posix()
-        if name in found:
-            raise ValueError(f"{found[name]} and {path} share a name: pairing by name needs one file each; remove one")
-        found[name] = path
-    return found
-
-
-class AlignedFolders:
-    """The official pix2pix layout: each image is A|B side by side (A the left half), in ``root/train``, ``root/val``
-    (validation; ``root/test`` when there is no val) and ``root/test`` (``translate test``; ``root/val`` when there is
-    no test). Items are (real_a, real_b); ``reverse``: (real_b, real_a), as pix2pix's ``--direction BtoA``."""
-
-    def __init__(self, root: Path | None, *, reverse: bool, channels: int, bad_images: BadImages, min_size: int):
-        if root is None:
-            raise ValueError("pairing: aligned needs data.root, the folder of train/, val/ and test/ (A|B images)")
-        self.root, self.reverse = root, reverse
-        self.channels, self.bad_images, self.min_size = channels, bad_images, min_size
-
-    def train_set(self, transform: Transform) -> PairedImages:
-        folder = self._split("train")
-        if folder is None:
-            raise FileNotFoundError(
-                f"no training folder {self.root / 'train'}: pairing: aligned reads A|B images (A the left half) from "
-                f"{self.root}/train, val and test (official pix2pix layout; {LAYOUTS})"
-            )
-        return self._dataset(folder, transform)
-
-    def val_set(self, transform: Transform) -> PairedImages | None:
-        """``root/val``, else ``root/test``, else None (validation is skipped)."""
-        folder = self._split("val") or self._split("test")
-        return None if folder is None else self._dataset(folder, transform)
-
-    def test_set(self, transform: Transform) -> PairedImages | None:
-        """``root/test``, else ``root/val``, else None."""
-        folder = self._split("test") or self._split("val")
-        return None if folder is None else self._dataset(folder, transform)
-
-    def preview_set(self, transform: Transform) -> PairedImages:
-        """Training pairs for sample grids when there is no validation data."""
-        return self.train_set(transform)
-
-    def no_test_data_message(self) -> str:
-        return f"no test folder: neither {self.root / 'test'} nor {self.root / 'val'} exists; add one (A|B images)"
-
-    def _split(self, split: str) -> Path | None:
-        if not self.root.is_dir():
-            raise FileNotFoundError(missing_root_message(self.root, paired=True))
-        folder = self.root / split
-        if split == "train" and not folder.is_dir() and (self.root / "trainA").is_dir():
-            raise FileNotFoundError(
-                f"{self.root} holds the unpaired layout (trainA, trainB), not the aligned one pairing: aligned reads "
-                f"(train/, val/, test/ of A|B images); {how_to_get(self.root, paired=True)}"
-            )
-        return folder if folder.is_dir() else None
-
-    def _dataset(self, folder: Path, transform: Transform) -> PairedImages:
-        try:
-            paths = find_images(folder)
-        except ValueError as error:  # an empty folder
-            raise ValueError(f"{error}; put the A|B images there or point data.root elsewhere ({LAYOUTS})") from None
-        return PairedImages(paths, transform, channels=self.channels, reverse=self.reverse,
-                            bad_images=self.bad_images, min_size=self.min_size)  # fmt: skip

@@ -14,16 +14,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import albumentations as A
-import cv2
 import torch
 from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from translate import __version__
-from translate.data.datamodule import UnpairedDataModule
-from translate.data.datasets import PairedImages, UnpairedDataset
+from translate.data.datamodule import ImageDataModule
 from translate.data.images import to_uint8
 from translate.evaluation.folders import load_extractor, protocol_named, scores_with
 from translate.evaluation.references import reference_scores, require_reference
@@ -40,11 +37,13 @@ LINKED_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} 
 
 @dataclass(frozen=True)
 class Translation:
-    """One target to score: the test images translated to it (``sources``, resized) and its real test images."""
+    """One target to score: the test images translated to it (``sources``, resized) and its real test images: their
+    files, or for paired data the targets' halves at their own size (``real_images``)."""
 
     target: str
     sources: list[Dataset]  # items: (C, S, S) images in [-1, 1] (a pair's first half for paired data)
-    reals: list[Path] | Dataset  # the target's files, or paired data at native size (its second halves)
+    real_files: list[Path] | None
+    real_images: Dataset | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class EvalOptions:
 
 def evaluate_model(
     model: TranslationModel,
-    data: UnpairedDataModule,
+    data: ImageDataModule,
     output_dir: str | Path,
     *,
     targets: list[str] | None = None,
@@ -87,7 +86,7 @@ def evaluate_model(
         fake, real = folder / "fake", folder / "real"
         _write_translations(model.translator(translation.target), translation.sources, fake, options.batch_size,
                             scale_to=scale_to, multiple=model.size_multiple)  # fmt: skip
-        _write_reals(translation.reals, real)
+        _write_reals(translation, real)
         scores.append(scores_with(protocol, extractor, real, fake, device=options.device, kid_subset=options.kid_subset,
                                   batch_size=50, target=translation.target))  # fmt: skip
     at = "native" if scale_to is None else f"training: shorter side resized to {scale_to} (bilinear), and back"
@@ -102,52 +101,30 @@ def evaluate_model(
 
 
 def split_translations(
-    model: TranslationModel, data: UnpairedDataModule, fake_size: int, targets: list[str] | None
+    model: TranslationModel, data: ImageDataModule, fake_size: int, targets: list[str] | None
 ) -> list[Translation]:
     """What each target is scored on: for a direction, the source domain's test images against the target domain's;
-    for a target domain, every other domain's test images against its own; for paired data, the pairs' halves."""
-    resize = A.Resize(fake_size, fake_size, interpolation=cv2.INTER_CUBIC, area_for_downscale="image")
+    for a target domain, every other domain's test images against its own; for paired data, the inputs' halves
+    against the targets' (at their own size: they have no file of their own)."""
     targets = list(model.targets) if not targets else targets
     unknown = [t for t in targets if t not in model.targets]
     if unknown:
         raise ValueError(f"{type(model).__name__} translates to {list(model.targets)}, not {unknown[0]!r}")
-    test = _test_set(data, resize)
-    if isinstance(test, PairedImages):
-        return [Translation(t, [_Halves(test, 0)], _Halves(_test_set(data, None), 1)) for t in targets]
-    domains, folders = data.domains, test.folders
+    test = data.test_images(fake_size)  # the data says what its test split is: files per domain, or pairs
+    native = data.test_images(None).images if test.files is None else None
+
+    def translation(target: str, sources: list[int], real: int) -> Translation:
+        files = None if test.files is None else test.files[real]
+        return Translation(target, [test.images[i] for i in sources], files, None if native is None else native[real])
+
     if model.target_kind == "direction":
         order = {"a2b": (0, 1), "b2a": (1, 0)}
-        return [Translation(t, [folders[order[t][0]]], folders[order[t][1]].paths) for t in targets]
-    return [Translation(t, [f for d, f in zip(domains, folders, strict=True) if d != t],
-                        folders[domains.index(t)].paths) for t in targets]  # fmt: skip
+        return [translation(t, [order[t][0]], order[t][1]) for t in targets]
+    domains = list(data.spec.domains)
+    return [translation(t, [i for i, d in enumerate(domains) if d != t], domains.index(t)) for t in targets]
 
 
-def _test_set(data: UnpairedDataModule, transform: A.BasicTransform | None) -> UnpairedDataset | PairedImages:
-    test = data.source.test_set(transform)
-    if test is None:
-        raise FileNotFoundError(data.source.no_test_data_message())
-    if not isinstance(test, UnpairedDataset | PairedImages):
-        raise ValueError(
-            "translate eval needs test images in one folder per domain (or paired folders); a CelebA attribute file "
-            "has no per-domain test folders: score translations with --real/--fake"
-        )
-    return test
-
-
-class _Halves(Dataset):
-    """One half of each item of paired data: the source (0) or the target (1)."""
-
-    def __init__(self, pairs: PairedImages, half: int):
-        self.pairs, self.half = pairs, half
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> Tensor:
-        return self.pairs[index][self.half]
-
-
-def _fake_size(model: TranslationModel, data: UnpairedDataModule, requested: int | None) -> int:
+def _fake_size(model: TranslationModel, data: ImageDataModule, requested: int | None) -> int:
     size = data.crop_size if requested is None else requested
     if size < model.min_side or size % model.size_multiple:
         raise ValueError(f"--fake-size {size}: {type(model).__name__} translates sides that are multiples of "
@@ -194,16 +171,17 @@ def _translated(translator: nn.Module, images: Tensor, scale_to: int | None, mul
     return resize(translations[..., :height, :width], size)
 
 
-def _write_reals(reals: list[Path] | Dataset, folder: Path) -> None:
+def _write_reals(translation: Translation, folder: Path) -> None:
     """The real images as the library will read them: links to the files (their own bytes), or PNGs of paired data's
     target halves and of formats some library does not read."""
     folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(reals, Dataset):
+    if translation.real_files is None:
+        reals = translation.real_images
         for index in range(len(reals)):
             pixels = to_uint8(reals[index]).permute(1, 2, 0).squeeze(-1).numpy()
             Image.fromarray(pixels).save(folder / f"{index:05d}.png")
         return
-    for index, path in enumerate(reals):
+    for index, path in enumerate(translation.real_files):
         suffix = path.suffix.lower()
         if suffix in LINKED_EXTENSIONS:
             (folder / f"{index:05d}_{path.stem}{suffix}").symlink_to(path.resolve())
@@ -213,7 +191,7 @@ def _write_reals(reals: list[Path] | Dataset, folder: Path) -> None:
 
 
 @torch.inference_mode()
-def own_metrics(model: ReportsOwnMetrics, data: UnpairedDataModule, device: str) -> dict[str, float]:
+def own_metrics(model: ReportsOwnMetrics, data: ImageDataModule, device: str) -> dict[str, float]:
     """The model's own metrics over the data module's test batches (its evaluation pipeline), weighted by batch size."""
     totals: dict[str, float] = {}
     counts: dict[str, int] = {}

@@ -75,7 +75,7 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics
         if domains is None:
             raise ValueError("StarGAN needs domains, its label names in order: pass domains=[...] (for folder data, "
                              "translate.data.layouts.discover_domains(root)); `translate fit` takes them from "
-                             "data.domains or the folder names under data.root")  # fmt: skip
+                             "its data source (the domains it names, or the folder names under its root)")  # fmt: skip
         self.domains = [str(d) for d in domains]
         self._check_arguments(label_mode, exclusive_groups, n_critic, target_labels)
         self.groups = [[self.domains.index(name) for name in group] for group in exclusive_groups]

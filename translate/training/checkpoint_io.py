@@ -11,6 +11,8 @@ import torch
 from lightning.fabric.utilities.cloud_io import _is_local_file_protocol
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from translate.data.datamodule import with_data_state_for_every_name
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes a local checkpoint to a temporary file in its own folder, syncs it, then renames it over the target.
@@ -47,6 +49,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 said.errno = error.errno  # kept for callers, left out of the message (no "[Errno 28]" before it)
                 raise said from error
             raise
+
+    def load_checkpoint(self, path, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+        """Lightning's reading, with the data module's resume position where any of translate's data modules finds it
+        (it is stored under the writing class's name)."""
+        kwargs = {} if map_location is None else {"map_location": map_location}
+        checkpoint = super().load_checkpoint(path, weights_only=weights_only, **kwargs)
+        return with_data_state_for_every_name(checkpoint)
 
 
 def resolve_checkpoint(path: str | Path) -> Path:

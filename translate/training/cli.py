@@ -8,6 +8,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,11 +22,12 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-import translate.data.datamodule  # noqa: F401  (data.class_path: the unpaired data module by default)
+import translate.data.image_folder  # noqa: F401  (shorthand data.source class paths: ImageFolder, ClassFolders)
+import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
-from translate.data.image_folder import ImageFolderDataModule
-from translate.data.layouts import discover_domains, named_domains
+from translate.data.datamodule import SOURCES_HINT, ImageDataModule, old_spelling_message
+from translate.data.sources import DataSource
 from translate.models.checks import _flat
 from translate.models.contract import GeneratesFromNoise, LabelConditioned
 from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 
 MODELS_HELP = """\
 models: CycleGAN, StarGAN, TraVeLGAN, SiameseDiscTraVeLGAN, Pix2Pix, CUT (model.class_path); from noise, with
-data.class_path translate.data.image_folder.ImageFolderDataModule: DCGAN, ConditionalGAN, InfoGAN, SiameseGAN, VAEGAN.
+data.source ImageFolder or ClassFolders: DCGAN, ConditionalGAN, InfoGAN, SiameseGAN, VAEGAN. data.source picks where
+images come from: DomainFolders, AttributeFile, AlignedPairs, MatchedPairs, ImageFolder, ClassFolders.
 `--model.help CycleGAN` lists a model's options, `--config C --model.init_args.generator.help ResnetGenerator` a
 network's. `--print_config` prints the whole resolved configuration. Docs: docs/models.md, docs/training.md."""
 
@@ -84,9 +87,25 @@ class TranslateParser(LightningArgumentParser):
         prog = parser.prog.replace(" [options]", "")
         hint = f"`{prog} --help` lists the options; TRANSLATE_DEBUG=1 shows jsonargparse's own report"
         # the data module is chosen by class now, but `data.batch_size` is how configs and the docs name its options
-        said = short_message(message, options).replace("data.init_args.", "data.", 1)
+        said = new_spelling(short_message(message, options).replace("data.init_args.", "data.", 1))
         sys.stderr.write(f"{prog}: error: {said}\n  ({hint})\n")
         self.exit(2)
+
+
+def new_spelling(said: str) -> str:
+    """``said``, or for an option of 0.2's data modules (``data.root: ImageDataModule has no option 'root'``) the
+    line that names its new spelling."""
+    old = re.match(r"data\.(?:init_args\.)?(\w+): ImageDataModule has no option", said)
+    unknown = re.match(r"data\.(?:init_args\.)?source: Expected a dot import path string: (\S+)", said)
+    if unknown:
+        return f"data.source: no data source {unknown[1]!r}; {SOURCES_HINT}"
+    return (old and old_spelling_message(old[1])) or said
+
+
+def data_option_error(error: Exception) -> str:
+    """One line for an error parsing or building a config's data section outside ``translate fit`` (eval)."""
+    said = constructor_error(error, {}) if isinstance(error, ValueError) else None
+    return new_spelling(said or short_message(str(error), []).replace("data.init_args.", "data.", 1))
 
 
 class TranslateCLI(LightningCLI):
@@ -153,15 +172,14 @@ class TranslateCLI(LightningCLI):
         return trainer
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        if self.subclass_mode_data:  # `data:` without a class_path is the unpaired data module, as before
-            parser.set_defaults({"data": {"class_path": "translate.data.datamodule.UnpairedDataModule"}})
+        if self.subclass_mode_data:  # `data:` without a class_path is the image data module
+            parser.set_defaults({"data": {"class_path": "translate.data.datamodule.ImageDataModule"}})
 
     def parse_arguments(self, parser: Any, args: Any) -> None:
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
         fill_domains_from_data(config)
-        fill_classes_from_data(config)
         loggers_follow_the_run_folder(config)
 
     def _parse_ckpt_path(self) -> None:
@@ -197,48 +215,36 @@ def loggers_follow_the_run_folder(config: Any) -> None:
 
 
 def fill_domains_from_data(config: Any) -> None:
-    """A label-conditioned model's config (StarGAN) without ``model.init_args.domains`` gets the data's:
-    ``data.domains`` when listed, else the folder names under ``data.root`` (``discover_domains``). Done on the parsed
-    config, before the resume check and instantiation: the networks' label count, the checkpoint's hyper-parameters
-    and predict's target names need them.
-    """
+    """A model whose config leaves out what only the data knows gets it from the data's source (``domains``): a
+    label-conditioned model (StarGAN) its ``domains``, a conditional noise model (ConditionalGAN, ...) its ``classes``.
+    Done on the parsed config, before the resume check and instantiation: the networks' label count, the checkpoint's
+    hyper-parameters, predict's target names and ``translate sample --class`` need them."""
     model = config.get("model")
-    if model is None or not issubclass(_model_class(str(model.get("class_path", ""))), LabelConditioned):
-        return  # only label-conditioned models (the contract) take their domains from the data
-    init_args, data = model.get("init_args"), data_arguments(config)
-    if init_args is None or init_args.get("domains") is not None or data is None:
-        return
-    domains = named_domains(data.get("domains"), data.get("train_dirs"), data.get("attr_file"))  # as the data module
-    if domains is None and data.get("root") is None:
-        raise ValueError(
-            "a StarGAN needs its domains: set data.root (the folder names are the domains) or data.domains"
-        )
-    init_args["domains"] = domains if domains is not None else discover_domains(data["root"])
-
-
-def fill_classes_from_data(config: Any) -> None:
-    """A conditional noise model's config (ConditionalGAN, ...) without ``model.init_args.classes`` gets the class
-    names of its ``ImageFolderDataModule`` with ``conditional: true`` (``class_names``, else the class folders): the
-    networks' input sizes, the checkpoint's hyper-parameters and ``translate sample --class`` need them."""
-    model, data = config.get("model"), data_arguments(config)
     init_args = model.get("init_args") if model is not None else None
-    if init_args is None or "classes" not in init_args or init_args.get("classes") is not None:
+    if init_args is None:
         return
-    if not issubclass(_model_class(str(model.get("class_path", ""))), GeneratesFromNoise):
-        return
-    if data is None or not data.get("conditional"):
-        raise ValueError("a conditional noise model needs its classes: set data.conditional: true (one folder per "
-                         "class under data.root) or model.init_args.classes")  # fmt: skip
-    data = data.as_dict() if hasattr(data, "as_dict") else dict(data)
-    init_args["classes"] = ImageFolderDataModule(**data).class_names
+    model_class = _model_class(str(model.get("class_path", "")))
+    if issubclass(model_class, LabelConditioned) and init_args.get("domains") is None:
+        init_args["domains"] = data_source(config, "a StarGAN needs its domains").domains
+    elif issubclass(model_class, GeneratesFromNoise) and "classes" in init_args and init_args["classes"] is None:
+        source = data_source(config, "a conditional noise model needs its classes")
+        if source.yields != "classes":
+            raise ValueError("a conditional noise model needs its classes: set data.source to ClassFolders (one "
+                             "folder per class under its root) or model.init_args.classes")  # fmt: skip
+        init_args["classes"] = source.domains
 
 
-def data_arguments(config: Any) -> Any:
-    """The data module's arguments in a parsed config: ``data.init_args`` when the data module is chosen by class
-    (``translate fit``: the unpaired data module by default, ``ImageFolderDataModule`` for the noise models), else
-    ``data`` itself."""
+def data_source(config: Any, needed: str) -> DataSource:
+    """The source of the data module a parsed config names, asked rather than guessed: its class builds it from the
+    config (no data needs to exist yet)."""
     data = config.get("data")
-    return data.get("init_args") if data is not None and data.get("class_path") is not None else data
+    class_path = data.get("class_path") if data is not None else None
+    # chosen by class (translate fit), or the data module's own arguments (a CLI built with datamodule_class)
+    data_class = _model_class(str(class_path)) if class_path else ImageDataModule if data is not None else object
+    if not issubclass(data_class, ImageDataModule):
+        raise ValueError(f"{needed}: set it in the model's init_args (data.class_path {class_path} does not say)")
+    init_args = data.get("init_args") if class_path else data
+    return data_class.source_from(init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args))
 
 
 def _model_class(class_path: str) -> type:
@@ -292,14 +298,13 @@ def report_checkpoint_differences(model_config: Any, ckpt_path: str, subcommand:
 
 def run_cli(args: list[str] | None) -> TranslateCLI:
     """Run ``fit``, ``validate`` or ``test`` as ``args`` (None: ``sys.argv``) say, with every model in
-    translate.models and the data module ``data.class_path`` names (default: the unpaired data module; the noise
-    models' ``translate.data.image_folder.ImageFolderDataModule``)."""
+    translate.models and the data module ``data.class_path`` names (default: ``ImageDataModule``)."""
     # Lightning warns in 12 lines that a ModelCheckpoint with every_n_train_steps under manual optimisation saves
     # the state after the optimizer step: that is the state translate's exact resume needs (tests/test_train_longer.py).
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization and every_n_train_steps")
     # torch's deprecation inside Lightning's own pytree code: nothing a user of translate can change.
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
-    # Lightning cannot see that UnpairedDataModule and ImageFolderDataModule resume mid-epoch (their state_dict):
+    # Lightning cannot see that ImageDataModule resumes mid-epoch (its state_dict):
     # its "dataloader is not resumable" warning would be wrong for every translate run resumed mid-epoch.
     warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
     # A data module without validation data returns [] from val_dataloader, which is how Lightning skips validation.
@@ -307,7 +312,7 @@ def run_cli(args: list[str] | None) -> TranslateCLI:
     return TranslateCLI(
         model_class=None,  # subclass mode: model.class_path picks CycleGAN, ...
         datamodule_class=LightningDataModule,
-        subclass_mode_data=True,  # UnpairedDataModule unless data.class_path names another (add_arguments_to_parser)
+        subclass_mode_data=True,  # ImageDataModule unless data.class_path names another (add_arguments_to_parser)
         auto_configure_optimizers=False,  # models bring their own optimizers and schedules
         save_config_kwargs={"overwrite": True},
         parser_class=TranslateParser,
