@@ -46,7 +46,9 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
 
     G minimises ``L_GAN(G(a)) + lambda_nce * PatchNCE(a, G(a))`` (Eq. 5), with CUT's identity term the NCE part is
     ``lambda_nce * (PatchNCE(a, G(a)) + PatchNCE(b, G(b))) / 2``; PatchNCE is the mean over ``nce_layers`` of the
-    mean over ``num_patches`` locations of ``translate.networks.patchnce.patchnce_loss``.
+    mean over ``num_patches`` locations of ``translate.networks.patchnce.patchnce_loss``. Two later methods are options
+    of it: QS-Attn picks and routes the patches of the deeper layers (``qs_attn``), MoNCE weighs the negatives
+    (``nce_weighting``); both leave the networks as they are.
 
     Args:
         generator: Builds ``gen`` as ``generator(channels, channels)``; it must have ``encode(x, layers)``
