@@ -102,7 +102,8 @@ def test_the_cut_configs_stop_cropping_when_the_learning_rate_starts_to_decay():
     """Official: random crops while ``current_epoch > n_epochs`` is false (epochs from 1), so from our 0-based epoch
     ``n_epochs`` on, the first one whose learning rate is decayed, images are resized straight to crop_size."""
     configs = REPO / "configs"
-    for name, official in (("horse2zebra_cut", 200), ("horse2zebra_fastcut", 150)):
+    for name, official in (("horse2zebra_cut", 200), ("horse2zebra_fastcut", 150), ("horse2zebra_qsattn", 200),
+                           ("horse2zebra_monce", 200)):  # fmt: skip
         config = yaml.safe_load((configs / f"{name}.yaml").read_text())
         schedule = config["model"]["init_args"]["scheduler"]["init_args"]
         assert config["data"]["random_crop_epochs"] == schedule["constant_epochs"] == official, name
@@ -114,6 +115,8 @@ def test_the_cut_configs_stop_cropping_when_the_learning_rate_starts_to_decay():
         "horse2zebra_fastcut",
         "dclgan",  # its official data/unaligned_dataset.py is CUT's (tests/models/test_dclgan.py)
         "simdcl",
+        "horse2zebra_qsattn",  # QS-Attn's and MoNCE's data/unaligned_dataset.py are CUT's too (line 65)
+        "horse2zebra_monce",
     }
 
 

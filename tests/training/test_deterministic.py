@@ -23,6 +23,8 @@ FAMILIES = {  # family -> (shipped config, debug overlays, data layout)
     "pix2pix": ("pix2pix_quickstart", ["debug_pix2pix"], "matched"),
     "cut": ("cut_quickstart", ["debug"], "unpaired"),
     "fastcut": ("horse2zebra_fastcut", ["debug"], "unpaired"),
+    "qsattn": ("qsattn_quickstart", ["debug"], "unpaired"),
+    "monce": ("monce_quickstart", ["debug"], "unpaired"),
     "dclgan": ("dclgan_quickstart", ["debug_dclgan"], "unpaired"),
     "simdcl": ("simdcl", ["debug_dclgan"], "unpaired"),
     "dcgan": ("dcgan_quickstart", ["debug_noise"], "unpaired"),

@@ -290,6 +290,14 @@ MODELS = {
     "travelgan": _translation_case("tiny_travelgan", "tiny_domains"),
     "siamese_disc_travelgan": _translation_case("tiny_siamese_disc", "tiny_domains"),
     "cut": lambda request: (TINY_CUT, request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains"))),
+    "qsattn": lambda request: (
+        partial(TINY_CUT, qs_attn="global"),
+        request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains")),
+    ),
+    "monce": lambda request: (
+        partial(TINY_CUT, nce_weighting="monce"),
+        request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains")),
+    ),
     "dclgan": lambda request: (
         TINY_DCLGAN,
         request.getfixturevalue("tiny_data")(request.getfixturevalue("tiny_domains")),

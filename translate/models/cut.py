@@ -1,6 +1,7 @@
 """CUT and FastCUT: one-sided unpaired A -> B translation with a patch-wise contrastive loss (Park et al. 2020,
 "Contrastive learning for unpaired image-to-image translation", arXiv:2007.15651)."""
 
+from contextlib import nullcontext
 from functools import partial
 from typing import Literal
 
@@ -21,7 +22,9 @@ from translate.models.contract import ReportsOwnMetrics, ShowsSamples
 from translate.models.ema import moving_average
 from translate.models.one_way import OneWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.networks.monce import MoNCECost, check_monce, monce_weights
 from translate.networks.patchnce import PatchSampleHeads, patchnce_loss
+from translate.networks.qs_attn import QSMode, check_qs_attn, qs_selections
 from translate.schedules import LinearDecayLR, catch_up
 
 Mode = Literal["cut", "fastcut"]
@@ -43,7 +46,9 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
 
     G minimises ``L_GAN(G(a)) + lambda_nce * PatchNCE(a, G(a))`` (Eq. 5), with CUT's identity term the NCE part is
     ``lambda_nce * (PatchNCE(a, G(a)) + PatchNCE(b, G(b))) / 2``; PatchNCE is the mean over ``nce_layers`` of the
-    mean over ``num_patches`` locations of ``translate.networks.patchnce.patchnce_loss``.
+    mean over ``num_patches`` locations of ``translate.networks.patchnce.patchnce_loss``. Two later methods are options
+    of it: QS-Attn picks and routes the patches of the deeper layers (``qs_attn``), MoNCE weighs the negatives
+    (``nce_weighting``); both leave the networks as they are.
 
     Args:
         generator: Builds ``gen`` as ``generator(channels, channels)``; it must have ``encode(x, layers)``
@@ -58,6 +63,12 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
             image, the two down-sampling convs, the first and fifth residual blocks).
         num_patches: Locations sampled per layer and image (official 256); ``nce_temperature``: tau of Eq. 2 (0.07).
         ema_decay: Keep an exponential moving average of ``gen``'s weights (e.g. 0.999; None: off); it translates.
+        qs_attn: QS-Attn (Hu et al. 2022; ``translate.networks.qs_attn``): on the fourth and later ``nce_layers`` the
+            ``num_patches`` locations of lowest attention entropy on the source, their attended features compared
+            (``global``: attention over the map, official; ``local``: over a 7x7 window); ``none``: CUT's sampler.
+        nce_weighting: ``monce``: MoNCE (Zhan et al. 2022; ``translate.networks.monce``), the negatives weighted by
+            a Sinkhorn plan with ``monce_epsilon``, ``monce_cost`` and ``monce_negative_weight`` (official
+            horse2zebra: 0.1, hard, 1); ``none``: PatchNCE's equal weights.
     """
 
     def __init__(
@@ -74,12 +85,21 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
         num_patches: int = 256,
         nce_temperature: float = 0.07,
         ema_decay: float | None = None,
+        qs_attn: QSMode = "none",
+        nce_weighting: Literal["none", "monce"] = "none",
+        monce_epsilon: float = 0.1,
+        monce_cost: MoNCECost = "hard",
+        monce_negative_weight: float = 1.0,
     ):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}, expected one of {list(MODES)}")
         if num_patches < 1 or nce_temperature <= 0:
             raise ValueError(f"num_patches must be >= 1 and nce_temperature > 0, got {num_patches}, {nce_temperature}")
+        check_qs_attn(qs_attn, len(nce_layers))
+        if nce_weighting not in ("none", "monce"):
+            raise ValueError(f"unknown nce_weighting {nce_weighting!r}, expected 'none' or 'monce'")
+        check_monce(monce_epsilon, monce_cost, monce_negative_weight)
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
         self.automatic_optimization = False  # two optimizers: D step, then G step per batch
         self.objective = {**MODES[mode], **({} if lambda_nce is None else {"lambda_nce": lambda_nce})}
@@ -163,14 +183,24 @@ class CUT(LightningModule, OneWayTranslation, ShowsSamples, ReportsOwnMetrics):
         queries = self.gen.encode(translated, layers)
         if flipped:  # G saw the flipped input: its features line up with the source once flipped back
             queries = [q.flip(3) for q in queries]
-        with torch.no_grad():  # the loss detaches the keys (official), so their graph would go unused
-            keys, patch_ids = self.heads(self.gen.encode(source, layers), hp.num_patches, generator=generator)
-        queries, _ = self.heads(queries, hp.num_patches, patch_ids)
-        per_layer = [
-            patchnce_loss(q, k, batch_size=len(source), temperature=hp.nce_temperature).mean()
-            for q, k in zip(queries, keys, strict=True)
-        ]
+        # The loss detaches the keys (official), so their graph would go unused; with QS-Attn the source's attention
+        # routes the queries too, and G learns through it (official).
+        with torch.no_grad() if hp.qs_attn == "none" else nullcontext():
+            sources = self.gen.encode(source, layers)
+            selections = qs_selections(sources, hp.num_patches, hp.qs_attn)
+            keys, patch_ids = self.heads(sources, hp.num_patches, generator=generator, selections=selections)
+        queries, _ = self.heads(queries, hp.num_patches, patch_ids, selections=selections)
+        per_layer = [self._nce(q, k, len(source)).mean() for q, k in zip(queries, keys, strict=True)]
         return torch.stack(per_layer).mean()
+
+    def _nce(self, queries: Tensor, keys: Tensor, batch_size: int) -> Tensor:
+        """PatchNCE per query row, MoNCE's reweighted negatives with ``nce_weighting: monce``."""
+        hp, weights = self.hparams, None
+        if hp.nce_weighting == "monce":
+            weights = monce_weights(queries, keys, groups=batch_size, epsilon=hp.monce_epsilon, cost=hp.monce_cost,
+                                    negative_weight=hp.monce_negative_weight)  # fmt: skip
+        return patchnce_loss(queries, keys, batch_size=batch_size, temperature=hp.nce_temperature,
+                             negative_weights=weights)  # fmt: skip
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too

@@ -4,6 +4,7 @@ References: He et al. 2016 (residual blocks), Zhu et al. 2017 (CycleGAN), Zhang 
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Literal, get_args
 
@@ -177,3 +178,9 @@ def init_weights(module: nn.Module, init_type: InitType = "normal", gain: float 
             elif isinstance(m, nn.BatchNorm2d) and m.affine:
                 nn.init.normal_(m.weight, 1.0, gain)
                 nn.init.zeros_(m.bias)
+
+
+def autocast_off(device: torch.device) -> AbstractContextManager:
+    """A context with autocast disabled on ``device`` (nothing to disable on a device type without autocast): what
+    must run in its inputs' dtype, fp32 or wider, under mixed precision (the PatchNCE heads, QS-Attn, MoNCE's plan)."""
+    return torch.autocast(device.type, enabled=False) if torch.amp.is_autocast_available(device.type) else nullcontext()

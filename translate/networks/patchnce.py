@@ -8,14 +8,14 @@ a small MLP per layer. The official code is ``models/patchnce.py`` and ``PatchSa
 """
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from translate.networks.layers import InitType, init_weights
+from translate.networks.layers import InitType, autocast_off, init_weights
+from translate.networks.qs_attn import QuerySelection, route
 
 
 class PatchSampleHeads(nn.Module):
@@ -50,40 +50,41 @@ class PatchSampleHeads(nn.Module):
         patch_ids: Sequence[Tensor] | None = None,
         *,
         generator: torch.Generator | None = None,
+        selections: Sequence[QuerySelection | None] | None = None,
     ) -> tuple[list[Tensor], list[Tensor]]:
         """Project ``num_patches`` locations of each (B, C_l, H_l, W_l) map to (B * num_patches, out_features).
 
         The locations are drawn without replacement (all of them when a map has fewer), one draw per layer shared by
         the batch, unless ``patch_ids`` (what a previous call returned) fixes them: the keys and the queries of
-        PatchNCE must be the same places. Rows are ordered image by image.
+        PatchNCE must be the same places. Rows are ordered image by image. A layer with a QS-Attn ``selections``
+        entry (``translate.networks.qs_attn``, chosen on the source) draws nothing: its rows are the selection's
+        attention applied to this map, and its ids the selected locations (B, P), per image.
         """
         if len(features) != len(self.heads):
             raise ValueError(f"{len(features)} feature maps for {len(self.heads)} heads")
         projected, drawn = [], []
         for index, (feature, head) in enumerate(zip(features, self.heads, strict=True)):
             flat = feature.permute(0, 2, 3, 1).flatten(1, 2)  # (B, H * W, C)
-            if patch_ids is None:
-                ids = torch.randperm(flat.shape[1], generator=generator)[:num_patches].to(flat.device)
+            selection = None if selections is None else selections[index]
+            if selection is not None:
+                ids, sample = selection.ids, route(feature, selection)  # (B * P, C)
             else:
-                ids = patch_ids[index]
-            sample = flat[:, ids, :].flatten(0, 1)  # (B * P, C)
+                if patch_ids is None:
+                    ids = torch.randperm(flat.shape[1], generator=generator)[:num_patches].to(flat.device)
+                else:
+                    ids = patch_ids[index]
+                sample = flat[:, ids, :].flatten(0, 1)  # (B * P, C)
             # (B * P, out_features). The heads' outputs start with norms of 1e-5 to 4e-4 (a full-size CUT at its
             # init), so normalising multiplies their gradients by up to 1e5: under fp16 autocast the division's
             # backward squared the norms to zero (NaN at any loss scale), and the head's gradients overflowed fp16 at
             # scales where the generator's underflow. So the heads run with autocast off, in their weights' dtype
             # (fp32 under mixed precision), and normalise in fp32 or wider.
             dtype = head[0].weight.dtype
-            with _autocast_off(sample.device):
+            with autocast_off(sample.device):
                 vectors = head(sample.to(dtype)).to(torch.promote_types(dtype, torch.float32))
             projected.append(vectors / (vectors.norm(dim=1, keepdim=True) + 1e-7))  # official: + 1e-7, no clamp
             drawn.append(ids)
         return projected, drawn
-
-
-def _autocast_off(device: torch.device) -> AbstractContextManager:
-    """A context with autocast disabled on ``device`` (as ``translate.losses``; nothing to disable on a device type
-    without autocast)."""
-    return torch.autocast(device.type, enabled=False) if torch.amp.is_autocast_available(device.type) else nullcontext()
 
 
 def patchnce_loss(
@@ -94,6 +95,7 @@ def patchnce_loss(
     temperature: float = 0.07,
     negatives_from_batch: bool = False,
     similarity: Literal["dot", "cosine"] = "dot",
+    negative_weights: Tensor | None = None,
 ) -> Tensor:
     """PatchNCE (Park et al. 2020, Eq. 2-3) for each of the (B * P) query rows: the cross-entropy of picking its own
     key among the keys of the same image, with logits ``q . k / temperature``.
@@ -104,7 +106,9 @@ def patchnce_loss(
     -10 / temperature (official). ``negatives_from_batch`` draws the negatives from every image of the batch (the
     official option for single-image translation; off for CUT and FastCUT). ``similarity`` ``cosine`` divides each
     dot product by the two vectors' norms (DCLGAN's ``PatchNCELoss``: the heads' outputs have norms of 1 - 1e-7 / n
-    after their ``+ 1e-7``, so it differs from ``dot`` where a head's raw norm n is small). Returns (B * P,) losses.
+    after their ``+ 1e-7``, so it differs from ``dot`` where a head's raw norm n is small). ``negative_weights``
+    (G, M, M), positive, scale each negative's ``exp`` term: MoNCE adds ``temperature * log w`` to the negatives'
+    logits (``translate.networks.monce``). Returns (B * P,) losses.
     """
     keys = keys.detach()
     if similarity == "cosine":  # torch.nn.CosineSimilarity: each norm clamped to 1e-8
@@ -117,6 +121,8 @@ def patchnce_loss(
     dim = queries.shape[1]
     grouped_q, grouped_k = queries.reshape(groups, -1, dim), keys.reshape(groups, -1, dim)  # (G, M, D)
     negatives = grouped_q @ grouped_k.transpose(1, 2)  # (G, M, M): every query with every key of its group
+    if negative_weights is not None:  # as the official MoNCE: log(w) * tau added before the division by tau
+        negatives = negatives + torch.log(negative_weights) * temperature
     same_place = torch.eye(negatives.shape[1], dtype=torch.bool, device=queries.device)
     negatives = negatives.masked_fill(same_place, -10.0).flatten(0, 1)  # (N, M)
     logits = torch.cat([positives, negatives], dim=1) / temperature  # the positive is class 0
@@ -152,6 +158,6 @@ class PatchStackEmbedding(nn.Module):
     def forward(self, patches: Tensor) -> Tensor:
         """(B, num_layers, num_patches, features) -> (B, out_features) unit vectors."""
         dtype = self.model[0].weight.dtype
-        with _autocast_off(patches.device):  # as the heads: the normalisation's gradient in fp32 or wider
+        with autocast_off(patches.device):  # as the heads: the normalisation's gradient in fp32 or wider
             vectors = self.model(patches.to(dtype)).to(torch.promote_types(dtype, torch.float32))
         return vectors / (vectors.norm(dim=1, keepdim=True) + 1e-7)
