@@ -471,27 +471,27 @@ ROWS = {
         shown="fit --config configs/dclgan_quickstart.yaml --model.init_args.heads_betas 0.9",
     ),
     "fit-qsattn-mode": Row(
-        "fit --config {cfg}/qsattn_quickstart.yaml --model.init_args.qs_attn random --data.root {data} "
+        "fit --config {cfg}/qsattn_quickstart.yaml --model.init_args.qs_attn random --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "a QS-Attn mode that is not one",
         says="model.init_args.qs_attn: random is not one of", fix="global (official), local or none (CUT's sampler)",
         shown="fit --config configs/qsattn_quickstart.yaml --model.init_args.qs_attn random",
     ),
     "fit-qsattn-layers": Row(
-        "fit --config {cfg}/qsattn_quickstart.yaml --model.init_args.nce_layers [0,4,8] --data.root {data} "
+        "fit --config {cfg}/qsattn_quickstart.yaml --model.init_args.nce_layers [0,4,8] --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "QS-Attn with three nce_layers or fewer",
         says="qs_attn attends on the 4th and later nce_layers (official 12, 16), got 3 layers",
         fix="five layers, as CUT's 0, 4, 8, 12, 16 (or qs_attn none)",
         shown="fit --config configs/qsattn_quickstart.yaml --model.init_args.nce_layers [0,4,8]",
     ),
     "fit-monce-cost": Row(
-        "fit --config {cfg}/monce_quickstart.yaml --model.init_args.monce_cost soft --data.root {data} "
+        "fit --config {cfg}/monce_quickstart.yaml --model.init_args.monce_cost soft --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "a MoNCE cost that is not one",
         says="model.init_args.monce_cost: soft is not one of",
         fix="hard (official: harder negatives weigh more) or easy",
         shown="fit --config configs/monce_quickstart.yaml --model.init_args.monce_cost soft",
     ),
     "fit-monce-epsilon": Row(
-        "fit --config {cfg}/monce_quickstart.yaml --model.init_args.monce_epsilon 0 --data.root {data} "
+        "fit --config {cfg}/monce_quickstart.yaml --model.init_args.monce_epsilon 0 --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "MoNCE's epsilon 0",
         says="monce_epsilon and monce_negative_weight must be > 0, got 0.0, 1.0", fix="a number > 0 (official 0.1)",
         shown="fit --config configs/monce_quickstart.yaml --model.init_args.monce_epsilon 0",
