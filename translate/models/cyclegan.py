@@ -1,12 +1,11 @@
 """CycleGAN: unpaired A <-> B translation with cycle consistency (Zhu et al. 2017, arXiv:1703.10593)."""
 
 from functools import partial
-from typing import Literal
 
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 
 from translate import losses
 from translate.models.checks import (
@@ -19,16 +18,16 @@ from translate.models.checks import (
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
 from translate.models.image_pool import ImagePool
+from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import LinearDecayLR, catch_up
 
-Direction = Literal["a2b", "b2a"]
 # fused=True: one kernel over all parameters instead of a loop per tensor, the same update to float tolerance
 # (docs/benchmarks.md: 80 -> 10 ms per step for two ResNet-9 generators on the CPU).
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)  # paper, Sec. 4
 
 
-class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
+class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """Two generators (``gen_ab``: A -> B, ``gen_ba``: B -> A) and two discriminators (``disc_a`` judges A).
 
     Args:
@@ -73,40 +72,6 @@ class CycleGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetric
         self.pool_a, self.pool_b = ImagePool(pool_size), ImagePool(pool_size)
         self.ema_ab, self.ema_ba = moving_average(self.gen_ab, ema_decay), moving_average(self.gen_ba, ema_decay)
         self.optimizer, self.scheduler = optimizer, scheduler
-
-    def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:
-        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``.
-
-        Uses the generators' moving averages when the model keeps them, unless ``use_ema=False``.
-        """
-        if direction not in ("a2b", "b2a"):
-            raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
-        generator = self.gen_ab if direction == "a2b" else self.gen_ba
-        average = self.ema_ab if direction == "a2b" else self.ema_ba
-        return average(x) if use_ema and average is not None else generator(x)
-
-    # the model contract (translate.models.contract) ----------------------------------------------------------------
-    target_kind = "direction"
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def size_multiple(self) -> int:
-        return self.gen_ab.size_multiple
-
-    @property
-    def min_side(self) -> int:
-        return self.gen_ab.min_side
-
-    @property
-    def targets(self) -> tuple[Direction, ...]:
-        return ("a2b", "b2a")
-
-    def translator(self, target: str) -> nn.Module:
-        generator, average = (self.gen_ab, self.ema_ab) if target == "a2b" else (self.gen_ba, self.ema_ba)
-        return average if average is not None else generator
 
     def setup(self, stage: str) -> None:
         check_precision(self)

@@ -27,11 +27,11 @@ from translate.models.checks import (
 )
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
+from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.networks.patchnce import PatchSampleHeads, PatchStackEmbedding, patchnce_loss
 from translate.schedules import LinearDecayLR, catch_up
 
-Direction = Literal["a2b", "b2a"]
 Mode = Literal["dcl", "simdcl"]
 # The official presets (dcl_model.py, simdcl_model.py): the similarity weight, and the heads' learning rate and betas
 # where they differ from G's (None: G's). DCLGAN builds the heads' Adam with torch's defaults (lr 1e-3, betas (0.9,
@@ -45,7 +45,7 @@ GanMode = Literal["hinge", "lsgan"]
 OFFICIAL_ADAM = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999), fused=True)
 
 
-class DCLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
+class DCLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """Generators ``gen_ab`` (A -> B; official ``netG_A``) and ``gen_ba`` (``netG_B``), discriminators ``disc_b``
     judging B (official ``netD_A``, which judges G_A's outputs) and ``disc_a`` (``netD_B``), PatchNCE heads
     ``heads_ab`` on ``gen_ab``'s encoder (``netF1``) and ``heads_ba`` on ``gen_ba``'s (``netF2``); with SimDCL's
@@ -151,38 +151,6 @@ class DCLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics)
             features = self.gen_ab.encode(torch.zeros(1, channels, side, side), layers)
             self.gen_ab.train()
         return [feature.shape[1] for feature in features]
-
-    def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:
-        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``."""
-        if direction not in ("a2b", "b2a"):
-            raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
-        generator, average = (self.gen_ab, self.ema_ab) if direction == "a2b" else (self.gen_ba, self.ema_ba)
-        return average(x) if use_ema and average is not None else generator(x)
-
-    # the model contract (translate.models.contract) ----------------------------------------------------------------
-    target_kind = "direction"
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def size_multiple(self) -> int:
-        return self.gen_ab.size_multiple
-
-    @property
-    def min_side(self) -> int:
-        return self.gen_ab.min_side
-
-    @property
-    def targets(self) -> tuple[Direction, ...]:
-        return ("a2b", "b2a")
-
-    def translator(self, target: str) -> nn.Module:
-        if target not in ("a2b", "b2a"):
-            raise ValueError(f"unknown target {target!r}, expected 'a2b' or 'b2a'")
-        generator, average = (self.gen_ab, self.ema_ab) if target == "a2b" else (self.gen_ba, self.ema_ba)
-        return average if average is not None else generator
 
     # training ------------------------------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
