@@ -9,10 +9,17 @@ other random streams than the test split, so settings and checkpoints can be cho
 images. The held-out splits come with their right answers: ``answers/testA/0003.png`` is the square with the centre,
 size and colours of the circle ``testA/0003.png`` (its twin), ``answers/testB/0003.png`` the circle twin of a test
 square; likewise ``answers/valA`` and ``answers/valB``. The training split has no answers (it is unpaired). A JSON
-file per folder records each image's shape centre, size and colours. The same arguments always give the same bytes,
-and the training and test images are those of earlier versions of this script.
+file per folder records each image's shape centre, size and colours. The same arguments always give the same bytes.
+
+Training colours are matched (the default since 2026-12-08, #27): trainB's squares take the colour pairs (shape,
+background) of trainA's circles in a shuffled order, with their own positions and sizes, so the two training domains
+differ in outline only. Drawn independently (``--colours independent``, the earlier data, byte for byte), 200 draws
+left trainB's shapes redder and less green than trainA's (mean RGB +0.041, -0.034, +0.009), and an unpaired model that
+matches domain B's distribution is right to shift every colour that way: TraVeLGAN did, by +0.059, -0.027, +0.015 on
+val. The held-out splits and their twins are the same either way.
 
     python datasets/make_shapes.py [--root datasets/shapes] [--size 64] [--train 200] [--val 32] [--test 32] [--seed 0]
+        [--colours matched|independent]
 """
 
 import argparse
@@ -66,11 +73,21 @@ def _write_folder(folder: Path, scenes: dict[str, dict], domain: str, size: int)
     (folder.parent / f"{folder.name}.json").write_text(json.dumps(scenes, indent=0))
 
 
-def write(root: Path, size: int, counts: dict[str, int], seed: int) -> None:
+def _take_colours(scenes: dict[str, dict], donors: dict[str, dict], rng: np.random.Generator) -> None:
+    """Give ``scenes`` the (shape, background) colour pairs of ``donors`` in a shuffled order, keeping their outlines."""
+    pairs = [(where["colour"], where["background"]) for where in donors.values()]
+    for where, index in zip(scenes.values(), rng.permutation(len(pairs)), strict=True):
+        where["colour"], where["background"] = pairs[index]
+
+
+def write(root: Path, size: int, counts: dict[str, int], seed: int, colours: str = "matched") -> None:
     for split, count in counts.items():
+        drawn = {}
         for domain in ("A", "B"):
             rng = np.random.default_rng([seed, SPLIT_STREAMS[split], domain == "B"])
-            scenes = {f"{i:04d}.png": scene(rng, size) for i in range(count)}
+            scenes = drawn[domain] = {f"{i:04d}.png": scene(rng, size) for i in range(count)}
+            if split == "train" and domain == "B" and colours == "matched":
+                _take_colours(scenes, drawn["A"], rng)
             _write_folder(root / f"{split}{domain}", scenes, domain, size)
             if split != "train":  # each held-out image's twin: the same scene in the other domain
                 _write_folder(root / "answers" / f"{split}{domain}", scenes, OTHER[domain], size)
@@ -84,13 +101,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val", default=32, type=int)
     parser.add_argument("--test", default=32, type=int)
     parser.add_argument("--seed", default=0, type=int)
+    parser.add_argument("--colours", default="matched", choices=("matched", "independent"),
+                        help="trainB's colours: trainA's shuffled (matched) or drawn on their own (the earlier data)")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
     args = parser.parse_args(argv)
     if args.root.exists():
         if not args.force:
             sys.exit(f"{args.root} exists; pass --force to replace it")
         shutil.rmtree(args.root)
-    write(args.root, args.size, {"train": args.train, "val": args.val, "test": args.test}, args.seed)
+    write(args.root, args.size, {"train": args.train, "val": args.val, "test": args.test}, args.seed, args.colours)
     images = 2 * args.train + 4 * (args.val + args.test)
     print(f"wrote {images} {args.size}x{args.size} PNGs to {args.root} (A circles, B squares; answers/ the twins)")
 

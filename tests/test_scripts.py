@@ -100,6 +100,28 @@ def test_make_shapes_draws_circles_and_squares_where_its_json_says(tmp_path, cap
     assert val != json.loads((tmp_path / "one" / "testA.json").read_text())
 
 
+def test_make_shapes_gives_both_training_domains_the_same_colours(tmp_path):
+    module = _script("datasets/make_shapes.py")
+    counts = ["--size", "32", "--train", "6", "--val", "2", "--test", "2"]
+    module.main(["--root", str(tmp_path / "matched"), *counts])
+    module.main(["--root", str(tmp_path / "independent"), "--colours", "independent", *counts])
+
+    def scenes(kind: str, folder: str) -> dict:
+        return json.loads((tmp_path / kind / f"{folder}.json").read_text())
+
+    def colours(found: dict) -> list:
+        return sorted((where["colour"], where["background"]) for where in found.values())
+
+    matched_a, matched_b = scenes("matched", "trainA"), scenes("matched", "trainB")
+    assert colours(matched_a) == colours(matched_b)  # the same colour pairs: the domains differ in outline only
+    assert [w["colour"] for w in matched_a.values()] != [w["colour"] for w in matched_b.values()]  # shuffled
+    independent_b = scenes("independent", "trainB")
+    assert colours(independent_b) != colours(matched_b)  # drawn on their own, as before
+    assert [(w["cx"], w["half"]) for w in independent_b.values()] == [(w["cx"], w["half"]) for w in matched_b.values()]
+    for folder in ("trainA", "valA", "testB", "answers/testA"):  # only trainB's colours change
+        assert scenes("matched", folder) == scenes("independent", folder)
+
+
 def test_make_fruit_pairs_writes_label_maps_of_the_paintings(tmp_path, capsys):
     module = _script("datasets/make_fruit_pairs.py")
     for name in ("one", "two"):

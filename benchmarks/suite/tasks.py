@@ -49,6 +49,11 @@ def _script(path: str):
     return module
 
 
+# A task whose data changed says so, so that runs on the earlier data are not mixed with new ones (a folder stamped
+# otherwise is refused): the shape task's training colours are matched since 2026-12-08 (datasets/make_shapes.py).
+DATA_VERSIONS = {"shape": {"colours": "matched"}}
+
+
 def _counts(tiny: bool) -> list[str]:
     sizes = ("32", "8", "4", "4") if tiny else ("64", "200", "32", "32")
     return [f"--{key}={value}" for key, value in zip(("size", "train", "val", "test"), sizes, strict=True)]
@@ -57,7 +62,7 @@ def _counts(tiny: bool) -> list[str]:
 def write_data(task: str, root: Path, *, tiny: bool = False) -> None:
     """Write ``task``'s data under ``root`` unless it is there: ``.suite.json``, written last, says what was written
     (a folder without it was cut short and is written again)."""
-    stamp, recipe = root / ".suite.json", json.dumps({"task": task, "tiny": tiny})
+    stamp, recipe = root / ".suite.json", json.dumps({"task": task, "tiny": tiny, **DATA_VERSIONS.get(task, {})})
     if stamp.exists() and stamp.read_text() == recipe:
         return
     if stamp.exists():
