@@ -446,6 +446,13 @@ ROWS = {
         fix="0 to num_downs - 1", shown="fit --config configs/travelgan_quickstart.yaml "
         "--model.init_args.generator.init_args.skip_levels 5",
     ),
+    "fit-residual-typed": Row(
+        "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.generator.init_args.residual maybe "
+        "--data.source.root {data} --trainer.default_root_dir {tmp}/run",
+        "--model.init_args.generator.init_args.residual maybe",
+        says="model.init_args.generator.init_args.residual", fix="true or false",
+        shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.generator.init_args.residual maybe",
+    ),
     "fit-identity-typed": Row(
         "fit --config {cfg}/travelgan_quickstart.yaml --model.init_args.lambda_identity five --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "--model.init_args.lambda_identity five",

@@ -44,11 +44,34 @@ def test_bad_size_raises_one_line(num_downs, size, multiple):
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"num_downs": 0}, "num_downs must be >= 1"), ({"base_channels": 0}, "base_channels must be"),
-     ({"num_downs": 3, "skip_levels": 3}, "skip_levels must be between 0 and num_downs - 1 = 2")],
+     ({"num_downs": 3, "skip_levels": 3}, "skip_levels must be between 0 and num_downs - 1 = 2"),
+     ({"residual": True, "out_channels": 1}, "residual=True needs out_channels == in_channels, got 3 -> 1")],
 )  # fmt: skip
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        TraVeLGANGenerator(3, 3, **kwargs)
+        TraVeLGANGenerator(3, kwargs.pop("out_channels", 3), **kwargs)
+
+
+def test_residual_starts_as_the_identity_and_learns_a_change():
+    torch.manual_seed(0)
+    plain, residual = TraVeLGANGenerator(3, 3, base_channels=4, num_downs=3), None
+    residual = TraVeLGANGenerator(3, 3, base_channels=4, num_downs=3, residual=True)
+    # The same parameters and keys as the official network: official weights load into either.
+    assert [(k, v.shape) for k, v in plain.state_dict().items()] == [
+        (k, v.shape) for k, v in residual.state_dict().items()
+    ]
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    torch.testing.assert_close(residual(x), x)  # the output layer starts at zero: the input comes back
+    target = (x + 0.3).clamp(-1, 1)
+    optimizer = torch.optim.Adam(residual.parameters(), lr=1e-2)
+    first = F.l1_loss(residual(x), target).item()
+    for _ in range(30):
+        optimizer.zero_grad()
+        F.l1_loss(residual(x), target).backward()
+        optimizer.step()
+    assert F.l1_loss(residual(x), target).item() < 0.5 * first  # gradients reach the whole network
+    y = residual(x)
+    assert y.abs().max() <= 1  # clipped to the image range
 
 
 def test_official_layers():

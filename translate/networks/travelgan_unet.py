@@ -32,6 +32,11 @@ class TraVeLGANGenerator(Generator):
         skip_levels: How many decoder levels, from the bottleneck outwards, concatenate the encoder's output (None:
             all ``num_downs - 1``, the official network). Fewer drop the outer, high-resolution skips, through which
             the decoder can copy the input's outlines: a shape change must then be drawn from coarser features.
+        residual: Return the input plus the network's output, clipped to [-1, 1], with the output layer starting at
+            zero, so the untrained generator is the identity and learns only the change (not in the official code;
+            ``ResnetGenerator(residual=True)`` does the same). Colours are then kept by default rather than re-drawn:
+            without it a run can settle early on a permutation of the hues that the identity term never undoes
+            (#27, docs/models.md "Shape change"). The parameters and state_dict keys are the official ones.
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class TraVeLGANGenerator(Generator):
         base_channels: int = 64,
         num_downs: int = 4,
         skip_levels: int | None = None,
+        residual: bool = False,
     ):
         super().__init__()
         if num_downs < 1:
@@ -50,6 +56,8 @@ class TraVeLGANGenerator(Generator):
             raise ValueError(f"base_channels must be >= 1, got {base_channels}")
         if skip_levels is not None and not 0 <= skip_levels <= num_downs - 1:
             raise ValueError(f"skip_levels must be between 0 and num_downs - 1 = {num_downs - 1}, got {skip_levels}")
+        if residual and in_channels != out_channels:
+            raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} -> {out_channels}")
         self.size_multiple = 2**num_downs
         self.skip_levels = num_downs - 1 if skip_levels is None else skip_levels
         widths = [base_channels * min(2**i, 4) for i in range(num_downs)]  # official maxfilt = 4 * nfilt
@@ -73,6 +81,10 @@ class TraVeLGANGenerator(Generator):
         # The "out" layer: no batch norm, no skip, tanh.
         self.out = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, stride=2, padding=1), nn.Tanh())
         self._init_weights()
+        self.residual = residual
+        if residual:  # tanh(0) = 0: the untrained generator returns its input
+            nn.init.zeros_(self.out[0].weight)
+            nn.init.zeros_(self.out[0].bias)
 
     def _init_weights(self) -> None:
         """Official init: convs truncated N(0, 0.02) (cut at 2 std), transposed convs N(0, 0.02), biases 0."""
@@ -88,7 +100,7 @@ class TraVeLGANGenerator(Generator):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_size(x, self.size_multiple)
-        skips = []
+        inputs, skips = x, []
         for block in self.down:
             x = block(x)  # (B, width_i, H / 2**(i+1), W / 2**(i+1))
             skips.append(x)
@@ -97,4 +109,5 @@ class TraVeLGANGenerator(Generator):
             x, skip = block(x), skips.pop()
             if level < self.skip_levels:
                 x = torch.cat([x, skip], dim=1)  # (B, 2 * width_i, ...): decoded first, as tf.concat
-        return self.out(x)  # (B, out_channels, H, W) in [-1, 1]
+        output = self.out(x)  # (B, out_channels, H, W) in [-1, 1]
+        return (inputs + output).clamp(-1, 1) if self.residual else output
