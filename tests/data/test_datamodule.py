@@ -307,3 +307,22 @@ def test_data_module_on_random_trees(random_trees, tiny_data, tmp_path, data, ba
             return
     assert real_a.shape[1:] == (channels, 16, 16) and real_a.abs().max() <= 1
     assert real_b.shape == real_a.shape
+
+
+def test_a_source_that_never_validates_shows_lightning_no_validation_data(tmp_path, tiny_domains):
+    # Lightning warns "You passed in a val_dataloader but have no validation_step" on every fit of a noise model
+    # when the data module's class overrides val_dataloader; the noise sources have no validation data at all.
+    import pickle
+
+    from lightning.pytorch.utilities.model_helpers import is_overridden
+
+    from translate.data.datamodule import ImageDataModule
+    from translate.data.image_folder import ClassFolders, ImageFolder
+    from translate.data.sources import DomainFolders
+
+    for source in (ImageFolder(root=tmp_path), ClassFolders(root=tmp_path)):
+        module = ImageDataModule(source, load_size=16, crop_size=16)
+        assert not is_overridden("val_dataloader", module)
+        assert not is_overridden("val_dataloader", pickle.loads(pickle.dumps(module)))  # a spawned process too
+    folders = ImageDataModule(DomainFolders(root=tiny_domains), load_size=16, crop_size=12)
+    assert is_overridden("val_dataloader", folders) and len(folders.val_dataloader()) > 0

@@ -85,6 +85,18 @@ class ImageDataModule(LightningDataModule):
         self._val_resolved = self._test_resolved = False
         self._preview_set: ImageSet | None = None
         self._resume_position: tuple[int, int] | None = None
+        self._hide_validation()
+
+    def _hide_validation(self) -> None:
+        """Lightning decides whether a data module has validation data from whether its class overrides
+        val_dataloader, before setup, and warns on every fit of a model without a validation_step (the noise
+        models); a source that never validates gets the base class's method, which Lightning reads as none."""
+        if not self.source.validates:
+            self.val_dataloader = LightningDataModule.val_dataloader.__get__(self)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # unpickled (a spawned process): the same rule
+        self.__dict__.update(state)
+        self._hide_validation()
 
     @classmethod
     def source_from(cls, init_args: Mapping[str, Any]) -> DataSource:

@@ -62,6 +62,7 @@ class ImageFolder(DataSource):
     """
 
     yields = "images"
+    validates = False
 
     def __init__(self, root: Path, *, channels: Literal[1, 3] = 3, bad_images: BadImages = "skip"):
         check_decoding(channels, bad_images)

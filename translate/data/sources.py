@@ -68,6 +68,7 @@ class DataSource:
     yields: Yields = "domains"
     channels: int = 3
     root: Path | None = None  # the dataset folder, where there is one (reports name it)
+    validates: bool = True  # False: ``val_set`` is always None (a noise model's images: nothing to compare with)
 
     @property
     def domains(self) -> list[str]:
