@@ -7,11 +7,11 @@
 1. Packages: the project's dependencies that this Python lacks (or has at a version pyproject.toml refuses) are
    installed with pip, from ``--wheels DIR`` only when given (``pip install --no-index --find-links DIR``); the
    torch, torchvision and lightning already installed are pinned, so that pip never replaces a CUDA build.
-2. Correctness (benchmarks/gpu_fit.py): each model family's ``translate fit`` (its quick-start config with the debug
-   overlay's tiny networks) in fp32 (TF32 off), TF32, bf16-mixed and 16-mixed: finite logged losses, every network's
-   weights move, and a second ``fit --ckpt_path last.ckpt`` continues from the first run's step; then
-   ``translate predict`` of a folder and ``translate export`` to ONNX on the device, ONNX outputs against the
-   checkpoint's.
+2. Correctness (tests/gpu/fit_checks.py; on a CUDA GPU ``pytest tests/gpu`` runs the same checks as tests): each
+   model family's ``translate fit`` (its quick-start config with the debug overlay's tiny networks) in fp32 (TF32
+   off), TF32, bf16-mixed and 16-mixed: finite logged losses, every network's weights move, and a second ``fit
+   --ckpt_path last.ckpt`` continues from the first run's step; then ``translate predict`` of a folder and
+   ``translate export`` to ONNX on the device, ONNX outputs against the checkpoint's.
 3. Speed (benchmarks/gpu_speed.py): the CycleGAN step (ResNet-9, 70x70 PatchGAN, configs/apple2orange.yaml) at
    ``--size`` for each ``--batches`` and precision, through Lightning's loop with data loading; the same step of the
    official code when ``--official`` points at a checkout of junyanz/pytorch-CycleGAN-and-pix2pix; cuDNN benchmark and
@@ -32,6 +32,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +142,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-install", dest="install", action="store_false", help="install nothing")
     parser.add_argument("--official", type=Path, help="checkout of junyanz/pytorch-CycleGAN-and-pix2pix to time")
     parser.add_argument("--parts", nargs="+", choices=["fit", "speed"], default=["fit", "speed"])
-    parser.add_argument("--families", nargs="+", help="model families to fit (default: all; see gpu_fit.FAMILIES)")
+    parser.add_argument(
+        "--families", nargs="+", help="model families to fit (default: all; see tests/gpu/fit_checks.py)"
+    )
     parser.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=PRECISIONS)
     parser.add_argument("--size", type=int, help="CycleGAN crop size for the timings (default 256; --tiny 32)")
     parser.add_argument("--batches", type=int, nargs="+", help="CycleGAN batch sizes (default 1 4 8; --tiny 1 2)")
@@ -186,6 +189,84 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def failure(error: BaseException) -> str:
+    """A failed case's error as one line of the report."""
+    if isinstance(error, SystemExit):  # the commands' one-line errors
+        return str(error.code)
+    last = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{type(error).__name__}: {error} ({Path(last.filename).name}:{last.lineno})".replace("\n", " ")
+
+
+def exactness_row(device: str, data: Path, work: Path) -> dict:
+    """A measurement, not a pass/fail: ``ok`` is False only when the runs fail."""
+    from tests.gpu import fit_checks
+
+    row = {"case": f"cyclegan resume exactness, fp32, deterministic ({device})", "part": "fit", "family": "cyclegan"}
+    try:
+        row.update(ok=True, **fit_checks.check_exactness(device, data, work))
+    except (Exception, SystemExit) as error:  # noqa: B036 (reported; the other cases still run)
+        row.update(ok=False, error=failure(error))
+    return row
+
+
+def fit_rows(
+    device: str, families: list[str] | None, precisions: list[str], work: Path, deadline: float | None = None
+) -> list[dict]:
+    """The checks of tests/gpu/fit_checks.py as report rows: every family in every precision, then predict and export
+    from its first precision's checkpoint; a case that would start after ``deadline`` (a ``time.perf_counter()``
+    value) is a skipped row."""
+    import torch
+
+    from tests.gpu import fit_checks
+
+    unknown = sorted(set(families or []) - set(fit_checks.FAMILIES))
+    if unknown:
+        raise SystemExit(f"gpu_check: error: unknown --families {unknown}; known: {', '.join(fit_checks.FAMILIES)}")
+    data = fit_checks.write_data(work / "data")
+    rows = []
+    if families is None or "cyclegan" in families:  # first: the first lent GPU must measure it
+        exactness = {"case": f"cyclegan resume exactness, fp32, deterministic ({device})", "part": "fit"}
+        past = deadline is not None and time.perf_counter() > deadline
+        rows.append({**exactness, "skipped": "time budget spent (--budget-s)"} if past else
+                    exactness_row(device, data, work / "exactness"))  # fmt: skip
+    for family in families or fit_checks.FAMILIES:
+        for precision in precisions:
+            case = work / family / precision
+            row = {"case": f"{family} fit + resume, {precision}", "part": "fit", "family": family,
+                   "precision": precision}  # fmt: skip
+            if deadline is not None and time.perf_counter() > deadline:
+                rows.append({**row, "skipped": "time budget spent (--budget-s)"})
+                continue
+            try:
+                if device.startswith("cuda"):
+                    torch.cuda.reset_peak_memory_stats(device)
+                fit_checks.check_training(family, precision, device, data, case)
+                row["ok"] = True
+            except (Exception, SystemExit) as error:  # noqa: B036 (a failed case is reported, the others still run)
+                row.update(ok=False, error=failure(error))
+            if device.startswith("cuda"):
+                row["peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
+            rows.append(row)
+        if family in fit_checks.NOISE_FAMILIES:
+            continue  # they generate (translate sample), they do not translate: no predict, no export
+        ckpt = work / family / precisions[0] / "second" / "checkpoints" / "last.ckpt"
+        row = {"case": f"{family} predict + ONNX export, {device}", "part": "inference", "family": family}
+        if deadline is not None and time.perf_counter() > deadline:
+            rows.append({**row, "skipped": "time budget spent (--budget-s)"})
+            continue
+        try:
+            if not ckpt.is_file():
+                raise AssertionError(f"no checkpoint to predict with ({precisions[0]} training failed)")
+            difference = fit_checks.check_inference(ckpt, device, data, work / family / "inference")
+            assert difference < 2.0, f"ONNX outputs differ from the checkpoint's by {difference:.2f} grey levels"
+            row.update(ok=True, onnx_difference=difference)
+        except (Exception, SystemExit) as error:  # noqa: B036
+            row.update(ok=False, error=failure(error))
+        rows.append(row)
+    fit_checks.set_tf32(False)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     start = time.perf_counter()  # the budget counts the installation too
     args = parse(argv)
@@ -200,7 +281,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     threads = args.threads or (1 if args.device == "cpu" else None)
     if threads:
         torch.set_num_threads(threads)
-    from benchmarks import gpu_fit, gpu_speed
+    from benchmarks import gpu_speed
 
     with tempfile.TemporaryDirectory() as temporary:
         work = args.work or Path(temporary)
@@ -208,7 +289,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         budget = args.budget_s or None
         if "fit" in args.parts:
             fit_deadline = start + 0.45 * budget if budget and "speed" in args.parts else budget and start + budget
-            rows += gpu_fit.run(args.device, args.families, args.precisions, work / "fit", fit_deadline)
+            rows += fit_rows(args.device, args.families, args.precisions, work / "fit", fit_deadline)
         if "speed" in args.parts:
             rows += gpu_speed.run(args, work / "speed", budget and start + budget)
     report = {"machine": {**machine(args.device), "torch_threads": torch.get_num_threads()}, "installed": installed,

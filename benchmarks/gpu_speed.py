@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback, Trainer
 
-from benchmarks.gpu_fit import PRECISIONS, _failure, set_tf32
+from benchmarks.gpu_check import failure
 from benchmarks.run import _write_dataset, _write_images, build
+from tests.gpu.fit_checks import PRECISIONS, set_tf32
 from translate.training.gpu_speed import GpuSpeedUps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +133,7 @@ def _measure_case(rows: list[dict], case: str, measure, deadline: float | None =
     try:
         row.update(measure())
     except Exception as error:  # a case that cannot run (memory, a missing package) is reported; the rest go on
-        row["error"] = _failure(error)
+        row["error"] = failure(error)
     print(f"{case}: {row}", flush=True)
     rows.append(row)
 

@@ -118,7 +118,7 @@ def accuracy(model: TinyFeatures, images: Tensor, labels: Tensor) -> float:
 
 def save_png(images: Tensor, folder: Path) -> None:
     """Images in [-1, 1] as 8-bit PNGs, written by ``translate sample``'s own writer."""
-    from translate.commands.sample import save_image
+    from translate.training.sampling import save_image
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
@@ -144,7 +144,7 @@ def train(variant: str, epochs: int, out: Path) -> dict:
 
 def sample_scores(ckpt: Path, real: Path, feature: TinyFeatures, num: int, work: Path) -> dict:
     """FID and KID of ``num`` samples (seed 0) of the checkpoint's generator against the images in ``real``."""
-    from translate.commands.sample import load_noise_model
+    from translate.training.sampling import load_noise_model
 
     model = load_noise_model(str(ckpt), "cpu")
     fake = work / "fake"

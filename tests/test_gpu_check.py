@@ -15,7 +15,8 @@ import torch
 from lightning.pytorch import Trainer
 from torch import nn
 
-from benchmarks import gpu_check, gpu_fit
+from benchmarks import gpu_check
+from tests.gpu import fit_checks
 from translate.data import UnpairedDataModule
 from translate.training.callbacks import StopOnNonFinite
 from translate.training.gpu_speed import GpuSpeedUps
@@ -47,7 +48,7 @@ def test_a_failed_check_is_a_row_and_exit_status_1(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise FloatingPointError("train/g/total = nan at step 3")
 
-    monkeypatch.setattr(gpu_fit, "check_training", broken)
+    monkeypatch.setattr(fit_checks, "check_training", broken)
     out = tmp_path / "gpu.json"
     with pytest.raises(SystemExit) as exit_info:
         gpu_check.main([*TINY, "--parts", "fit", "--families", "cyclegan", "--precisions", "fp32", "--json", str(out)])
@@ -69,7 +70,7 @@ def test_cases_past_the_time_budget_are_skipped_rows(tmp_path, capsys):
 def test_unchanged_networks_names_the_ones_that_did_not_train():
     before = {"gen_ab.w": torch.zeros(2), "disc_a.w": torch.zeros(2), "disc_a.steps": torch.tensor(3)}
     after = {"gen_ab.w": torch.ones(2), "disc_a.w": torch.zeros(2), "disc_a.steps": torch.tensor(4)}
-    assert gpu_fit.unchanged_networks(before, after) == ["disc_a"]
+    assert fit_checks.unchanged_networks(before, after) == ["disc_a"]
 
 
 def test_requirements_come_from_pyproject_with_or_without_tomllib(monkeypatch):
@@ -216,8 +217,8 @@ def test_every_family_in_every_precision_on_the_cpu(tmp_path):
     out = tmp_path / "gpu.json"
     gpu_check.main([*TINY, "--parts", "fit", "--budget-s", "0", "--json", str(out)])  # exits 1 when a check fails
     rows = json.loads(out.read_text())["results"]
-    inference_rows = len(gpu_fit.FAMILIES) - len(gpu_fit.NOISE_FAMILIES)  # the noise models do not translate
-    assert len(rows) == len(gpu_fit.FAMILIES) * len(gpu_check.PRECISIONS) + inference_rows
+    inference_rows = len(fit_checks.FAMILIES) - len(fit_checks.NOISE_FAMILIES)  # the noise models do not translate
+    assert len(rows) == len(fit_checks.FAMILIES) * len(gpu_check.PRECISIONS) + inference_rows
     assert all(row["ok"] for row in rows)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "translate"
-LAYERS = {"moved": 0, "output_files": 0, "networks": 0, "losses": 0, "schedules": 0, "data": 0, "models": 1,
+LAYERS = {"output_files": 0, "networks": 0, "losses": 0, "schedules": 0, "data": 0, "models": 1,
           "evaluation": 1, "training": 2, "inference": 3, "serving": 4, "commands": 5, "cli": 6}  # fmt: skip
 
 

@@ -7,10 +7,7 @@ ImageDataModule`` and ``translate.load(checkpoint)`` work; the submodules are im
 
 import importlib
 
-from translate import moved
-
 __version__ = "0.1.0"
-moved.install()  # translate.callbacks, translate.predict, ... of 0.1 configs and scripts still import
 
 _EXPORTS = {
     "CUT": "translate.models",

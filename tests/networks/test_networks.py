@@ -5,6 +5,7 @@ The key lists below were derived once from junyanz/pytorch-CycleGAN-and-pix2pix 
 channels, 64 base channels, instance norm); matching them means official checkpoints load with ``strict=True``.
 """
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,76 @@ def test_instance_norm_is_stateless():
     net = ResnetGenerator(3, 3, base_channels=4, num_blocks=1)
     norms = [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
     assert norms and all(not m.state_dict() for m in norms)
+
+
+def _keys_digest(net: nn.Module) -> str:
+    text = "\n".join(f"{name} {tuple(t.shape)}" for name, t in net.state_dict().items())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Taken from main at ed7f3d6, before ResnetGenerator.__init__ was split into builder helpers: its parameter count,
+# state_dict keys and shapes (a digest of "key shape" lines), and the count of those keys, for each layout flag.
+@pytest.mark.parametrize(
+    "kwargs, count, digest, num_keys",
+    [
+        ({}, 11_378_179, "1b88247e103af2dd", 48),
+        ({"antialias": True}, 11_378_179, "461c81861b40b0d9", 52),
+        ({"upsample": "resize"}, 11_378_179, "c81eee1a39971fdf", 48),
+        ({"upsample": "resize", "residual": True, "long_skip": True}, 11_378_179, "c81eee1a39971fdf", 48),
+        ({"norm": "batch", "dropout": 0.5, "num_blocks": 6}, 7_841_411, "82c82ed2d40411d7", 104),
+    ],
+    ids=["official", "antialias", "resize", "resize_residual_long_skip", "batch_dropout_6"],
+)
+def test_resnet_layouts_keep_their_keys_and_counts(kwargs, count, digest, num_keys):
+    with torch.device("meta"):
+        net = ResnetGenerator(3, 3, **kwargs)
+    assert (_count(net), _keys_digest(net), len(net.state_dict())) == (count, digest, num_keys)
+
+
+# The same from main at ed7f3d6 for small networks (4 base channels, 2 blocks unless given): built after
+# torch.manual_seed(0), in eval mode, on a fixed input; the sum, absolute sum and squared sum of the output.
+@pytest.mark.parametrize(
+    "kwargs, count, digest, sums",
+    [
+        ({}, 13_379, "28bc037604038ff8", (-83.2321138, 236.486969, 55.0998894)),
+        ({"antialias": True}, 13_379, "d8eb63c00b54c29d", (-22.0446141, 171.283357, 30.1290803)),
+        ({"upsample": "resize"}, 13_379, "80aee9d030d910ef", (-74.2232009, 188.830941, 36.9943695)),
+        ({"long_skip": True}, 13_379, "28bc037604038ff8", (-164.287764, 323.202477, 100.343209)),
+        ({"residual": True, "long_skip": True}, 13_379, "28bc037604038ff8", (24.1559927, 615.970102, 369.53603)),
+        (
+            {"norm": "batch", "dropout": 0.5},
+            13_483,
+            "65541bb18b8e9187",
+            (-0.000137286641, 0.000817463129, 7.11724534e-10),
+        ),
+        ({"norm": "none", "num_blocks": 0}, 4_099, "80975b2986f6ba91", (-0.000260751411, 0.00139683434, 2.1152315e-09)),
+        (
+            {"in_channels": 1, "antialias": True, "init_type": "xavier"},
+            12_987,
+            "0ce5ee614ce122b8",
+            (-15.5409465, 20.31417, 0.429248712),
+        ),
+    ],  # fmt: skip
+    ids=[
+        "official",
+        "antialias",
+        "resize",
+        "long_skip",
+        "residual_long_skip",
+        "batch_dropout",
+        "none_0_blocks",
+        "xavier_antialias_1to3",
+    ],  # fmt: skip
+)
+def test_resnet_layouts_keep_their_outputs(kwargs, count, digest, sums):
+    kwargs = {"in_channels": 3, "num_blocks": 2, **kwargs}
+    torch.manual_seed(0)
+    net = ResnetGenerator(kwargs.pop("in_channels"), 3, base_channels=4, **kwargs).eval()
+    x = torch.randn(2, net.model[1].in_channels, 16, 16, generator=torch.Generator().manual_seed(1)) * 0.5
+    with torch.no_grad():
+        y = net(x).double()
+    assert (_count(net), _keys_digest(net)) == (count, digest)
+    assert (y.sum().item(), y.abs().sum().item(), y.square().sum().item()) == pytest.approx(sums, rel=1e-5)
 
 
 def test_dropout_layers_sit_where_official_puts_them():

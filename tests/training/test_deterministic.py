@@ -95,7 +95,7 @@ def _fit_cli(root: Path, run: Path, max_steps: int, *extra: str) -> dict:
                    "the next epoch: that epoch's first batch is trained twice and its last one never")  # fmt: skip
 def test_resume_at_an_epoch_end_without_validation_is_exact(deterministic_mode, tiny_domains, tmp_path):
     """tiny_domains: 6 A images, batch 2: 3 batches (6 optimizer steps) an epoch; stopped at the first epoch's end.
-    Mid-epoch, and with validation, the same resume is exact (tests/commands/test_fit.py, benchmarks/gpu_fit.py)."""
+    Mid-epoch, and with validation, the same resume is exact (tests/commands/test_fit.py, tests/gpu/fit_checks.py)."""
     straight = _fit_cli(tiny_domains, tmp_path / "straight", 12)
     _fit_cli(tiny_domains, tmp_path / "first", 6)
     resumed = _fit_cli(

@@ -4,7 +4,7 @@ At their default settings both are the official pytorch-CycleGAN-and-pix2pix net
 state_dict keys, so official checkpoints (``latest_net_G_A.pth``, ...) load with ``load_state_dict(strict=True)``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -32,6 +32,47 @@ def _check_size(x: Tensor, multiple: int) -> None:
             f"input size {height}x{width} is not divisible by {multiple}: pad or resize height and width to a "
             f"multiple of {multiple} (the generator's size_multiple)"
         )
+
+
+def _check_resnet_options(
+    in_channels: int, out_channels: int, base_channels: int, num_blocks: int, upsample: str, residual: bool
+) -> None:
+    if upsample not in ("transposed", "resize"):
+        raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
+    if residual and in_channels != out_channels:
+        raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} -> {out_channels}")
+    if num_blocks < 0:
+        raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
+    if base_channels < 1:
+        raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+
+
+def _downsampling(
+    channels: int, make_norm: Callable[[int], nn.Module], *, bias: bool, antialias: bool
+) -> list[nn.Module]:
+    """One encoder step of ResnetGenerator, (B, C, H, W) -> (B, 2C, H/2, W/2): a stride-2 conv (CycleGAN), or a
+    stride-1 conv and a blur before subsampling (CUT), each followed by norm and ReLU."""
+    if antialias:  # blur, then subsample
+        conv = nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=bias)
+        return [conv, make_norm(2 * channels), nn.ReLU(inplace=True), BlurDownsample(2 * channels)]
+    conv = nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias)
+    return [conv, make_norm(2 * channels), nn.ReLU(inplace=True)]
+
+
+def _upsampling(
+    channels: int, make_norm: Callable[[int], nn.Module], *, bias: bool, antialias: bool, upsample: str
+) -> list[nn.Module]:
+    """One decoder step of ResnetGenerator, (B, C, H, W) -> (B, C/2, 2H, 2W): a transposed conv (official), nearest
+    2x then a 3x3 conv (``resize``), or a blurred 2x then a 3x3 conv (CUT), each followed by norm and ReLU."""
+    if antialias:  # upsample with a blur, then a plain conv
+        conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+        return [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
+    if upsample == "resize":  # every output pixel sees the same kernel: no checkerboard
+        conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+        return [nn.Upsample(scale_factor=2, mode="nearest"), conv, make_norm(channels // 2), nn.ReLU(True)]
+    # output_padding=1 makes each step exactly double H and W again
+    conv = nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias)
+    return [conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
 
 
 class ResnetGenerator(Generator):
@@ -82,56 +123,26 @@ class ResnetGenerator(Generator):
         long_skip: bool = False,
     ):
         super().__init__()
-        if upsample not in ("transposed", "resize"):
-            raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
-        if residual and in_channels != out_channels:
-            raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} -> {out_channels}")
-        if num_blocks < 0:
-            raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
-        if base_channels < 1:
-            raise ValueError(f"base_channels must be >= 1, got {base_channels}")
+        _check_resnet_options(in_channels, out_channels, base_channels, num_blocks, upsample, residual)
         check_dropout(dropout)
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         self.size_multiple = 4
-
-        channels = base_channels
+        self.residual, self.long_skip = residual, long_skip
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(3),
-            nn.Conv2d(in_channels, channels, 7, bias=bias),
-            make_norm(channels),
+            nn.Conv2d(in_channels, base_channels, 7, bias=bias),
+            make_norm(base_channels),
             nn.ReLU(inplace=True),
         ]
-        for _ in range(2):  # (B, C, H, W) -> (B, 2C, H/2, W/2), twice
-            if antialias:  # blur, then subsample
-                conv = nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=bias)
-                layers += [conv, make_norm(2 * channels), nn.ReLU(inplace=True), BlurDownsample(2 * channels)]
-            else:
-                layers += [
-                    nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias),
-                    make_norm(2 * channels),
-                    nn.ReLU(inplace=True),
-                ]
-            channels *= 2
-        layers += [ResnetBlock(channels, norm=norm, dropout=dropout, bias=bias) for _ in range(num_blocks)]
-        for _ in range(2):  # output_padding=1 makes each step exactly double H and W again
-            if antialias:  # upsample with a blur, then a plain conv
-                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
-                layers += [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
-            elif upsample == "resize":  # every output pixel sees the same kernel: no checkerboard
-                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
-                layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv, make_norm(channels // 2), nn.ReLU(True)]
-            else:
-                layers += [
-                    nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                    make_norm(channels // 2),
-                    nn.ReLU(inplace=True),
-                ]
-            channels //= 2
+        for factor in (1, 2):  # (B, C, H, W) -> (B, 4C, H/4, W/4) in two steps
+            layers += _downsampling(factor * base_channels, make_norm, bias=bias, antialias=antialias)
+        layers += [ResnetBlock(4 * base_channels, norm=norm, dropout=dropout, bias=bias) for _ in range(num_blocks)]
+        for factor in (4, 2):  # and back to (B, C, H, W)
+            layers += _upsampling(factor * base_channels, make_norm, bias=bias, antialias=antialias, upsample=upsample)
         # The output conv always has a bias: no norm follows it.
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(base_channels, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)  # the name and indices give the official state_dict keys
         init_weights(self, init_type, init_gain)
-        self.residual, self.long_skip = residual, long_skip
         if residual:  # tanh(0) = 0: the untrained generator returns its input
             nn.init.zeros_(self.model[-2].weight)
             nn.init.zeros_(self.model[-2].bias)

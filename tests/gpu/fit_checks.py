@@ -1,11 +1,10 @@
-"""The GPU check's correctness part: ``translate fit``, resume, ``predict`` and ``export`` of every model family on one
-device and precision (run by benchmarks/gpu_check.py; see its docstring)."""
+"""The GPU correctness checks: ``translate fit``, resume, ``predict`` and ``export`` of every model family on one
+device and precision; each raises AssertionError. tests/gpu/test_fit.py runs them as tests on a CUDA GPU,
+benchmarks/gpu_check.py as rows of its report (also on the CPU: ``--device cpu --tiny``)."""
 
 import csv
 import math
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from PIL import Image
 
 from translate.cli import main as translate
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # family: its quick-start config and the debug overlays of tests/commands/test_fit.py (tiny networks, 32 px), and
 # extra options. Every family trains on one folder tree whose trainA/trainB files share their names, so that it is
 # unpaired data and matched pairs (pix2pix) at once.
@@ -190,73 +189,3 @@ def check_exactness(device: str, data: Path, work: Path) -> dict:
         torch.use_deterministic_algorithms(previous[0])
         torch.backends.cudnn.benchmark = previous[1]
     return {"deterministic": mode, **differences}
-
-
-def _failure(error: BaseException) -> str:
-    if isinstance(error, SystemExit):  # the commands' one-line errors
-        return str(error.code)
-    last = traceback.extract_tb(error.__traceback__)[-1]
-    return f"{type(error).__name__}: {error} ({Path(last.filename).name}:{last.lineno})".replace("\n", " ")
-
-
-def exactness_row(device: str, data: Path, work: Path) -> dict:
-    """A measurement, not a pass/fail: ``ok`` is False only when the runs fail."""
-    row = {"case": f"cyclegan resume exactness, fp32, deterministic ({device})", "part": "fit", "family": "cyclegan"}
-    try:
-        row.update(ok=True, **check_exactness(device, data, work))
-    except (Exception, SystemExit) as error:  # noqa: B036 (reported; the other cases still run)
-        row.update(ok=False, error=_failure(error))
-    return row
-
-
-def run(
-    device: str, families: list[str] | None, precisions: list[str], work: Path, deadline: float | None = None
-) -> list[dict]:
-    """Every family in every precision, then predict and export from its first precision's checkpoint; a case that
-    would start after ``deadline`` (a ``time.perf_counter()`` value) is a skipped row."""
-    unknown = sorted(set(families or []) - set(FAMILIES))
-    if unknown:
-        raise SystemExit(f"gpu_check: error: unknown --families {unknown}; known: {', '.join(FAMILIES)}")
-    data = write_data(work / "data")
-    rows = []
-    if families is None or "cyclegan" in families:  # first: the first lent GPU must measure it
-        exactness = {"case": f"cyclegan resume exactness, fp32, deterministic ({device})", "part": "fit"}
-        past = deadline is not None and time.perf_counter() > deadline
-        rows.append({**exactness, "skipped": "time budget spent (--budget-s)"} if past else
-                    exactness_row(device, data, work / "exactness"))  # fmt: skip
-    for family in families or FAMILIES:
-        for precision in precisions:
-            case = work / family / precision
-            row = {"case": f"{family} fit + resume, {precision}", "part": "fit", "family": family,
-                   "precision": precision}  # fmt: skip
-            if deadline is not None and time.perf_counter() > deadline:
-                rows.append({**row, "skipped": "time budget spent (--budget-s)"})
-                continue
-            try:
-                if device.startswith("cuda"):
-                    torch.cuda.reset_peak_memory_stats(device)
-                check_training(family, precision, device, data, case)
-                row["ok"] = True
-            except (Exception, SystemExit) as error:  # noqa: B036 (a failed case is reported, the others still run)
-                row.update(ok=False, error=_failure(error))
-            if device.startswith("cuda"):
-                row["peak_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20)
-            rows.append(row)
-        if family in NOISE_FAMILIES:
-            continue  # they generate (translate sample), they do not translate: no predict, no export
-        ckpt = work / family / precisions[0] / "second" / "checkpoints" / "last.ckpt"
-        row = {"case": f"{family} predict + ONNX export, {device}", "part": "inference", "family": family}
-        if deadline is not None and time.perf_counter() > deadline:
-            rows.append({**row, "skipped": "time budget spent (--budget-s)"})
-            continue
-        try:
-            if not ckpt.is_file():
-                raise AssertionError(f"no checkpoint to predict with ({precisions[0]} training failed)")
-            difference = check_inference(ckpt, device, data, work / family / "inference")
-            assert difference < 2.0, f"ONNX outputs differ from the checkpoint's by {difference:.2f} grey levels"
-            row.update(ok=True, onnx_difference=difference)
-        except (Exception, SystemExit) as error:  # noqa: B036
-            row.update(ok=False, error=_failure(error))
-        rows.append(row)
-    set_tf32(False)
-    return rows

@@ -1,0 +1,81 @@
+"""Images from a noise model's checkpoint (DCGAN, conditional GAN, InfoGAN, Siamese GAN, VAE-GAN): the checkpoint
+loaded, samples and grids of a seed, a VAE-GAN's reconstructions; what ``translate sample`` calls."""
+
+from pathlib import Path
+
+import torch
+from lightning.pytorch import LightningModule
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
+
+import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.data.images import find_images, read_image, to_tensor, to_uint8
+from translate.models.contract import GeneratesFromNoise, ReconstructsImages
+from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
+
+CHUNK = 64  # images generated at once; chunk i draws its noise from seed * 100_003 + i
+
+
+def load_noise_model(
+    ckpt: str | Path, device: str | torch.device = "cpu", *, trust: bool = False
+) -> GeneratesFromNoise:
+    """The noise model ``translate fit`` saved in ``ckpt`` (or a run folder's newest last.ckpt), in eval mode.
+
+    ``translate.inference.loading.load_model`` is the same for translation models; each refuses the other kind.
+    """
+    path = resolve_checkpoint(ckpt)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; `translate fit` writes them under checkpoints/")
+    if "_instantiator" not in read_checkpoint(path, trust=trust, mmap=True).get("hyper_parameters", {}):
+        raise ValueError(f"checkpoint {path} does not record its model class (not written by `translate fit`)")
+    model = LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=not trust)
+    if not isinstance(model, GeneratesFromNoise):
+        raise ValueError(f"checkpoint {path} holds a {type(model).__name__}, which translates images rather than "
+                         "making them from noise: use `translate predict`")  # fmt: skip
+    return model.to(device).eval()
+
+
+def save_image(image: Tensor, path: Path) -> None:
+    """(C, H, W) in [-1, 1] -> an 8-bit PNG (grayscale for one channel)."""
+    Image.fromarray(to_uint8(image).permute(1, 2, 0).squeeze(-1).cpu().numpy()).save(path)
+
+
+def save_grid(columns: list[Tensor], path: Path) -> None:
+    """Columns of (rows, C, H, W) images -> one PNG, a row per index, the columns side by side."""
+    images = torch.stack(columns, dim=1).flatten(0, 1)  # (rows * columns, C, H, W), row-major
+    save_image(make_grid(images.float().cpu(), nrow=len(columns), padding=2, pad_value=1.0), path)
+
+
+def write_samples(model: GeneratesFromNoise, output: Path, num: int, seed: int, class_name: str | None) -> None:
+    """``sample_00000.png``, ... in ``output``: ``num`` images of ``class_name`` (None: each class in turn)."""
+    for chunk, start in enumerate(range(0, num, CHUNK)):
+        images = model.generate(min(CHUNK, num - start), seed=seed * 100_003 + chunk, class_name=class_name)
+        for offset, image in enumerate(images):
+            save_image(image, output / f"sample_{start + offset:05d}.png")
+
+
+def write_grids(model: GeneratesFromNoise, output: Path, seed: int, rows: int = 8) -> list[str]:
+    """``grid.png`` (the sample grid's columns), and for InfoGAN ``grid_<code>.png`` with each latent code swept;
+    returns the names written."""
+    save_grid(list(model.grid_columns(rows, seed=seed).values()), output / "grid.png")
+    written = ["grid.png"]
+    for name, columns in model.sweeps(rows, seed=seed).items():
+        save_grid(list(columns.values()), output / f"grid_{name}.png")
+        written.append(f"grid_{name}.png")
+    return written
+
+
+def write_reconstructions(model: GeneratesFromNoise, folder: Path, output: Path, device: str | torch.device) -> Path:
+    """A grid of up to 64 images of ``folder`` (resized to the model's size) beside their reconstructions."""
+    if not isinstance(model, ReconstructsImages):
+        raise ValueError(f"a {type(model).__name__} has no encoder (models.contract.ReconstructsImages): "
+                         "reconstructions need a VAE-GAN")  # fmt: skip
+    size = model.image_size
+    images = [to_tensor(read_image(path, model.channels)) for path in find_images(folder)[:64]]
+    batch = torch.stack([torch.nn.functional.interpolate(i[None], (size, size), mode="area")[0] for i in images])
+    with torch.no_grad():
+        rebuilt = model.reconstruct(batch.to(device))
+    path = output / "reconstructions.png"
+    save_grid([batch, rebuilt.cpu()], path)
+    return path
