@@ -4,7 +4,7 @@ At their default settings both are the official pytorch-CycleGAN-and-pix2pix net
 state_dict keys, so official checkpoints (``latest_net_G_A.pth``, ...) load with ``load_state_dict(strict=True)``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -32,6 +32,28 @@ def _check_size(x: Tensor, multiple: int) -> None:
             f"input size {height}x{width} is not divisible by {multiple}: pad or resize height and width to a "
             f"multiple of {multiple} (the generator's size_multiple)"
         )
+
+
+def _resnet_down(channels: int, make_norm: Callable[[int], nn.Module], bias: bool, antialias: bool) -> list[nn.Module]:
+    """One step of the ResNet generator's encoder: (B, C, H, W) -> (B, 2C, H/2, W/2)."""
+    if antialias:  # blur, then subsample
+        conv = nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=bias)
+        return [conv, make_norm(2 * channels), nn.ReLU(inplace=True), BlurDownsample(2 * channels)]
+    conv = nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias)
+    return [conv, make_norm(2 * channels), nn.ReLU(inplace=True)]
+
+
+def _resnet_up(channels: int, make_norm: Callable[[int], nn.Module], bias: bool, how: str) -> list[nn.Module]:
+    """One step of the ResNet generator's decoder: (B, C, H, W) -> (B, C/2, 2H, 2W), ``how``: antialias, resize or
+    transposed."""
+    if how == "antialias":  # upsample with a blur, then a plain conv
+        conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+        return [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
+    if how == "resize":  # every output pixel sees the same kernel: no checkerboard
+        conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
+        return [nn.Upsample(scale_factor=2, mode="nearest"), conv, make_norm(channels // 2), nn.ReLU(True)]
+    conv = nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias)
+    return [conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
 
 
 class ResnetGenerator(Generator):
@@ -102,30 +124,11 @@ class ResnetGenerator(Generator):
             nn.ReLU(inplace=True),
         ]
         for _ in range(2):  # (B, C, H, W) -> (B, 2C, H/2, W/2), twice
-            if antialias:  # blur, then subsample
-                conv = nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=bias)
-                layers += [conv, make_norm(2 * channels), nn.ReLU(inplace=True), BlurDownsample(2 * channels)]
-            else:
-                layers += [
-                    nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1, bias=bias),
-                    make_norm(2 * channels),
-                    nn.ReLU(inplace=True),
-                ]
+            layers += _resnet_down(channels, make_norm, bias, antialias)
             channels *= 2
         layers += [ResnetBlock(channels, norm=norm, dropout=dropout, bias=bias) for _ in range(num_blocks)]
         for _ in range(2):  # output_padding=1 makes each step exactly double H and W again
-            if antialias:  # upsample with a blur, then a plain conv
-                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
-                layers += [BlurUpsample(channels), conv, make_norm(channels // 2), nn.ReLU(inplace=True)]
-            elif upsample == "resize":  # every output pixel sees the same kernel: no checkerboard
-                conv = nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)
-                layers += [nn.Upsample(scale_factor=2, mode="nearest"), conv, make_norm(channels // 2), nn.ReLU(True)]
-            else:
-                layers += [
-                    nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                    make_norm(channels // 2),
-                    nn.ReLU(inplace=True),
-                ]
+            layers += _resnet_up(channels, make_norm, bias, "antialias" if antialias else upsample)
             channels //= 2
         # The output conv always has a bias: no norm follows it.
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh()]
