@@ -203,7 +203,8 @@ def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models
     with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
         main([*args, "--attrs", "B=1"])
     seen = {}
-    monkeypatch.setattr("translate.commands.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr("translate.commands.predict.predict_folder",
+                        lambda model, inputs, output, options: seen.update(vars(options)))  # fmt: skip
     main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
     assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")
 
