@@ -203,7 +203,8 @@ def test_predict_command_passes_attr_file_and_refuses_it_for_single_label_models
     with pytest.raises(SystemExit, match="single-label .*use --target-domain"):
         main([*args, "--attrs", "B=1"])
     seen = {}
-    monkeypatch.setattr("translate.commands.predict.predict_folder", lambda *a, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr("translate.commands.predict.predict_folder",
+                        lambda model, inputs, output, options: seen.update(vars(options)))  # fmt: skip
     main([*args, "--attrs", "B=1", "--attr-file", str(tmp_path / "attrs.txt")])  # the command hands both on
     assert seen["attrs"] == {"B": 1.0} and str(seen["attr_file"]) == str(tmp_path / "attrs.txt")
 
@@ -229,8 +230,8 @@ def test_onnx_predict_cli_skips_overwrites_and_names_mistakes(tiny_cyclegan, pho
         main([*args, "--overwrite"])
     assert Image.open(written).size == (36, 36)  # ... unless --overwrite
     for extra, message in [(["--direction", "b2a"], "holds one translation \\(a2b\\), not b2a"),
-                           (["--attrs", "red=1"], "--attrs and --grid need the StarGAN checkpoint"),
-                           (["--target-domain", "red"], "--target-domain is for StarGAN")]:  # fmt: skip
+                           (["--attrs", "red=1"], "--attrs and --grid are for StarGAN checkpoints; this is .*a2b.onnx"),
+                           (["--target-domain", "red"], "--target-domain, --attrs and --grid are for")]:  # fmt: skip
         with pytest.raises(SystemExit, match=message):
             main([*args, *extra])
     torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 8, 8),), str(tmp_path / "plain.onnx"), dynamo=False)

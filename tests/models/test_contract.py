@@ -66,7 +66,7 @@ def test_predict_names_what_a_domain_model_needs(photo, tmp_path):
 def test_load_translates_to_the_chosen_domain(photo):
     to_blue = LoadedTranslator(Recolour().eval(), target_domain="blue")
     assert np.array_equal(np.asarray(to_blue(Image.fromarray(photo))), photo[..., ORDERS["blue"]])
-    with pytest.raises(ValueError, match=r"--target-domain must be one of \['red', 'blue'\]"):
+    with pytest.raises(ValueError, match=r"unknown --target-domain 'green'; this Recolour knows \['red', 'blue'\]$"):
         LoadedTranslator(Recolour(), target_domain="green")
 
 

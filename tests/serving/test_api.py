@@ -140,7 +140,7 @@ def test_an_onnx_file_serves_its_one_direction_as_predict_onnx_writes_it(cyclega
         answer = request(f"{url}/translate", data)
         assert answer.status == 200 and answer.body == _predicted(model, tmp_path, "x.png", data)
         info = json.loads(request(f"{url}/info").body)
-        assert (info["source"], info["targets"], info["ema"]) == ("onnx", ["b2a"], None)
+        assert (info["source"], info["targets"], info["ema"]) == ("onnx", ["b2a"], False)  # export records it
         refused = request(f"{url}/translate", data, direction="a2b")
         assert refused.status == 400 and "holds one translation (b2a), not a2b" in refused.detail()
 

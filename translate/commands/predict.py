@@ -5,7 +5,7 @@ import sys
 
 from translate.inference.loading import load_model
 from translate.inference.onnx import OnnxTranslator
-from translate.inference.predict import predict_folder
+from translate.inference.predict import PredictOptions, predict_folder
 
 
 def parse_attrs(text: str) -> dict[str, float]:
@@ -140,11 +140,11 @@ def main(argv: list[str]) -> None:
             model = OnnxTranslator(args.onnx, device)
         else:
             model = load_model(args.ckpt, device=device, trust=args.trust_checkpoint)
-        predict_folder(
-            model, args.input, args.output, direction=args.direction, targets=args.target_domain, attrs=args.attrs,
-            attr_file=args.attr_file, grid=args.grid, batch_size=args.batch_size, num_workers=args.num_workers,
+        options = PredictOptions(
+            direction=args.direction, targets=args.target_domain, attrs=args.attrs, attr_file=args.attr_file,
+            grid=args.grid, scale=args.scale, batch_size=args.batch_size, num_workers=args.num_workers,
             overwrite=args.overwrite, tile=args.tile, tile_overlap=args.tile_overlap, precision=args.precision,
-            scale=args.scale,
         )  # fmt: skip
+        predict_folder(model, args.input, args.output, options)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         sys.exit(f"translate predict: error: {error}")

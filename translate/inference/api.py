@@ -13,25 +13,35 @@ from torch import Tensor
 
 from translate.data.images import to_tensor, to_uint8
 from translate.inference.loading import load_model
-from translate.inference.targets import choose_translation
-from translate.inference.tiling import pad_to_multiple
+from translate.inference.options import ScaleChoice, TranslationOptions
+from translate.inference.plan import plan_translations
 from translate.models.contract import TranslationModel
 
 
 class LoadedTranslator:
     """Translates a PIL image, a (H, W, C) uint8 array or a (B, C, H, W) tensor in [-1, 1] of any size.
 
-    Inputs are padded to the generator's size multiple and cropped back; PIL and numpy inputs come back as the same
-    type (uint8), tensors as tensors in [-1, 1]. Direction (CycleGAN, TraVeLGAN) or target domain (StarGAN) is fixed at
-    load time; the EMA generator is used when the model keeps one.
+    Inputs are translated as ``translate predict`` translates a file: at the model's scale (``scale``, as predict's
+    ``--scale``: TraVeLGAN resizes to its training size and back), padded to the generator's size multiple and cropped
+    back; PIL and numpy inputs come back as the same type (uint8), tensors as tensors in [-1, 1]. Direction (CycleGAN,
+    TraVeLGAN) or target domain (StarGAN) is fixed at load time; the EMA generator is used when the model keeps one.
     """
 
-    def __init__(self, model: TranslationModel, *, direction: str = "a2b", target_domain: str | None = None):
+    def __init__(
+        self,
+        model: TranslationModel,
+        *,
+        direction: str = "a2b",
+        target_domain: str | None = None,
+        scale: ScaleChoice = "auto",
+    ):
         self.model = model
-        target = choose_translation(model, direction=direction, target_domain=target_domain)
-        self.translator = model.translator(target).eval()
+        options = TranslationOptions(direction, (target_domain,) if target_domain else None, scale=scale, one=True)
+        self.plan = plan_translations(model, options)
+        self.translation = self.plan.only()
+        self.translator = self.translation.module.eval()
         self.device = model.device
-        self.channels, self.multiple = model.channels, model.size_multiple
+        self.channels = model.channels
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image | np.ndarray | Tensor) -> Image.Image | np.ndarray | Tensor:
@@ -51,8 +61,7 @@ class LoadedTranslator:
         raise TypeError(f"expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
 
     def _translate(self, images: Tensor) -> Tensor:
-        height, width = images.shape[-2:]
-        return self.translator(pad_to_multiple(images, self.multiple))[..., :height, :width]
+        return self.plan.resized(self.translation, images)
 
 
 def load(
@@ -60,9 +69,11 @@ def load(
     *,
     direction: str = "a2b",
     target_domain: str | None = None,
+    scale: ScaleChoice = "auto",
     device: str | torch.device | None = None,
     trust: bool = False,
 ) -> LoadedTranslator:
     """Load a checkpoint written by ``translate fit`` (or its run folder) as a callable translator."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return LoadedTranslator(load_model(path, device, trust=trust), direction=direction, target_domain=target_domain)
+    model = load_model(path, device, trust=trust)
+    return LoadedTranslator(model, direction=direction, target_domain=target_domain, scale=scale)

@@ -4,9 +4,9 @@ under a named protocol (translate.evaluation), and add the model's own metrics (
 
 As the CUT protocol has it: each source test image is resized to ``fake_size`` x ``fake_size`` (the data's
 ``crop_size``, 256 for horse2zebra), without crop or flip, and translated; the reals are the target domain's test
-files at their own size, which the library reads as they are. The translation is predict's: at the scale
-``scale_side`` chooses (TraVeLGAN: resized so the shorter side is the run's ``load_size``, translated, resized back
-to ``fake_size``; CycleGAN: the ``fake_size`` pixels themselves).
+files at their own size, which the library reads as they are. The translation is predict's, from one translation
+plan (inference/plan.py): at the scale ``scale_side`` chooses (TraVeLGAN: resized so the shorter side is the run's
+``load_size``, translated, resized back to ``fake_size``; CycleGAN: the ``fake_size`` pixels themselves).
 """
 
 import logging
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torch import Tensor, nn
+from torch import nn
 from torch.utils.data import Dataset
 
 from translate import __version__
@@ -26,17 +26,16 @@ from translate.evaluation.folders import load_extractor, protocol_named, scores_
 from translate.evaluation.references import reference_scores, require_reference
 from translate.evaluation.report import EvalReport, Scores
 from translate.evaluation.scoring import warn_if_biased
-from translate.inference.image_files import resize, scaled_size
-from translate.inference.predict import ScaleChoice, scale_side
-from translate.inference.tiling import pad_to_multiple
-from translate.models.contract import ReportsOwnMetrics, TranslationModel
+from translate.inference.options import ScaleChoice
+from translate.inference.plan import Translation, TranslationPlan, plan_each_target
+from translate.models.contract import DIRECTION_DOMAINS, TranslationModel
 
 log = logging.getLogger(__name__)
 LINKED_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # every protocol's library reads these
 
 
 @dataclass(frozen=True)
-class Translation:
+class ScoredSplit:
     """One target to score: the test images translated to it (``sources``, resized) and its real test images: their
     files, or for paired data the targets' halves at their own size (``real_images``)."""
 
@@ -79,47 +78,40 @@ def evaluate_model(
     extractor, weights = load_extractor(protocol, weights=options.weights, feature=options.feature,
                                         device=options.device)  # fmt: skip
     fake_size = _fake_size(model, data, options.fake_size)
-    scale_to = scale_side(model, options.scale)  # predict's rule: None (the fake_size pixels) or a shorter side
+    plan = plan_each_target(model, targets, options.scale)  # predict's scale: the fake_size pixels, or resized
     scores = []
-    for translation in split_translations(model, data, fake_size, targets):
-        folder = _fresh(Path(output_dir) / translation.target, options.overwrite)
+    for translation, split in zip(plan.translations, split_translations(plan, data, fake_size), strict=True):
+        folder = _fresh(Path(output_dir) / translation.folder, options.overwrite)
         fake, real = folder / "fake", folder / "real"
-        _write_translations(model.translator(translation.target), translation.sources, fake, options.batch_size,
-                            scale_to=scale_to, multiple=model.size_multiple)  # fmt: skip
-        _write_reals(translation, real)
+        _write_translations(plan, translation, split.sources, fake, options.batch_size)
+        _write_reals(split, real)
         scores.append(scores_with(protocol, extractor, real, fake, device=options.device, kid_subset=options.kid_subset,
                                   batch_size=50, target=translation.target))  # fmt: skip
-    at = "native" if scale_to is None else f"training: shorter side resized to {scale_to} (bilinear), and back"
+    at = f"training: shorter side resized to {plan.scale_to} (bilinear), and back" if plan.scale_to else "native"
     settings = {**protocol.settings(weights, options.feature), "fake_size": str(fake_size), "scale": at,
                 "fakes": f"test split resized to {fake_size}x{fake_size} (bicubic; area when shrinking), no crop or "
                 "flip, translated at the scale, written as PNG",
                 "reals": "the target's test files at their own size"}  # fmt: skip
     warnings = [f"{s.target}: FID from {s.n_fake} translations is biased upwards" for s in scores
                 if warn_if_biased(min(s.n_fake, s.n_real), f" ({s.target})")]  # fmt: skip
-    own = own_metrics(model, data, options.device) if isinstance(model, ReportsOwnMetrics) else {}
+    own = own_metrics(model, data, options.device)
     return EvalReport(settings, {**(source or {}), "model": type(model).__name__}, scores, own, warnings)
 
 
-def split_translations(
-    model: TranslationModel, data: ImageDataModule, fake_size: int, targets: list[str] | None
-) -> list[Translation]:
-    """What each target is scored on: for a direction, the source domain's test images against the target domain's;
-    for a target domain, every other domain's test images against its own; for paired data, the inputs' halves
-    against the targets' (at their own size: they have no file of their own)."""
-    targets = list(model.targets) if not targets else targets
-    unknown = [t for t in targets if t not in model.targets]
-    if unknown:
-        raise ValueError(f"{type(model).__name__} translates to {list(model.targets)}, not {unknown[0]!r}")
+def split_translations(plan: TranslationPlan, data: ImageDataModule, fake_size: int) -> list[ScoredSplit]:
+    """What each of the plan's targets is scored on: for a direction, the source domain's test images against the
+    target domain's; for a target domain, every other domain's test images against its own; for paired data, the
+    inputs' halves against the targets' (at their own size: they have no file of their own)."""
+    targets = [translation.target for translation in plan.translations]
     test = data.test_images(fake_size)  # the data says what its test split is: files per domain, or pairs
     native = data.test_images(None).images if test.files is None else None
 
-    def translation(target: str, sources: list[int], real: int) -> Translation:
+    def translation(target: str, sources: list[int], real: int) -> ScoredSplit:
         files = None if test.files is None else test.files[real]
-        return Translation(target, [test.images[i] for i in sources], files, None if native is None else native[real])
+        return ScoredSplit(target, [test.images[i] for i in sources], files, None if native is None else native[real])
 
-    if model.target_kind == "direction":
-        order = {"a2b": (0, 1), "b2a": (1, 0)}
-        return [translation(t, [order[t][0]], order[t][1]) for t in targets]
+    if plan.model.target_kind == "direction":
+        return [translation(t, [DIRECTION_DOMAINS[t][0]], DIRECTION_DOMAINS[t][1]) for t in targets]
     domains = list(data.spec.domains)
     return [translation(t, [i for i, d in enumerate(domains) if d != t], domains.index(t)) for t in targets]
 
@@ -145,33 +137,22 @@ def _fresh(folder: Path, overwrite: bool) -> Path:
 
 @torch.inference_mode()
 def _write_translations(
-    translator: nn.Module, sources: list[Dataset], folder: Path, batch_size: int, *, scale_to: int | None, multiple: int
+    plan: TranslationPlan, translation: Translation, sources: list[Dataset], folder: Path, batch_size: int
 ) -> None:
-    """Every source image translated (at ``scale_to``, see ``_translated``), as ``folder/<source index>_<index>.png``
-    (lossless: the protocol's format)."""
+    """Every source image translated as predict translates it (``plan.resized``), as
+    ``folder/<source index>_<index>.png`` (lossless: the protocol's format)."""
     folder.mkdir(parents=True, exist_ok=True)
-    device = next(translator.parameters(), torch.empty(0)).device  # where the model's generator sits
     for number, dataset in enumerate(sources):
         for start in range(0, len(dataset), batch_size):
             indices = range(start, min(start + batch_size, len(dataset)))
-            images = torch.stack([dataset[i] for i in indices]).to(device)
-            translations = _translated(translator, images, scale_to, multiple)
+            images = torch.stack([dataset[i] for i in indices]).to(plan.model.device)
+            translations = plan.resized(translation, images)
             for index, image in zip(indices, to_uint8(translations).cpu(), strict=True):
                 pixels = image.permute(1, 2, 0).squeeze(-1).numpy()  # (H, W) for one channel: a grey PNG
                 Image.fromarray(pixels).save(folder / f"{number}_{index:05d}.png")
 
 
-def _translated(translator: nn.Module, images: Tensor, scale_to: int | None, multiple: int) -> Tensor:
-    """(B, C, H, W) translated as predict translates an image of that size (image_files.ImageFiles, then
-    predict_folder): its shorter side resized to ``scale_to`` (None: kept), padded to ``multiple``, translated,
-    cropped and resized back to (H, W)."""
-    size = tuple(images.shape[-2:])
-    height, width = scaled_size(*size, scale_to)
-    translations = translator(pad_to_multiple(resize(images, (height, width)), multiple))
-    return resize(translations[..., :height, :width], size)
-
-
-def _write_reals(translation: Translation, folder: Path) -> None:
+def _write_reals(translation: ScoredSplit, folder: Path) -> None:
     """The real images as the library will read them: links to the files (their own bytes), or PNGs of paired data's
     target halves and of formats some library does not read."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,13 +172,17 @@ def _write_reals(translation: Translation, folder: Path) -> None:
 
 
 @torch.inference_mode()
-def own_metrics(model: ReportsOwnMetrics, data: ImageDataModule, device: str) -> dict[str, float]:
-    """The model's own metrics over the data module's test batches (its evaluation pipeline), weighted by batch size."""
+def own_metrics(model: TranslationModel, data: ImageDataModule, device: str) -> dict[str, float]:
+    """The model's own metrics over the data module's test batches (its evaluation pipeline), weighted by batch size;
+    none when its first batch reports none (a model without metrics of its own, ``ReportsOwnMetrics``)."""
     totals: dict[str, float] = {}
     counts: dict[str, int] = {}
     for index, batch in enumerate(data.test_dataloader()):
         batch = tuple(part.to(device) for part in batch)
-        for name, value in model.own_metrics(batch, index).items():
+        metrics = model.own_metrics(batch, index)
+        if index == 0 and not metrics:
+            break
+        for name, value in metrics.items():
             totals[name] = totals.get(name, 0.0) + float(value) * len(batch[0])
             counts[name] = counts.get(name, 0) + len(batch[0])
     return {name: totals[name] / counts[name] for name in totals}

@@ -11,7 +11,8 @@ from typing import Literal
 
 import torch
 
-from translate.inference.targets import choose_translation
+from translate.inference.options import TranslationOptions
+from translate.inference.plan import plan_translations
 from translate.models.contract import TranslationModel
 from translate.output_files import atomic_path
 
@@ -29,8 +30,9 @@ def export(
 ) -> Path:
     """Write ``model``'s translator to ``output`` (atomically: a temporary file, then renamed); returns the path."""
     output = Path(output)
-    target = choose_translation(model, direction=direction, target_domain=target_domain)
-    translator = model.eval().cpu().translator(target).eval()
+    options = TranslationOptions(direction, (target_domain,) if target_domain else None, scale="native", one=True)
+    translation = plan_translations(model.eval().cpu(), options).only()  # scale: the file records the model's
+    translator, target = translation.module.eval(), translation.target
     side = model.size_multiple * max(1, 32 // model.size_multiple)  # a small valid example input
     example = torch.zeros(1, model.channels, side, side)
     if format not in ("onnx", "torchscript"):
@@ -63,6 +65,7 @@ def _write_metadata(path: Path, model: TranslationModel, target: str) -> None:
         "translate.target_domain": target if model.target_kind == "domain" else "",
         "translate.translates_at": model.translates_at,  # predict --onnx translates at the checkpoint's scale
         "translate.training_size": str(model.training_size or ""),
+        "translate.ema": {True: "true", False: "false", None: ""}[model.uses_ema],
     }
     for key, value in metadata.items():
         graph.metadata_props.add(key=key, value=value)

@@ -1,40 +1,30 @@
 """Predict with label-conditioned models (StarGAN): the targets asked for, ``--attrs`` edits, and the labels each
 input starts from (its ``--attr-file`` row, else what the model sees in it)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from translate.data.datasets import read_attributes
+from translate.inference.options import OptionError, TranslationOptions
 from translate.models.contract import LabelConditioned
 
 # (padded batch, the labels each input starts from or None) -> the panels of each output, side by side
 Translator = Callable[[Tensor, Tensor | None], list[Tensor]]
 
 
-def label_translators(
-    model: LabelConditioned, targets: Sequence[str] | None, attrs: dict[str, float] | None, grid: bool
-) -> dict[str, Translator]:
-    """One translator per output sub-folder: a sub-folder per target domain, or "" for ``attrs`` and ``grid``."""
-    name, domains = type(model).__name__, list(model.domains)
-    if not (targets or attrs or grid):
-        raise ValueError(f"{name} needs --target-domain NAME (repeatable, or all), --attrs or --grid; its domains "
-                         f"are {domains}")  # fmt: skip
-    if attrs and (targets or grid):
-        raise ValueError("--attrs sets one target; use it without --target-domain and --grid")
-    names = domains if not targets or list(targets) == ["all"] else list(targets)
-    unknown = [t for t in names if t not in domains]
-    if unknown:
-        raise ValueError(f"unknown --target-domain {unknown[0]!r}; this {name} knows {domains} (or all)")
+def label_translators(model: LabelConditioned, names: list[str], options: TranslationOptions) -> dict[str, Translator]:
+    """One translator per output sub-folder: a sub-folder per target domain of ``names`` (known domains), or "" for
+    ``options.attrs`` and for ``options.grid`` (the input, then each of ``names``)."""
 
     def to(target: str) -> Translator:
         return lambda images, start: [model.translate_to(images, model.changed(start, target))]
 
-    if attrs:
-        return {"": _with_attrs(model, attrs)}
-    if grid:  # one strip per input: the input, then every target
+    if options.attrs:
+        return {"": _with_attrs(model, dict(options.attrs))}
+    if options.grid:  # one strip per input: the input, then every target
         return {"": lambda images, start: [images, *(to(t)(images, start)[0] for t in names)]}
     return {t: to(t) for t in names}
 
@@ -57,29 +47,31 @@ def _with_attrs(model: LabelConditioned, attrs: dict[str, float]) -> Translator:
 
 def check_attrs(model: LabelConditioned, attrs: dict[str, float]) -> None:
     """--attrs fits a multi-label model: known names, and every exclusive group it touches left with one member on."""
-    name, domains = type(model).__name__, list(model.domains)
+    name, domains = model.name, list(model.domains)
     if model.label_mode == "single":
-        raise ValueError(f"--attrs is for multi-label models; this {name} is single-label (one domain per image): "
-                         f"use --target-domain NAME (one of {domains})")  # fmt: skip
+        raise OptionError("{attrs} is for multi-label models; this {name} is single-label (one domain per image): "
+                          "use {target_domain} NAME (one of {domains})", name=name, domains=domains)  # fmt: skip
     unknown = [a for a in attrs if a not in domains]
     if unknown:
-        raise ValueError(f"unknown attribute {unknown[0]!r} in --attrs; this {name} knows {domains}")
+        raise OptionError("unknown attribute {unknown!r} in {attrs}; this {name} knows {domains}", unknown=unknown[0],
+                          name=name, domains=domains)  # fmt: skip
     for group in model.groups:
         members = [domains[i] for i in group]
         on = [m for m in members if attrs.get(m) == 1]
         off = [m for m in members if attrs.get(m) == 0]
         if len(on) > 1:
-            raise ValueError(f"--attrs sets {on} to 1, but exactly one of the exclusive group {members} is on")
+            raise OptionError("{attrs} sets {on} to 1, but exactly one of the exclusive group {members} is on", on=on,
+                              members=members)  # fmt: skip
         if off and not on:
-            raise ValueError(f"--attrs {off[0]}=0 would leave none of the exclusive group {members} on; set another "
-                             "of them to 1 instead")  # fmt: skip
+            raise OptionError("{attrs} {off}=0 would leave none of the exclusive group {members} on; set another of "
+                              "them to 1 instead", off=off[0], members=members)  # fmt: skip
 
 
 def attribute_table(attr_file: Path, model: LabelConditioned) -> dict[str, Tensor]:
     """The rows of a CelebA-style attribute file by image name and by stem (a .png made from a .jpg still matches)."""
     if model.label_mode == "single":
-        raise ValueError("--attr-file gives the attributes of multi-label models; this StarGAN is single-label, "
-                         "where --target-domain sets the whole label")  # fmt: skip
+        raise OptionError("{attr_file} gives the attributes of multi-label models; this {name} is single-label, "
+                          "where {target_domain} sets the whole label", name=model.name)  # fmt: skip
     if not attr_file.is_file():
         raise FileNotFoundError(f"--attr-file {attr_file} not found; give the CelebA-style attribute file")
     names, labels = read_attributes(attr_file, model.domains)

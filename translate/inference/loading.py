@@ -7,7 +7,7 @@ from lightning.pytorch import LightningModule
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.inference.official import is_stargan_generator, stargan_from_official
-from translate.models.contract import TranslationModel
+from translate.models.contract import TranslationModel, translation_model
 from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
 
 
@@ -33,9 +33,7 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
         model = LightningModule.load_from_checkpoint(ckpt, map_location="cpu", weights_only=not trust)
     except ValueError as error:  # e.g. weights that do not fit the recorded architecture (models/_checks.py)
         raise ValueError(f"checkpoint {ckpt}: {error}") from None
-    if not isinstance(model, TranslationModel):
-        raise ValueError(f"checkpoint {ckpt} holds a {type(model).__name__}, which is not a translation model "
-                         "(translate.models.contract.TranslationModel); predict, export and load need one")  # fmt: skip
+    model = translation_model(model, f"checkpoint {ckpt}")
     model.training_size = training_size(checkpoint)
     return model.to(device).eval()
 

@@ -291,8 +291,9 @@ def dclgan_from_official(generator: str | Path) -> tuple[DCLGAN, dict]:
     mode = "simdcl" if all(f"F{i}" in states for i in (3, 4, 5, 6)) else "dcl"
     model = DCLGAN(partial(ResnetGenerator, **generator_args), partial(AntialiasedPatchDiscriminator,
                    **discriminator_args), channels=channels, mode=mode)  # fmt: skip
+    networks = dict(model.named_children())  # F3 to F6 are there for SimDCL only
     for name, state in states.items():
-        module = getattr(model, DCLGAN_NETWORKS[name], None)
+        module = networks.get(DCLGAN_NETWORKS[name])
         if module is None:  # F3 to F6 without all four: not a SimDCL
             raise ValueError(f"{files[name]}: a SimDCL network, but not all of F3 to F6 are beside {path}")
         _load_with_blur(module, files[name], official_dclgan_keys(name, state))

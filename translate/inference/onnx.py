@@ -9,9 +9,9 @@ from translate.models.contract import TranslationModel
 
 
 class OnnxTranslator(TranslationModel):
-    """An ONNX file written by ``export``, run by onnxruntime, under the model contract: ``predict_folder`` pads to
+    """An ONNX file written by ``export``, run by onnxruntime, under the model contract: the translation plan pads to
     its ``size_multiple`` and translates ``channels``-channel images like the checkpoint it came from, in the one
-    direction (or to the one target domain) it was exported for."""
+    direction (or to the one target domain) it was exported for, written where the checkpoint's would be."""
 
     def __init__(self, path: str | Path, device: str | torch.device = "cpu"):
         try:
@@ -41,7 +41,19 @@ class OnnxTranslator(TranslationModel):
         self.training_size = (
             int(metadata["translate.training_size"]) if metadata.get("translate.training_size") else None
         )
+        # "true"/"false"; unknown ("", or absent from files exported before the plan) for a model that does not say
+        self._uses_ema = {"true": True, "false": False}.get(metadata.get("translate.ema", ""))
         self.device = torch.device("cpu")  # onnxruntime takes and returns host arrays, whatever its provider
+
+    source = "onnx"
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    @property
+    def uses_ema(self) -> bool | None:
+        return self._uses_ema
 
     @property
     def channels(self) -> int:
@@ -63,21 +75,6 @@ class OnnxTranslator(TranslationModel):
     def __call__(self, images: Tensor) -> Tensor:
         (translated,) = self.session.run(None, {"image": images.float().cpu().numpy()})
         return torch.from_numpy(translated)  # (B, C, H, W) in [-1, 1]
-
-    def translators(self, direction: str | None, targets, attrs, grid: bool) -> dict:
-        """``predict_folder``'s output sub-folders: the file's one translation, where the checkpoint would put it."""
-        exported = f"{self.path} holds one translation ({self.target_domain or self.direction})"
-        if attrs or grid:
-            raise ValueError(f"--attrs and --grid need the StarGAN checkpoint (--ckpt); {exported}")
-        if self.target_domain is not None:  # StarGAN: OUTPUT/<target>/, as predict --target-domain writes
-            if direction is not None or (targets and list(targets) != [self.target_domain]):
-                raise ValueError(f"{exported}; export each target with translate export --target-domain NAME")
-            return {self.target_domain: lambda images: [self(images)]}
-        if targets:
-            raise ValueError(f"--target-domain is for StarGAN; {exported}")
-        if direction not in (None, self.direction):
-            raise ValueError(f"{exported}, not {direction}; export it with translate export --direction {direction}")
-        return {"": lambda images: [self(images)]}
 
 
 class _Session(nn.Module):

@@ -37,6 +37,26 @@ class TranslationModel(ABC):
     # The side training images were resized to (data.load_size) when known; inference/loading.py reads it from the
     # checkpoint. None: unknown (a custom training pipeline, official weights, a model built in Python).
     training_size: int | None = None
+    # What the model was loaded from: "checkpoint" (or built in Python) or "onnx" (a file of `translate export`, which
+    # holds one translation: refusals say how to export another). GET /info reports it.
+    source: Literal["checkpoint", "onnx"] = "checkpoint"
+
+    @property
+    def name(self) -> str:
+        """How messages name the model: its class (``CycleGAN``), or the file it was read from."""
+        return type(self).__name__
+
+    @property
+    def uses_ema(self) -> bool | None:
+        """Whether ``translator`` runs a moving average of the generator's weights (``ema_decay``); None: unknown
+        (a model that does not say; an ONNX file without ``translate.ema`` metadata)."""
+        return None
+
+    @property
+    def label_mode(self) -> Literal["single", "multi"] | None:
+        """How the generator reads a label vector (``LabelConditioned``): ``single`` (one-hot) or ``multi``
+        (attributes); None for a model with a fixed translator per target, whatever its targets are."""
+        return None
 
     @property
     @abstractmethod
@@ -61,7 +81,20 @@ class TranslationModel(ABC):
     @abstractmethod
     def translator(self, target: str) -> nn.Module:
         """A plain image -> image module translating to ``target``: the generator (its moving average when the
-        model keeps one), with anything fixed it needs (a target label) folded in; it traces for export."""
+        model keeps one), with anything fixed it needs (a target label) folded in; it traces for export. A target
+        not in ``targets`` raises ValueError."""
+
+    def own_metrics(self, batch: tuple[Tensor, ...], batch_idx: int = 0) -> dict[str, Tensor]:
+        """Metrics of its own over a test batch, for ``translate eval`` (``ReportsOwnMetrics``); none by default."""
+        return {}
+
+
+def translation_model(model: object, where: str) -> TranslationModel:
+    """``model`` when it is a translation model, else a ValueError saying that ``where`` (a checkpoint) holds none."""
+    if not isinstance(model, TranslationModel):
+        raise ValueError(f"{where} holds a {type(model).__name__}, which is not a translation model "
+                         "(translate.models.contract.TranslationModel); predict, export and load need one")  # fmt: skip
+    return model
 
 
 class ShowsSamples(ABC):

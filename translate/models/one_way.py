@@ -32,6 +32,10 @@ class OneWayTranslation(TranslationModel):
     def targets(self) -> tuple[str, ...]:
         return ("a2b",)
 
+    @property
+    def uses_ema(self) -> bool:
+        return self.ema is not None
+
     def translator(self, target: str) -> nn.Module:
         self._check_target(target, "target")
         return self.ema if self.ema is not None else self.gen

@@ -129,8 +129,14 @@ class StarGAN(LightningModule, LabelConditioned, ShowsSamples, ReportsOwnMetrics
     def label_mode(self) -> LabelMode:
         return self.hparams.label_mode
 
+    @property
+    def uses_ema(self) -> bool:
+        return self.ema_gen is not None
+
     def translator(self, target: str) -> nn.Module:
         """The generator with ``target``'s one-hot label folded in (the other labels off)."""
+        if target not in self.domains:
+            raise ValueError(f"unknown target {target!r}: this StarGAN translates to {list(self.domains)}")
         label = F.one_hot(torch.tensor(self.domains.index(target)), len(self.domains)).float()
         return FixedLabelGenerator(self.ema_gen if self.ema_gen is not None else self.gen, label).to(self.device)
 

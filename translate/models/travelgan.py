@@ -23,10 +23,10 @@ from translate.models.checks import (
 )
 from translate.models.contract import ReportsOwnMetrics, ShowsSamples, TranslationModel
 from translate.models.ema import moving_average
+from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
 from translate.schedules import catch_up
 
-Direction = Literal["a2b", "b2a"]
 # "article": Pasini's "A New Way to look at GANs" (magnitude = realism, contrastive; angle = content, cosine only);
 # "travel": realism as one-sided distance hinge, content the full TraVeL loss plus the siamese margin (0.1's default).
 SiameseObjective = Literal["article", "travel"]
@@ -38,7 +38,7 @@ TTUR_G = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9), fused=True)
 TTUR_D = partial(torch.optim.Adam, lr=4e-4, betas=(0.0, 0.9), fused=True)
 
 
-class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
+class TraVeLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetrics):
     """Generator ``gen_ab`` (A -> B), discriminator ``disc_b`` (judges B) and siamese network ``siamese`` (S).
 
     With ``bidirectional`` (the official code) ``gen_ba`` and ``disc_a`` train at the same time, sharing S.
@@ -88,37 +88,8 @@ class TraVeLGAN(LightningModule, TranslationModel, ShowsSamples, ReportsOwnMetri
         self.ema_ba = moving_average(self.gen_ba, ema_decay) if self.gen_ba is not None else None
         self.optimizer, self.optimizer_d, self.scheduler = optimizer, optimizer_d or optimizer, scheduler
 
-    def forward(self, x: Tensor, direction: Direction = "a2b", *, use_ema: bool = True) -> Tensor:
-        """Translate a batch (B, C, H, W) in [-1, 1]; H and W must be multiples of ``size_multiple``.
-
-        Uses the generators' moving averages when the model keeps them, unless ``use_ema=False``.
-        """
-        if direction not in ("a2b", "b2a"):
-            raise ValueError(f"unknown direction {direction!r}, expected 'a2b' or 'b2a'")
-        if direction == "b2a" and self.gen_ba is None:
-            raise ValueError("this model was trained with bidirectional=false: it only translates 'a2b'")
-        generator, average = (self.gen_ab, self.ema_ab) if direction == "a2b" else (self.gen_ba, self.ema_ba)
-        return average(x) if use_ema and average is not None else generator(x)
-
-    # the model contract (translate.models.contract) ----------------------------------------------------------------
-    target_kind = "direction"
+    # the model contract: TwoWayTranslation answers it (and forward) from the generators; gen_ba is None one way
     translates_at = "training"  # the U-Net sees the whole image through its bottleneck: scale matters
-
-    @property
-    def channels(self) -> int:
-        return self.hparams.channels
-
-    @property
-    def size_multiple(self) -> int:
-        return self.gen_ab.size_multiple
-
-    @property
-    def targets(self) -> tuple[Direction, ...]:
-        return ("a2b", "b2a") if self.gen_ba is not None else ("a2b",)
-
-    def translator(self, target: str) -> nn.Module:
-        generator, average = (self.gen_ab, self.ema_ab) if target == "a2b" else (self.gen_ba, self.ema_ba)
-        return average if average is not None else generator
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         check_checkpoint_fits(self, checkpoint)  # one clear line for another model's or architecture's checkpoint

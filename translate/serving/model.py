@@ -8,24 +8,25 @@ answer for an uploaded file is byte for byte the file ``translate predict`` writ
 import io
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import torch
-from lightning.pytorch import LightningModule
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
 from translate.data.images import extension_names
 from translate.inference.image_files import ImageFiles, resize, same_size_batches, save_image
-from translate.inference.onnx import OnnxTranslator
+from translate.inference.options import OptionError, TranslationOptions
 
-# predict's private steps, shared on purpose: choosing the translator and translating a padded batch must be exactly
-# predict's for the served result to equal its file.
-from translate.inference.predict import TranslationRequest, scale_side, translate_batch, translators_for
+# predict's translation plan: choosing the translators and translating a padded batch must be exactly predict's for
+# the served result to equal its file.
+from translate.inference.plan import TranslationPlan, plan_translations, scale_side
 from translate.models.contract import LabelConditioned, TranslationModel
 
-# predict's option names in the messages translators_for raises -> the request parameters that mean the same here
-_PARAMETERS = {"--target-domain": "target_domain", "--direction": "direction", "--attrs": "attrs", "--grid": "grid"}
+# how the plan's refusals name the options here: the request's parameters
+PARAMETERS = {"direction": "direction", "target_domain": "target_domain", "attrs": "attrs", "grid": "grid"}
 
 
 class RequestError(ValueError):
@@ -77,52 +78,48 @@ class ServedModel:
     def __init__(self, model: TranslationModel, *, max_pixels: int = 4096 * 4096):
         self.model, self.max_pixels = model, max_pixels
         self.scale_to = scale_side(model, "auto")  # predict's default --scale: the model's own choice
+        self.plan = lru_cache(maxsize=64)(self._plan)  # per translation asked for: built once, not per batch
 
     def info(self) -> dict:
         """What ``GET /info`` answers: enough for a client (and the page) to build its requests."""
         model = self.model
-        info = {
+        return {
             "model": type(model).__name__,
-            "source": "onnx" if isinstance(model, OnnxTranslator) else "checkpoint",
+            "source": model.source,
             "target_kind": model.target_kind,
             "targets": list(model.targets),
-            "label_mode": model.label_mode if isinstance(model, LabelConditioned) else None,
-            "attribute_groups": [[model.domains[i] for i in group] for group in model.groups]
-            if isinstance(model, LabelConditioned) and model.label_mode == "multi"
-            else [],
+            "label_mode": model.label_mode,
+            "attribute_groups": _attribute_groups(model),
             "channels": model.channels,
             "size_multiple": model.size_multiple,
             "min_side": model.min_side,
             "scale_to": self.scale_to,
             "max_pixels": self.max_pixels,
             "device": str(model.device),
+            "ema": model.uses_ema,
         }
-        # A checkpoint records its constructor's arguments; an exported file has its generator (EMA or not) baked in.
-        info["ema"] = model.hparams.get("ema_decay") is not None if isinstance(model, LightningModule) else None
-        return info
 
     def translation(self, direction: str | None, target_domain: str | None, attrs: str | None) -> Translation:
         """The request's parameters checked as predict checks its options (400 naming what the model offers)."""
         translation = Translation(direction or None, target_domain or None, parse_attrs(attrs))
-        self.translators_for(translation)
+        self.plan(translation)
         return translation
 
-    def translators_for(self, translation: Translation) -> dict:
-        model, targets = self.model, [translation.target_domain] if translation.target_domain else None
-        if model.target_kind == "domain" and targets == ["all"]:
+    def _plan(self, translation: Translation) -> TranslationPlan:
+        """The translation plan of a request (one translation: no ``all``, no grid), its refusals spelled with the
+        request's parameters."""
+        model, targets = self.model, (translation.target_domain,) if translation.target_domain else None
+        if model.target_kind == "domain" and targets == ("all",):
             raise RequestError(400, f"target_domain all: one translation per request; ask once for each of "
                                f"{list(model.targets)}")  # fmt: skip
-        if model.target_kind == "domain" and not (targets or translation.attrs):
-            multi = isinstance(model, LabelConditioned) and model.label_mode == "multi"
-            attrs = " or attrs NAME=0|1,..." if multi else ""
-            raise RequestError(400, f"{type(model).__name__} needs target_domain, one of {list(model.targets)}{attrs}")
+        if model.target_kind == "domain" and len(model.targets) > 1 and not (targets or translation.attrs):
+            attrs = " or attrs NAME=0|1,..." if model.label_mode == "multi" else ""
+            raise RequestError(400, f"{model.name} needs target_domain, one of {list(model.targets)}{attrs}")
+        options = TranslationOptions(translation.direction, targets, dict(translation.attrs) or None)
         try:
-            return translators_for(model, translation.direction, targets, dict(translation.attrs) or None, False)
-        except ValueError as error:
-            reason = str(error)
-            for option, parameter in _PARAMETERS.items():
-                reason = reason.replace(option, parameter)
-            raise RequestError(400, reason) from None
+            return plan_translations(model, options)
+        except OptionError as error:
+            raise RequestError(400, error.spelled(PARAMETERS)) from None
 
     def prepare(self, data: bytes) -> Prepared:
         """Check the upload's header (format, pixel count, smallest side), then decode and pad it as predict does."""
@@ -147,10 +144,9 @@ class ServedModel:
     @torch.inference_mode()
     def translate(self, translation: Translation, batch: list[Prepared]) -> list[Tensor]:
         """Translate images of one padded size together; each comes back (C, H, W) in [-1, 1] at its own size."""
-        request = TranslationRequest(self.translators_for(translation), {}, None, 0, torch.float32)
         images = torch.stack([item.image for item in batch]).to(self.model.device)
         sizes = [item.translated_size for item in batch]
-        (panels,) = translate_batch(self.model, request, images, sizes, ["upload"] * len(batch)).values()
+        (panels,) = self.plan(translation).translate(images, sizes, ["upload"] * len(batch)).values()
         results = []
         for index, item in enumerate(batch):  # cropped back and resized to the input's size, as predict writes it
             height, width = item.translated_size
@@ -165,6 +161,14 @@ class ServedModel:
             path = Path(folder) / ("result.jpg" if jpeg else "result.png")
             save_image(result, path)
             return path.read_bytes()
+
+
+def _attribute_groups(model: TranslationModel) -> list[list[str]]:
+    """The exclusive groups of a multi-label model's attributes, by name (the page offers one of each)."""
+    if model.label_mode != "multi":
+        return []
+    labelled = cast(LabelConditioned, model)
+    return [[labelled.domains[i] for i in group] for group in labelled.groups]
 
 
 def _header(data: bytes, max_pixels: int) -> tuple[int, int, str]:
