@@ -112,3 +112,23 @@ def test_at_the_training_scale_a_small_image_is_translated_after_resizing(tmp_pa
     assert model.seen.sizes == [(32, 48)] and Image.open(written).size == (6, 4)  # 30 x 45, padded to 4
     with pytest.raises(ValueError, match="6x4 is too small; resize it to at least 5x5"):
         predict_folder(WholeImage(30), tmp_path / "in", tmp_path / "native", scale="native", progress=False)
+
+
+def test_training_size_is_unknown_after_a_custom_training_pipeline(tiny_domains):
+    # predict scales to load_size only when the default pipeline resized to it; a custom one may not have
+    import albumentations as A
+
+    from translate.data.datamodule import ImageDataModule
+    from translate.data.sources import DomainFolders
+    from translate.data.transforms import Transforms
+    from translate.inference.loading import training_size
+
+    def checkpoint(**options) -> dict:
+        module = ImageDataModule(DomainFolders(root=tiny_domains), load_size=20, crop_size=16, **options)
+        return {"datamodule_hyper_parameters": dict(module.hparams)}
+
+    assert training_size(checkpoint()) == 20
+    assert training_size(checkpoint(transforms=Transforms(train=A.Compose([A.RandomCrop(16, 16)])))) is None
+    old = {"load_size": 20, "train_transform": {"class_path": "albumentations.Compose"}}  # before data sources
+    assert training_size({"datamodule_hyper_parameters": old}) is None
+    assert training_size({"datamodule_hyper_parameters": {**old, "train_transform": None}}) == 20

@@ -71,6 +71,9 @@ class ImageDataModule(LightningDataModule):
         # plain values only outside the CLI (which records the config itself): a checkpoint loads without pickles
         self.save_hyperparameters(ignore=["source", "transforms"])
         transforms = transforms or Transforms()
+        # What predict needs of the pipelines, as a plain value: with a custom training pipeline, load_size is not
+        # the side training images had (translate/inference/loading.py training_size).
+        self.hparams["custom_train_transform"] = transforms.train is not None
         _check_sizes(load_size, crop_size, batch_size, random_crop_epochs, transforms)
         self.source, self.crop_size, self.batch_size, self.seed = source, crop_size, batch_size, seed
         default_train, default_eval = default_transforms(load_size, crop_size, random_crop_epochs)

@@ -42,6 +42,8 @@ def training_size(checkpoint: dict) -> int | None:
     """The side ``translate fit`` resized training images to (``data.load_size``), from the data module's
     hyper-parameters in the checkpoint; None when a custom training pipeline set the size instead."""
     data = checkpoint.get("datamodule_hyper_parameters") or {}
-    if data.get("train_transform") is not None or not isinstance(data.get("load_size"), int):
+    # train_transform: what checkpoints of the data modules before data sources (UnpairedDataModule) recorded
+    custom = data.get("custom_train_transform") or data.get("train_transform") is not None
+    if custom or not isinstance(data.get("load_size"), int):
         return None
     return data["load_size"]
