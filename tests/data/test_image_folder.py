@@ -16,8 +16,9 @@ def test_one_folder_holds_every_image_below_it(tmp_path, write_images):
     write_images(tmp_path / "a" / "deeper", 3, colour=1)
     (tmp_path / "a" / "broken.png").write_bytes(b"not an image")
     data = module(tmp_path / "a")
-    with pytest.warns(UserWarning, match="broken.png"):
+    with pytest.warns(UserWarning, match=r"broken\.png|skipped 1 of 6 images") as caught:
         batches = list(data.train_dataloader())
+    assert sum("skipped 1 of 6 images" in str(w.message) for w in caught) == 1  # the file, then the count
     assert [len(b) for b in batches] == [1, 1] and [len(b[0]) for b in batches] == [3, 2]  # (images,) per batch
     images = torch.cat([b[0] for b in batches])
     assert images.shape == (5, 3, 16, 16) and images.min() >= -1 and images.max() <= 1
