@@ -164,3 +164,14 @@ def test_errors_name_the_file_and_the_fix(aligned_root, matched_root, tmp_path):
         build(matched_root, "matched", domains=["A", "B", "C"])
     with pytest.raises(ValueError, match="drop data.train_dirs"):
         build(None, "aligned", train_dirs=[tmp_path, tmp_path])
+
+
+def test_an_empty_folder_says_which_images_belong_there(tmp_path):
+    from translate.data.paired import AlignedPairs, MatchedPairs
+
+    for folder in ("aligned/train", "matched/trainA", "matched/trainB"):
+        (tmp_path / folder).mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"put the A\|B images there or point data\.source\.root elsewhere"):
+        AlignedPairs(tmp_path / "aligned").train_set(None, 16)
+    with pytest.raises(ValueError, match=r"put the pairs' images there or point data\.source\.root elsewhere"):
+        MatchedPairs(tmp_path / "matched").train_set(None, 16)

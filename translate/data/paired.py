@@ -83,16 +83,18 @@ class MatchedPairs(DomainFolders):
                             bad_images=self.bad_images, min_size=min_size)  # fmt: skip
 
 
+def _images_in(folder: Path, what: str) -> list[Path]:
+    """``find_images(folder)``, its empty-folder error saying what belongs there and where else to look."""
+    try:
+        return find_images(folder)
+    except ValueError as error:
+        raise ValueError(f"{error}; put {what} there or point data.source.root elsewhere ({LAYOUTS})") from None
+
+
 def _by_name(folder: Path) -> dict[str, Path]:
     """The images under ``folder`` by their path relative to it, without the extension."""
-    try:
-        paths = find_images(folder)
-    except ValueError as error:  # an empty folder
-        raise ValueError(
-            f"{error}; put the pairs' images there or point data.source.root elsewhere ({LAYOUTS})"
-        ) from None
     found: dict[str, Path] = {}
-    for path in paths:
+    for path in _images_in(folder, "the pairs' images"):
         name = path.relative_to(folder).with_suffix("").as_posix()
         if name in found:
             raise ValueError(f"{found[name]} and {path} share a name: pairing by name needs one file each; remove one")
@@ -165,12 +167,7 @@ class AlignedPairs(DataSource):
         return folder if folder.is_dir() else None
 
     def _dataset(self, folder: Path, transform: Transform, min_size: int) -> PairedImages:
-        try:
-            paths = find_images(folder)
-        except ValueError as error:  # an empty folder
-            raise ValueError(
-                f"{error}; put the A|B images there or point data.source.root elsewhere ({LAYOUTS})"
-            ) from None
+        paths = _images_in(folder, "the A|B images")
         return PairedImages(paths, transform, channels=self.channels, reverse=self.direction == "b2a",
                             bad_images=self.bad_images, min_size=min_size)  # fmt: skip
 
