@@ -74,7 +74,7 @@ def _write_folder(folder: Path, scenes: dict[str, dict], domain: str, size: int)
 
 
 def _take_colours(scenes: dict[str, dict], donors: dict[str, dict], rng: np.random.Generator) -> None:
-    """Give ``scenes`` the (shape, background) colour pairs of ``donors`` in a shuffled order, keeping their outlines."""
+    """Give ``scenes`` the (shape, background) colour pairs of ``donors``, shuffled, keeping their outlines."""
     pairs = [(where["colour"], where["background"]) for where in donors.values()]
     for where, index in zip(scenes.values(), rng.permutation(len(pairs)), strict=True):
         where["colour"], where["background"] = pairs[index]
@@ -101,8 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val", default=32, type=int)
     parser.add_argument("--test", default=32, type=int)
     parser.add_argument("--seed", default=0, type=int)
-    parser.add_argument("--colours", default="matched", choices=("matched", "independent"),
-                        help="trainB's colours: trainA's shuffled (matched) or drawn on their own (the earlier data)")
+    parser.add_argument(
+        "--colours",
+        default="matched",
+        choices=("matched", "independent"),
+        help="trainB's colours: trainA's shuffled (matched) or drawn on their own (the earlier data)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing dataset")
     args = parser.parse_args(argv)
     if args.root.exists():

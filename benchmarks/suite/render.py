@@ -9,7 +9,7 @@ from benchmarks.suite.tasks import TASKS
 LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "background_error": "bg err", "squareness": "square",
           "centre_error": "centre px", "colour_error": "colour err", "size_error": "size err"}  # fmt: skip
 SELECTIONS = {"last": "last", "best_val": "best on val"}
-# Every figure a task's scores hold, in the order a long table shows them (the shape task's whole benchmarks.shapes set).
+# Every figure a task's scores hold, in the order a long table shows them (the shape task: benchmarks.shapes' set).
 FIGURES = {"shape": ("squareness", "centre_error", "size_error", "colour_error", "background_error", "psnr")}
 
 

@@ -314,8 +314,9 @@ def _fit(root: Path, run: Path, max_steps: int, *extra: str, configs: list[Path]
         {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": True}},
         {"class_path": "translate.training.callbacks.StepSeed"},
     ]}}))  # fmt: skip
-    main(["fit", *(f"--config={c}" for c in [*configs, overlay]), f"--data.source.root={root}", "--trainer.fast_dev_run=false",
-          f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}", *extra])  # fmt: skip
+    main(["fit", *(f"--config={c}" for c in [*configs, overlay]), f"--data.source.root={root}",
+          "--trainer.fast_dev_run=false", f"--trainer.max_steps={max_steps}", f"--trainer.default_root_dir={run}",
+          *extra])  # fmt: skip
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 
 
