@@ -153,9 +153,9 @@ def _options(args: argparse.Namespace, device: str):
 
 def _checkpoint_report(args: argparse.Namespace):
     from translate import __version__
+    from translate.checkpoints import resolve_checkpoint
     from translate.inference.evaluate import evaluate_model
     from translate.inference.loading import load_model
-    from translate.training.checkpoint_io import resolve_checkpoint
 
     device = _device(args.device)
     ckpt = resolve_checkpoint(args.ckpt)

@@ -26,11 +26,12 @@ import translate.data.image_folder  # noqa: F401  (shorthand data.source class p
 import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
+from translate.checkpoints import read_checkpoint, resolve_checkpoint
 from translate.data.datamodule import SOURCES_HINT, ImageDataModule, old_spelling_message
 from translate.data.sources import DataSource
 from translate.models.checks import _flat
 from translate.models.contract import GeneratesFromNoise, LabelConditioned
-from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
+from translate.training.checkpoint_io import AtomicCheckpointIO
 from translate.training.config_errors import constructor_error, short_message
 from translate.training.console import PlainProgress, RunSummary
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy

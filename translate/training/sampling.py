@@ -10,9 +10,9 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.checkpoints import existing_checkpoint, read_checkpoint
 from translate.data.images import find_images, read_image, to_tensor, to_uint8
 from translate.models.contract import GeneratesFromNoise, noise_model, reconstructing_model
-from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
 
 CHUNK = 64  # images generated at once; chunk i draws its noise from seed * 100_003 + i
 
@@ -24,9 +24,7 @@ def load_noise_model(
 
     ``translate.inference.loading.load_model`` is the same for translation models; each refuses the other kind.
     """
-    path = resolve_checkpoint(ckpt)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; `translate fit` writes them under checkpoints/")
+    path = existing_checkpoint(ckpt)
     if "_instantiator" not in read_checkpoint(path, trust=trust, mmap=True).get("hyper_parameters", {}):
         raise ValueError(f"checkpoint {path} does not record its model class (not written by `translate fit`)")
     model = LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=not trust)
