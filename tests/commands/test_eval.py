@@ -166,6 +166,17 @@ def test_eval_mistakes_are_one_line(checkpoints, test_split, write_images, tmp_p
     assert "--fake-size 30" in _error([*ckpt, "--fake-size", "30", "--overwrite"], capsys)
 
 
+@pytest.mark.parametrize(
+    ("device", "said"),
+    [("gpu0", "--device 'gpu0' is not a device; use auto, cpu, cuda or cuda:N"),
+     ("meta", "--device 'meta': use auto, cpu, cuda or cuda:N")],
+)  # fmt: skip
+def test_eval_checks_the_device_as_predict_does(device, said, write_images, tmp_path, capsys):
+    write_images(tmp_path / "real", 2)
+    folders = ["--real", str(tmp_path / "real"), "--fake", str(tmp_path / "real"), "--output", str(tmp_path / "e")]
+    assert _error([*folders, "--device", device], capsys) == f"translate eval: error: {said}"
+
+
 @pytest.mark.parametrize(("name", "scale"), [("travelgan", "auto"), ("travelgan", "native"), ("cyclegan", "auto")])
 def test_eval_translates_the_test_images_as_predict_does(
     name, scale, checkpoints, more_checkpoints, write_images, tmp_path, monkeypatch

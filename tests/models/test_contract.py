@@ -15,7 +15,13 @@ from torch import nn
 from translate.inference.api import LoadedTranslator
 from translate.inference.export import export
 from translate.inference.predict import predict_folder
-from translate.models.contract import TranslationModel
+from translate.models.contract import (
+    TranslationModel,
+    noise_model,
+    reconstructing_model,
+    sample_source,
+    two_domain_model,
+)
 
 ORDERS = {"red": [1, 2, 0], "blue": [2, 0, 1]}  # output channel c takes input channel ORDERS[target][c]
 
@@ -78,3 +84,13 @@ def test_export_writes_the_chosen_domain(photo, tmp_path):
     (out,) = session.run(None, {"image": image})
     assert np.allclose(out, image[:, ORDERS["red"]])
     assert session.get_modelmeta().custom_metadata_map["translate.target_domain"] == "red"
+
+
+def test_code_outside_models_asks_the_contract_what_a_model_is():
+    # FID during validation compares directions with domains: a domain model, or no translation model, is skipped
+    assert two_domain_model(Recolour()) is None and two_domain_model(nn.Identity()) is None
+    assert sample_source(Recolour()) is None  # no sample_columns: SampleGrid is disabled
+    with pytest.raises(ValueError, match=r"^checkpoint x.ckpt holds a Recolour, which translates images rather than"):
+        noise_model(Recolour(), "checkpoint x.ckpt")
+    with pytest.raises(ValueError, match=r"^a Recolour has no encoder"):
+        reconstructing_model(Recolour())

@@ -32,7 +32,5 @@ def test_serve_binds_to_localhost_unless_told():
 
 
 def test_a_bad_device_names_serve_not_predict(tmp_path):
-    from translate.commands.predict import resolve_device
-
     with pytest.raises(SystemExit, match=r"^translate serve: error: --device 'gpu0' is not a device"):
-        resolve_device("gpu0", "translate serve")
+        main(["serve", "--ckpt", "x.ckpt", "--device", "gpu0"])

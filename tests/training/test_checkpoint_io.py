@@ -87,7 +87,7 @@ def test_unwritable_checkpoint_folder_names_it_and_keeps_the_previous_checkpoint
 
 
 def test_resolve_checkpoint_prefers_the_newest_last_then_any_ckpt(tmp_path):
-    from translate.training.checkpoint_io import resolve_checkpoint
+    from translate.checkpoints import resolve_checkpoint
 
     epoch = tmp_path / "run" / "version_0" / "checkpoints" / "epoch=0-step=10.ckpt"
     epoch.parent.mkdir(parents=True)

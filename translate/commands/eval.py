@@ -2,7 +2,6 @@
 translated) or for two folders made by anything; writes a JSON report and prints a one-line summary."""
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -136,12 +135,13 @@ def _check_combination(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace, device: str):
+    from translate.evaluation.folders import feature_module
     from translate.inference.evaluate import EvalOptions
 
     return EvalOptions(
         protocol=args.protocol,
         weights=args.inception_weights,
-        feature=_feature(args.feature_extractor),
+        feature=feature_module(args.feature_extractor),
         device=device,
         batch_size=args.batch_size,
         fake_size=args.fake_size,
@@ -153,15 +153,17 @@ def _options(args: argparse.Namespace, device: str):
 
 def _checkpoint_report(args: argparse.Namespace):
     from translate import __version__
+    from translate.checkpoints import resolve_checkpoint
+    from translate.inference.devices import resolve_device
     from translate.inference.evaluate import evaluate_model
     from translate.inference.loading import load_model
-    from translate.training.checkpoint_io import resolve_checkpoint
+    from translate.training.cli import data_module_from_configs
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     ckpt = resolve_checkpoint(args.ckpt)
     output = _check_output(Path(args.output) if args.output else ckpt.parent / f"eval_{args.protocol}", args.overwrite)
     model = load_model(ckpt, device=device, trust=args.trust_checkpoint)
-    data = data_module(args.config)
+    data = data_module_from_configs(args.config)
     targets = (args.direction or []) + (args.target_domain or [])
     source = {
         "checkpoint": str(ckpt),
@@ -174,10 +176,11 @@ def _checkpoint_report(args: argparse.Namespace):
 
 
 def _folder_report(args: argparse.Namespace):
+    from translate.inference.devices import resolve_device
     from translate.inference.evaluate import folder_report, reference_report
 
     output = _check_output(Path(args.output) if args.output else Path(f"eval_{args.protocol}"), args.overwrite)
-    options = _options(args, _device(args.device))
+    options = _options(args, resolve_device(args.device))
     if args.reference:
         return reference_report(args.reference, args.fake, options=options), output
     return folder_report(args.real, args.fake, options=options), output
@@ -191,67 +194,3 @@ def _check_output(output: Path, overwrite: bool) -> Path:
         raise FileExistsError(f"--output {output} holds eval.json of a previous evaluation; pass --overwrite to "
                               "replace it, or choose another --output")  # fmt: skip
     return output
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: no CUDA GPU is visible here; use --device cpu")
-    return name
-
-
-def data_module(configs: list[str]):
-    """The ``data`` section of the stacked ``configs`` (later ones override keys of earlier ones) as the data module
-    ``translate fit`` would build (``ImageDataModule`` unless the section names another class)."""
-    import yaml
-    from jsonargparse import ArgumentParser
-    from lightning import LightningDataModule
-
-    import translate.data.image_folder  # noqa: F401  (shorthand source class paths: ImageFolder, ClassFolders)
-    import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
-    from translate.training.cli import data_option_error
-
-    merged: dict = {"class_path": "translate.data.datamodule.ImageDataModule", "init_args": {}}
-    for config in configs:
-        if not Path(config).is_file():
-            raise FileNotFoundError(f"--config {config} does not exist")
-        section = (yaml.safe_load(Path(config).read_text()) or {}).get("data") or {}
-        if "class_path" in section or "init_args" in section:
-            merged["class_path"] = section.get("class_path", merged["class_path"])
-            section = section.get("init_args") or {}
-        merged["init_args"] = _merge(merged["init_args"], section)
-    if not merged["init_args"]:
-        raise ValueError(f"no data section in {', '.join(configs)}; pass the config that trained the model")
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--data", type=LightningDataModule)
-    try:
-        return parser.instantiate_classes(parser.parse_object({"data": merged})).data
-    except Exception as error:  # noqa: BLE001 (jsonargparse's report, or a constructor's ValueError: one line)
-        raise ValueError(f"the data section of {', '.join(configs)}: {data_option_error(error)}") from None
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def _feature(dotted: str | None):
-    """An instance of the class ``dotted`` names (``package.module.Class``), or None."""
-    if dotted is None:
-        return None
-    module, _, name = dotted.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), name)()
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ValueError(
-            f"--feature-extractor {dotted}: cannot import it ({error}); give package.module.Class"
-        ) from None

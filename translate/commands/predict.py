@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from translate.inference.devices import resolve_device
 from translate.inference.loading import load_model
 from translate.inference.onnx import OnnxTranslator
 from translate.inference.predict import PredictOptions, predict_folder
@@ -109,33 +110,10 @@ def _add_running(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--tile-overlap", "--tile_overlap", type=int, default=64, help="blended overlap (default 64)")
 
 
-def resolve_device(name: str, prog: str = "translate predict") -> str:
-    """``--device`` checked here, so that a typo or a missing GPU is one line, not a CUDA traceback mid-run."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        sys.exit(f"{prog}: error: --device {name!r} is not a device; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            sys.exit(f"{prog}: error: --device {name}: no CUDA GPU is visible here; use --device cpu")
-        if device.index is not None and device.index >= count:
-            sys.exit(f"{prog}: error: --device {name}: only {count} GPU(s) visible (cuda:0 to cuda:{count - 1})")
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        sys.exit(f"{prog}: error: --device {name}: MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        sys.exit(f"{prog}: error: --device {name!r}: use auto, cpu, cuda or cuda:N")
-    return name
-
-
 def main(argv: list[str]) -> None:
     args = predict_parser().parse_args(argv)
-    device = resolve_device(args.device)
     try:
+        device = resolve_device(args.device)
         if args.onnx:
             model = OnnxTranslator(args.onnx, device)
         else:

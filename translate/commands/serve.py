@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from translate.commands.predict import resolve_device
+from translate.inference.devices import resolve_device
 
 
 def serve_parser() -> argparse.ArgumentParser:
@@ -73,8 +73,8 @@ def main(argv: list[str]) -> None:
         sys.exit(
             f"translate serve: error: {error.name} is missing; install the server with pip install 'translate[serve]'"
         )
-    device = resolve_device(args.device, "translate serve")
     try:
+        device = resolve_device(args.device)
         if args.onnx:
             from translate.inference.onnx import OnnxTranslator
 

@@ -36,3 +36,9 @@ class DescribesData(Protocol):
     def spec(self) -> DataSpec: ...
 
     def sample_batch(self, n: int = 4) -> tuple[Tensor, ...]: ...
+
+
+def described_data(datamodule: object) -> DescribesData | None:
+    """``datamodule`` when it states its ``DataSpec`` and gives sample batches (``DescribesData``), else None (no data
+    module, or a user's that does not describe its data)."""
+    return datamodule if isinstance(datamodule, DescribesData) else None

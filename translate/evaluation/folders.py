@@ -1,5 +1,6 @@
 """Score two folders under a named protocol: ``score_folders(real, fake, "cut")``."""
 
+import importlib
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -23,6 +24,19 @@ def load_extractor(protocol: Protocol, *, weights: str | Path | None = None, fea
     the Inception from ``weights`` or the library's cache (``WeightsMissingError`` when absent: nothing downloads)."""
     found = None if feature is not None else protocol.weights.find(weights)
     return protocol.load(found, feature, torch.device(device)), found
+
+
+def feature_module(dotted: str | None) -> nn.Module | None:
+    """An instance of the class ``dotted`` names (``package.module.Class``), or None."""
+    if dotted is None:
+        return None
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)()
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(
+            f"--feature-extractor {dotted}: cannot import it ({error}); give package.module.Class"
+        ) from None
 
 
 def score_folders(

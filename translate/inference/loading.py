@@ -6,9 +6,9 @@ import torch
 from lightning.pytorch import LightningModule
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.checkpoints import existing_checkpoint, read_checkpoint
 from translate.inference.official import is_stargan_generator, stargan_from_official
 from translate.models.contract import TranslationModel, translation_model
-from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
 
 
 def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: bool = False) -> TranslationModel:
@@ -17,9 +17,7 @@ def load_model(ckpt: str | Path, device: str | torch.device = "cpu", *, trust: b
     Checkpoints are read with ``torch.load(weights_only=True)``: tensors and plain data only, so a file crafted to run
     code when unpickled is refused. ``trust=True`` lifts that for files from a source you trust.
     """
-    ckpt = resolve_checkpoint(ckpt)  # a run or checkpoint folder: its newest last.ckpt
-    if not ckpt.is_file():
-        raise FileNotFoundError(f"checkpoint {ckpt} does not exist; `translate fit` writes them under checkpoints/")
+    ckpt = existing_checkpoint(ckpt)  # a run or checkpoint folder: its newest last.ckpt
     checkpoint = read_checkpoint(ckpt, trust=trust)
     hparams = checkpoint.get("hyper_parameters", {})
     if "_instantiator" not in hparams and is_stargan_generator(checkpoint):  # yunjey/stargan's NNNNNN-G.ckpt

@@ -39,6 +39,7 @@ import lightning
 import torch
 from lightning.pytorch import LightningModule
 
+from translate.checkpoints import checkpoint_format, first_line, what_file_is
 from translate.models import CUT, DCLGAN, CycleGAN, Pix2Pix, StarGAN
 from translate.networks import (
     AntialiasedPatchDiscriminator,
@@ -48,7 +49,7 @@ from translate.networks import (
     StarGANGenerator,
     UNetGenerator,
 )
-from translate.training.checkpoint_io import AtomicCheckpointIO, checkpoint_format, first_line, what_file_is
+from translate.training.checkpoint_io import AtomicCheckpointIO
 
 log = logging.getLogger(__name__)
 

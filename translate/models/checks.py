@@ -6,15 +6,15 @@ from typing import Any
 
 from lightning.pytorch import LightningModule
 
-from translate.data.spec import DataSpec, DescribesData
+from translate.data.spec import DataSpec, described_data
 from translate.models.contract import TranslationModel
 
 
 def attached_data(model: LightningModule) -> DataSpec | None:
     """What the data module of the trainer the model is attached to says of its data; None without one (or for a
     data module that does not describe its data)."""
-    data = model.trainer.datamodule if model._trainer is not None else None
-    return data.spec if isinstance(data, DescribesData) else None
+    data = described_data(model.trainer.datamodule if model._trainer is not None else None)
+    return data.spec if data is not None else None
 
 
 def check_precision(model: LightningModule) -> None:

@@ -97,12 +97,23 @@ def translation_model(model: object, where: str) -> TranslationModel:
     return model
 
 
+def two_domain_model(model: object) -> TranslationModel | None:
+    """``model`` when it translates between two domains (``target_kind`` ``"direction"``: each direction's output
+    compares with one target domain, as FID during validation needs), else None."""
+    return model if isinstance(model, TranslationModel) and model.target_kind == "direction" else None
+
+
 class ShowsSamples(ABC):
     """A model that shows its progress as sample grids (``translate.training.callbacks.SampleGrid``)."""
 
     @abstractmethod
     def sample_columns(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
         """The columns of a grid for a fixed batch from the data module: name -> (N, C, H, W) in [-1, 1]."""
+
+
+def sample_source(model: object) -> ShowsSamples | None:
+    """``model`` when it gives the columns of sample grids (``ShowsSamples``), else None (grids are skipped)."""
+    return model if isinstance(model, ShowsSamples) else None
 
 
 class LabelConditioned(TranslationModel):
@@ -199,3 +210,20 @@ class ReconstructsImages(ABC):
     @abstractmethod
     def reconstruct(self, images: Tensor) -> Tensor:
         """(N, C, image_size, image_size) images in [-1, 1] -> their reconstructions (the mean code, decoded)."""
+
+
+def noise_model(model: object, where: str) -> GeneratesFromNoise:
+    """``model`` when it makes images from noise, else a ValueError saying that ``where`` (a checkpoint) holds a model
+    that translates images instead."""
+    if not isinstance(model, GeneratesFromNoise):
+        raise ValueError(f"{where} holds a {type(model).__name__}, which translates images rather than making them "
+                         "from noise: use `translate predict`")  # fmt: skip
+    return model
+
+
+def reconstructing_model(model: object) -> ReconstructsImages:
+    """``model`` when it has an encoder that reconstructs images (VAE-GAN), else a ValueError saying it has none."""
+    if not isinstance(model, ReconstructsImages):
+        raise ValueError(f"a {type(model).__name__} has no encoder (models.contract.ReconstructsImages): "
+                         "reconstructions need a VAE-GAN")  # fmt: skip
+    return model

@@ -20,8 +20,8 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 from translate.data.images import to_uint8
-from translate.data.spec import DescribesData
-from translate.models.contract import ShowsSamples
+from translate.data.spec import described_data
+from translate.models.contract import sample_source
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ class SampleGrid(Callback):
         self._batch: tuple[Tensor, ...] | None = None
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        datamodule = trainer.datamodule
-        if not isinstance(datamodule, DescribesData) or not isinstance(pl_module, ShowsSamples):
+        datamodule = described_data(trainer.datamodule)
+        if datamodule is None or sample_source(pl_module) is None:
             log.warning("SampleGrid: the datamodule has no sample_batch() or the model no sample_columns(); disabled")
             return
         self._batch = tuple(datamodule.sample_batch(self.num_images))

@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
-from jsonargparse import DefaultHelpFormatter
+import yaml
+from jsonargparse import ArgumentParser, DefaultHelpFormatter
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, TQDMProgressBar
@@ -26,11 +27,12 @@ import translate.data.image_folder  # noqa: F401  (shorthand data.source class p
 import translate.data.paired  # noqa: F401  (AlignedPairs, MatchedPairs)
 import translate.models  # noqa: F401  (shorthand class_path and load_from_checkpoint need them imported)
 import translate.networks  # noqa: F401
+from translate.checkpoints import read_checkpoint, resolve_checkpoint
 from translate.data.datamodule import SOURCES_HINT, ImageDataModule, old_spelling_message
 from translate.data.sources import DataSource
 from translate.models.checks import _flat
 from translate.models.contract import GeneratesFromNoise, LabelConditioned
-from translate.training.checkpoint_io import AtomicCheckpointIO, read_checkpoint, resolve_checkpoint
+from translate.training.checkpoint_io import AtomicCheckpointIO
 from translate.training.config_errors import constructor_error, short_message
 from translate.training.console import PlainProgress, RunSummary
 from translate.training.strategies import PLAIN_DDP_NAMES, StepSyncDDPStrategy
@@ -245,6 +247,37 @@ def data_source(config: Any, needed: str) -> DataSource:
         raise ValueError(f"{needed}: set it in the model's init_args (data.class_path {class_path} does not say)")
     init_args = data.get("init_args") if class_path else data
     return data_class.source_from(init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args))
+
+
+def data_module_from_configs(configs: list[str]) -> LightningDataModule:
+    """The ``data`` section of the stacked ``configs`` (later ones override keys of earlier ones) as the data module
+    ``translate fit`` would build (``ImageDataModule`` unless the section names another class)."""
+    merged: dict = {"class_path": "translate.data.datamodule.ImageDataModule", "init_args": {}}
+    for config in configs:
+        if not Path(config).is_file():
+            raise FileNotFoundError(f"--config {config} does not exist")
+        section = (yaml.safe_load(Path(config).read_text()) or {}).get("data") or {}
+        if "class_path" in section or "init_args" in section:
+            merged["class_path"] = section.get("class_path", merged["class_path"])
+            section = section.get("init_args") or {}
+        merged["init_args"] = _merged(merged["init_args"], section)
+    if not merged["init_args"]:
+        raise ValueError(f"no data section in {', '.join(configs)}; pass the config that trained the model")
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--data", type=LightningDataModule)
+    try:
+        return parser.instantiate_classes(parser.parse_object({"data": merged})).data
+    except Exception as error:  # noqa: BLE001 (jsonargparse's report, or a constructor's ValueError: one line)
+        raise ValueError(f"the data section of {', '.join(configs)}: {data_option_error(error)}") from None
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """``base`` with ``override``'s keys on top; a dict in both is merged key by key (a later --config's
+    ``source: {init_args: {root: ...}}`` keeps the earlier one's other source arguments)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def _model_class(class_path: str) -> type:

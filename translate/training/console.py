@@ -8,7 +8,7 @@ import time
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Callback, ProgressBar
 
-from translate.data.spec import DescribesData
+from translate.data.spec import described_data
 from translate.training.callbacks import SampleGrid
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,10 @@ class RunSummary(Callback):
 def _images_per_batch(data: object) -> str:
     """One domain's images per batch for each domain (translation), or the batch's images with their labels
     (attribute files, classes of a conditional noise model), or one folder's (an unconditional noise model)."""
-    if not isinstance(data, DescribesData):
+    described = described_data(data)
+    if described is None:
         return "as the data module makes them"
-    spec = data.spec
+    spec = described.spec
     if not spec.domains:
         return str(spec.batch_size)
     if spec.labelled:

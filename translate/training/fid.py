@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from translate.data.images import to_uint8
 from translate.evaluation.protocols import PROTOCOLS, WeightsMissingError
 from translate.evaluation.scoring import feature_scores, warn_if_biased
-from translate.models.contract import DIRECTION_DOMAINS, TranslationModel
+from translate.models.contract import DIRECTION_DOMAINS, two_domain_model
 from translate.training.callbacks import checkpoint_dir
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,12 @@ class FIDMonitor(Callback):
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch: tuple[Tensor, ...], batch_idx, dl_idx=0):
         if not self._active(trainer):
             return
-        if not isinstance(pl_module, TranslationModel) or pl_module.target_kind != "direction":
+        model = two_domain_model(pl_module)
+        if model is None:
             return  # FID here compares a direction's translations with its target domain's images
-        for direction in pl_module.targets:  # one direction only for a one-way TraVeLGAN
+        for direction in model.targets:  # one direction only for a one-way TraVeLGAN
             source, target = DIRECTION_DOMAINS[direction]
-            fake = _rgb(to_uint8(pl_module.translator(direction)(batch[source])))
+            fake = _rgb(to_uint8(model.translator(direction)(batch[source])))
             self._fake[direction].append(self.protocol.image_features(fake, self.extractor))
             if not self._real_seen:  # the validation images are the same every epoch: featurised once
                 real = _rgb(to_uint8(batch[target]))

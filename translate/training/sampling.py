@@ -10,9 +10,9 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
+from translate.checkpoints import existing_checkpoint, read_checkpoint
 from translate.data.images import find_images, read_image, to_tensor, to_uint8
-from translate.models.contract import GeneratesFromNoise, ReconstructsImages
-from translate.training.checkpoint_io import read_checkpoint, resolve_checkpoint
+from translate.models.contract import GeneratesFromNoise, noise_model, reconstructing_model
 
 CHUNK = 64  # images generated at once; chunk i draws its noise from seed * 100_003 + i
 
@@ -24,16 +24,11 @@ def load_noise_model(
 
     ``translate.inference.loading.load_model`` is the same for translation models; each refuses the other kind.
     """
-    path = resolve_checkpoint(ckpt)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; `translate fit` writes them under checkpoints/")
+    path = existing_checkpoint(ckpt)
     if "_instantiator" not in read_checkpoint(path, trust=trust, mmap=True).get("hyper_parameters", {}):
         raise ValueError(f"checkpoint {path} does not record its model class (not written by `translate fit`)")
     model = LightningModule.load_from_checkpoint(path, map_location="cpu", weights_only=not trust)
-    if not isinstance(model, GeneratesFromNoise):
-        raise ValueError(f"checkpoint {path} holds a {type(model).__name__}, which translates images rather than "
-                         "making them from noise: use `translate predict`")  # fmt: skip
-    return model.to(device).eval()
+    return noise_model(model, f"checkpoint {path}").to(device).eval()
 
 
 def save_image(image: Tensor, path: Path) -> None:
@@ -68,14 +63,12 @@ def write_grids(model: GeneratesFromNoise, output: Path, seed: int, rows: int = 
 
 def write_reconstructions(model: GeneratesFromNoise, folder: Path, output: Path, device: str | torch.device) -> Path:
     """A grid of up to 64 images of ``folder`` (resized to the model's size) beside their reconstructions."""
-    if not isinstance(model, ReconstructsImages):
-        raise ValueError(f"a {type(model).__name__} has no encoder (models.contract.ReconstructsImages): "
-                         "reconstructions need a VAE-GAN")  # fmt: skip
+    encoder = reconstructing_model(model)
     size = model.image_size
     images = [to_tensor(read_image(path, model.channels)) for path in find_images(folder)[:64]]
     batch = torch.stack([torch.nn.functional.interpolate(i[None], (size, size), mode="area")[0] for i in images])
     with torch.no_grad():
-        rebuilt = model.reconstruct(batch.to(device))
+        rebuilt = encoder.reconstruct(batch.to(device))
     path = output / "reconstructions.png"
     save_grid([batch, rebuilt.cpu()], path)
     return path
