@@ -5,7 +5,7 @@ from functools import partial
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
+from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import (
@@ -20,6 +20,7 @@ from translate.models.ema import moving_average
 from translate.models.image_pool import ImagePool
 from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
+from translate.networks.diffaugment import augmented, parse_policy
 from translate.schedules import LinearDecayLR, catch_up, check_weight_end, linear_weight, run_length
 
 # fused=True: one kernel over all parameters instead of a loop per tensor, the same update to float tolerance
@@ -50,6 +51,10 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
         pool_size: Past fakes kept for D (0 disables the pool).
         ema_decay: Keep an exponential moving average of both generators' weights with this decay (e.g. 0.999;
             None: off). The averages are saved in the checkpoint and translate (``forward``, predict, sample grids).
+        diffaugment: DiffAugment policy (Zhao et al. 2020; ``translate.networks.diffaugment``), comma-separated words
+            from ``color``, ``translation``, ``cutout`` (the paper's ``color,translation,cutout``): every image D sees,
+            real, pooled fake or G's fake, in D's step, its penalties and G's adversarial term, is augmented first; the
+            cycle and identity terms see the images as they are. None: off.
     """
 
     def __init__(
@@ -68,9 +73,11 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
         lambda_r1: float = 0.0,
         pool_size: int = 50,
         ema_decay: float | None = None,
+        diffaugment: str | None = None,
     ):
         super().__init__()
         check_weight_end(lambda_identity_end, "lambda_identity_end")
+        self._diffaugment = parse_policy(diffaugment)  # a plain tuple: no module, the state_dict keeps its keys
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
         self.automatic_optimization = False  # two optimizers, G step then D step per batch
         self.gen_ab, self.gen_ba = generator(channels, channels), generator(channels, channels)
@@ -106,8 +113,8 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
     def _generator_losses(self, real_a: Tensor, real_b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         hp = self.hparams
         fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
-        adv_ab = losses.generator_loss(self.disc_b(fake_b), hp.gan_mode)
-        adv_ba = losses.generator_loss(self.disc_a(fake_a), hp.gan_mode)
+        adv_ab = losses.generator_loss(self._judge(self.disc_b)(fake_b), hp.gan_mode)
+        adv_ba = losses.generator_loss(self._judge(self.disc_a)(fake_a), hp.gan_mode)
         cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
         terms = {"adv_ab": adv_ab, "adv_ba": adv_ba, "cycle_a": cycle_a, "cycle_b": cycle_b}
         total = adv_ab + adv_ba + hp.lambda_cycle * (cycle_a + cycle_b)
@@ -126,21 +133,26 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
 
     def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor) -> Tensor:
         hp = self.hparams
-        loss_a = losses.discriminator_loss(self.disc_a(real_a), self.disc_a(fake_a.detach()), hp.gan_mode)
-        loss_b = losses.discriminator_loss(self.disc_b(real_b), self.disc_b(fake_b.detach()), hp.gan_mode)
+        disc_a, disc_b = self._judge(self.disc_a), self._judge(self.disc_b)
+        loss_a = losses.discriminator_loss(disc_a(real_a), disc_a(fake_a.detach()), hp.gan_mode)
+        loss_b = losses.discriminator_loss(disc_b(real_b), disc_b(fake_b.detach()), hp.gan_mode)
         if hp.gan_mode == "wgangp":
             gp_a, gp_b = (
-                losses.gradient_penalty(self.disc_a, real_a, fake_a),
-                losses.gradient_penalty(self.disc_b, real_b, fake_b),
+                losses.gradient_penalty(disc_a, real_a, fake_a),
+                losses.gradient_penalty(disc_b, real_b, fake_b),
             )
             self.log_dict({"train/d/gp_a": gp_a, "train/d/gp_b": gp_b})
             loss_a, loss_b = loss_a + hp.lambda_gp * gp_a, loss_b + hp.lambda_gp * gp_b
         if hp.lambda_r1 > 0:  # D kept flat around real images
-            r1_a, r1_b = losses.r1_penalty(self.disc_a, real_a), losses.r1_penalty(self.disc_b, real_b)
+            r1_a, r1_b = losses.r1_penalty(disc_a, real_a), losses.r1_penalty(disc_b, real_b)
             self.log_dict({"train/d/r1_a": r1_a, "train/d/r1_b": r1_b})
             loss_a, loss_b = loss_a + hp.lambda_r1 / 2 * r1_a, loss_b + hp.lambda_r1 / 2 * r1_b
         self.log_dict({"train/d/a": loss_a, "train/d/b": loss_b}, prog_bar=True)
         return loss_a + loss_b
+
+    def _judge(self, discriminator: nn.Module) -> nn.Module:
+        """``discriminator`` as the losses use it: behind ``diffaugment``'s augmentations when a policy is set."""
+        return augmented(discriminator, self._diffaugment)
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too
