@@ -459,6 +459,19 @@ ROWS = {
         says="model.init_args.lambda_identity: Expected a <class 'float'>", fix="a number (0: off)",
         shown="fit --config configs/travelgan_quickstart.yaml --model.init_args.lambda_identity five",
     ),
+    "fit-diffaugment-word": Row(
+        f"{FIT} --model.init_args.diffaugment color,flip", "a DiffAugment policy with a word that is not one",
+        says="model.init_args.diffaugment: diffaugment 'color,flip': unknown word 'flip'; give comma-separated words "
+        "from color, translation, cutout", fix="color, translation and cutout, comma-separated (or null: none)",
+        shown="fit --config configs/quickstart.yaml --model.init_args.diffaugment color,flip",
+    ),
+    "fit-identity-schedule-endless": Row(
+        f"{FIT} --model.init_args.lambda_identity_end 0 --trainer.fast_dev_run false --trainer.max_epochs -1",
+        "an identity weight schedule (lambda_identity_end) on a run of no length",
+        says="lambda_identity_end changes a weight over the run, but trainer.max_steps and trainer.max_epochs are "
+        "both -1 (no length)", fix="set trainer.max_steps or trainer.max_epochs",
+        shown="fit --config configs/quickstart.yaml --model.init_args.lambda_identity_end 0 --trainer.max_epochs -1",
+    ),
     "fit-dclgan-mode": Row(
         "fit --config {cfg}/dclgan_quickstart.yaml --model.init_args.mode cut --data.source.root {data} "
         "--trainer.default_root_dir {tmp}/run", "a DCLGAN mode that is not one",

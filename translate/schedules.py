@@ -1,9 +1,13 @@
-"""Learning-rate schedules shared by the models."""
+"""Learning-rate schedules and loss-weight schedules shared by the models."""
 
 import warnings
+from typing import TYPE_CHECKING
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
+
+if TYPE_CHECKING:
+    from lightning.pytorch import Trainer
 
 
 class LinearDecayLR(LambdaLR):
@@ -38,3 +42,35 @@ def catch_up(schedulers: LRScheduler | list[LRScheduler] | None, count: int) -> 
                 # warns that a first value would be skipped, which a schedule computed from last_epoch never does
                 warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
                 scheduler.step()
+
+
+def run_length(trainer: "Trainer", needed_by: str) -> int | float:
+    """The optimizer steps a run takes, as ``trainer.global_step`` counts them (each optimizer's step: two a batch for
+    a GAN stepping G and D): ``max_steps``, or ``max_epochs`` epochs of every optimizer stepping once a batch,
+    whichever ends first (infinite before the training data is loaded, when only ``max_epochs`` is set). A run of
+    neither (both -1: a ``max_time`` or an endless run) is refused in one line naming ``needed_by``."""
+    lengths = [trainer.max_steps] if trainer.max_steps != -1 else []
+    if trainer.max_epochs not in (None, -1):
+        lengths.append(trainer.max_epochs * trainer.num_training_batches * max(len(trainer.optimizers), 1))
+    if not lengths:
+        raise ValueError(f"{needed_by} changes a weight over the run, but trainer.max_steps and trainer.max_epochs "
+                         f"are both -1 (no length): set one of them, or leave {needed_by} out")  # fmt: skip
+    return min(lengths)
+
+
+def check_weight_end(end: float | None, option: str) -> None:
+    """Refuse a weight schedule's ``end`` (``option``) below zero or NaN, in one line naming it."""
+    if end is not None and not end >= 0:
+        raise ValueError(f"{option} must be a number >= 0 (or null: no schedule), got {end}")
+
+
+def linear_weight(start: float, end: float | None, trainer: "Trainer | None", needed_by: str) -> float:
+    """``start``, or with an ``end`` the weight moved linearly from ``start`` (step 0) to ``end`` (the run's last
+    step, ``run_length``) at the current batch's first optimizer step (``trainer.global_step`` less the steps this
+    batch has taken already: one weight for the batch whether G or D steps first): a pure function of the step, so a
+    resumed run weighs each batch as the uninterrupted one did. Without a trainer (a model outside a run) ``start``."""
+    if end is None or trainer is None:
+        return start
+    total, per_batch = run_length(trainer, needed_by), max(len(trainer.optimizers), 1)
+    step = trainer.global_step - trainer.global_step % per_batch
+    return start + (end - start) * min(step / total, 1.0) if total > 0 else end

@@ -5,7 +5,7 @@ from functools import partial
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
+from torch import Tensor, nn
 
 from translate import losses
 from translate.models.checks import (
@@ -20,7 +20,8 @@ from translate.models.ema import moving_average
 from translate.models.image_pool import ImagePool
 from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
-from translate.schedules import LinearDecayLR, catch_up
+from translate.networks.diffaugment import augmented, parse_policy
+from translate.schedules import LinearDecayLR, catch_up, check_weight_end, linear_weight, run_length
 
 # fused=True: one kernel over all parameters instead of a loop per tensor, the same update to float tolerance
 # (docs/benchmarks.md: 80 -> 10 ms per step for two ResNet-9 generators on the CPU).
@@ -40,12 +41,20 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
         lambda_cycle: Weight of ||G_BA(G_AB(a)) - a||_1 + ||G_AB(G_BA(b)) - b||_1 (Eq. 2-3).
         lambda_identity: Weight of ||G_AB(b) - b||_1 + ||G_BA(a) - a||_1 relative to ``lambda_cycle`` (Sec. 5.2;
             0.5 gives 5 effective); 0 skips the two extra generator passes.
+        lambda_identity_end: Move the identity weight linearly from ``lambda_identity`` (first step) to this value
+            (the run's last step: ``trainer.max_steps``, or ``max_epochs`` epochs), a function of the global step
+            only, so a resumed run weighs as the uninterrupted one; logged as ``train/g/lambda_identity``. None: the
+            weight stays ``lambda_identity``. A run of neither length is refused.
         lambda_gp: Weight of the WGAN-GP gradient penalty (used with ``gan_mode: wgangp`` only).
         lambda_r1: Weight gamma of the R1 penalty on real images, added to D's loss as gamma / 2 * R1 (Mescheder et
             al. 2018, Eq. 9); 0 (official) skips it.
         pool_size: Past fakes kept for D (0 disables the pool).
         ema_decay: Keep an exponential moving average of both generators' weights with this decay (e.g. 0.999;
             None: off). The averages are saved in the checkpoint and translate (``forward``, predict, sample grids).
+        diffaugment: DiffAugment policy (Zhao et al. 2020; ``translate.networks.diffaugment``), comma-separated words
+            from ``color``, ``translation``, ``cutout`` (the paper's ``color,translation,cutout``): every image D sees,
+            real, pooled fake or G's fake, in D's step, its penalties and G's adversarial term, is augmented first; the
+            cycle and identity terms see the images as they are. None: off.
     """
 
     def __init__(
@@ -59,12 +68,16 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
         gan_mode: losses.GanMode = "lsgan",
         lambda_cycle: float = 10.0,
         lambda_identity: float = 0.5,
+        lambda_identity_end: float | None = None,
         lambda_gp: float = 10.0,
         lambda_r1: float = 0.0,
         pool_size: int = 50,
         ema_decay: float | None = None,
+        diffaugment: str | None = None,
     ):
         super().__init__()
+        check_weight_end(lambda_identity_end, "lambda_identity_end")
+        self._diffaugment = parse_policy(diffaugment)  # a plain tuple: no module, the state_dict keeps its keys
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
         self.automatic_optimization = False  # two optimizers, G step then D step per batch
         self.gen_ab, self.gen_ba = generator(channels, channels), generator(channels, channels)
@@ -77,6 +90,8 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
         check_precision(self)
         check_channels(self, attached_data(self))
         check_two_domains(self, attached_data(self))
+        if stage == "fit" and self.hparams.lambda_identity_end is not None:
+            run_length(self.trainer, "lambda_identity_end")  # refuses a run of no length before it starts
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real_a, real_b = batch
@@ -98,38 +113,46 @@ class CycleGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSample
     def _generator_losses(self, real_a: Tensor, real_b: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         hp = self.hparams
         fake_b, fake_a = self.gen_ab(real_a), self.gen_ba(real_b)
-        adv_ab = losses.generator_loss(self.disc_b(fake_b), hp.gan_mode)
-        adv_ba = losses.generator_loss(self.disc_a(fake_a), hp.gan_mode)
+        adv_ab = losses.generator_loss(self._judge(self.disc_b)(fake_b), hp.gan_mode)
+        adv_ba = losses.generator_loss(self._judge(self.disc_a)(fake_a), hp.gan_mode)
         cycle_a, cycle_b = losses.l1(self.gen_ba(fake_b), real_a), losses.l1(self.gen_ab(fake_a), real_b)
         terms = {"adv_ab": adv_ab, "adv_ba": adv_ba, "cycle_a": cycle_a, "cycle_b": cycle_b}
         total = adv_ab + adv_ba + hp.lambda_cycle * (cycle_a + cycle_b)
-        if hp.lambda_identity > 0:  # G_AB should leave images that are already in B unchanged
+        identity = linear_weight(hp.lambda_identity, hp.lambda_identity_end, self._trainer, "lambda_identity_end")
+        if hp.lambda_identity_end is not None:
+            self.log("train/g/lambda_identity", identity)
+        if identity > 0:  # G_AB should leave images that are already in B unchanged
             terms["idt_a"], terms["idt_b"] = (
                 losses.l1(self.gen_ba(real_a), real_a),
                 losses.l1(self.gen_ab(real_b), real_b),
             )
-            total = total + hp.lambda_cycle * hp.lambda_identity * (terms["idt_a"] + terms["idt_b"])
+            total = total + hp.lambda_cycle * identity * (terms["idt_a"] + terms["idt_b"])
         self.log_dict({f"train/g/{name}": value for name, value in terms.items()})
         self.log("train/g/total", total, prog_bar=True)
         return fake_b, fake_a, total
 
     def _discriminator_losses(self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor) -> Tensor:
         hp = self.hparams
-        loss_a = losses.discriminator_loss(self.disc_a(real_a), self.disc_a(fake_a.detach()), hp.gan_mode)
-        loss_b = losses.discriminator_loss(self.disc_b(real_b), self.disc_b(fake_b.detach()), hp.gan_mode)
+        disc_a, disc_b = self._judge(self.disc_a), self._judge(self.disc_b)
+        loss_a = losses.discriminator_loss(disc_a(real_a), disc_a(fake_a.detach()), hp.gan_mode)
+        loss_b = losses.discriminator_loss(disc_b(real_b), disc_b(fake_b.detach()), hp.gan_mode)
         if hp.gan_mode == "wgangp":
             gp_a, gp_b = (
-                losses.gradient_penalty(self.disc_a, real_a, fake_a),
-                losses.gradient_penalty(self.disc_b, real_b, fake_b),
+                losses.gradient_penalty(disc_a, real_a, fake_a),
+                losses.gradient_penalty(disc_b, real_b, fake_b),
             )
             self.log_dict({"train/d/gp_a": gp_a, "train/d/gp_b": gp_b})
             loss_a, loss_b = loss_a + hp.lambda_gp * gp_a, loss_b + hp.lambda_gp * gp_b
         if hp.lambda_r1 > 0:  # D kept flat around real images
-            r1_a, r1_b = losses.r1_penalty(self.disc_a, real_a), losses.r1_penalty(self.disc_b, real_b)
+            r1_a, r1_b = losses.r1_penalty(disc_a, real_a), losses.r1_penalty(disc_b, real_b)
             self.log_dict({"train/d/r1_a": r1_a, "train/d/r1_b": r1_b})
             loss_a, loss_b = loss_a + hp.lambda_r1 / 2 * r1_a, loss_b + hp.lambda_r1 / 2 * r1_b
         self.log_dict({"train/d/a": loss_a, "train/d/b": loss_b}, prog_bar=True)
         return loss_a + loss_b
+
+    def _judge(self, discriminator: nn.Module) -> nn.Module:
+        """``discriminator`` as the losses use it: behind ``diffaugment``'s augmentations when a policy is set."""
+        return augmented(discriminator, self._diffaugment)
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         catch_up(self.lr_schedulers(), self.current_epoch)  # per-epoch schedules, right after a resume too

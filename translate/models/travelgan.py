@@ -25,7 +25,7 @@ from translate.models.contract import ReportsOwnMetrics, ShowsSamples, Translati
 from translate.models.ema import moving_average
 from translate.models.two_way import TwoWayTranslation
 from translate.networks import DiscriminatorFactory, GeneratorFactory
-from translate.schedules import catch_up
+from translate.schedules import catch_up, check_weight_end, linear_weight, run_length
 
 # "article": Pasini's "A New Way to look at GANs" (magnitude = realism, contrastive; angle = content, cosine only);
 # "travel": realism as one-sided distance hinge, content the full TraVeL loss plus the siamese margin (0.1's default).
@@ -54,6 +54,10 @@ class TraVeLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSampl
         lambda_identity: Weight of ||G_AB(b) - b||_1 (and ||G_BA(a) - a||_1 both ways) against the adversarial loss
             (CycleGAN's identity term; not in TraVeLGAN, 0 = off). TraVeL only keeps what S sees as differences
             between images, and S learns with G, so it may drop a colour G changes; the identity term ties colours.
+        lambda_identity_end: Move the identity weight linearly from ``lambda_identity`` (first step) to this value
+            (the run's last step: ``trainer.max_steps``, or ``max_epochs`` epochs), a function of the global step
+            only, so a resumed run weighs as the uninterrupted one; logged as ``train/g/lambda_identity``. None: the
+            weight stays ``lambda_identity``. A run of neither length is refused.
         ema_decay: Keep exponential moving averages of the generators (e.g. 0.999; None: off), saved in checkpoints
             and used by ``forward``, predict and sample grids.
     """
@@ -72,12 +76,14 @@ class TraVeLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSampl
         lambda_travel: float = 10.0,
         margin: float = 10.0,
         lambda_identity: float = 0.0,
+        lambda_identity_end: float | None = None,
         bidirectional: bool = True,
         ema_decay: float | None = None,
     ):
         super().__init__()
         if gan_mode == "wgangp":
             raise ValueError("gan_mode 'wgangp' is not supported by TraVeLGAN; use 'vanilla', 'lsgan' or 'hinge'")
+        check_weight_end(lambda_identity_end, "lambda_identity_end")
         self.save_hyperparameters()  # under LightningCLI: class_path/init_args, so load_from_checkpoint rebuilds
         self.automatic_optimization = False  # D step, then G (with S) step per batch
         self.gen_ab, self.disc_b = generator(channels, channels), discriminator(channels)
@@ -101,6 +107,8 @@ class TraVeLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSampl
         check_two_domains(self, data)
         if stage == "fit" and data is not None and data.batch_size < 2:
             raise ValueError("TraVeLGAN compares pairs of images within a batch: set data.batch_size >= 2")
+        if stage == "fit" and self.hparams.lambda_identity_end is not None:
+            run_length(self.trainer, "lambda_identity_end")  # refuses a run of no length before it starts
 
     def embed(self, x: Tensor, disc: nn.Module) -> Tensor:
         """Latent vectors (B, D) whose differences must survive translation; ``disc`` judges x's target domain."""
@@ -154,11 +162,15 @@ class TraVeLGAN(TwoWayTranslation, LightningModule, TranslationModel, ShowsSampl
         adv = sum(terms[f"adv_{name}"] for name in fakes)
         # Averaged over the directions as in the official code; the adversarial terms add up.
         content = sum(value for key, value in terms.items() if key.startswith(CONTENT_TERMS)) / len(fakes)
-        total = adv + self.hparams.lambda_travel * content
-        if self.hparams.lambda_identity > 0:  # G_AB should leave images that are already in B unchanged
+        hp = self.hparams
+        total = adv + hp.lambda_travel * content
+        identity = linear_weight(hp.lambda_identity, hp.lambda_identity_end, self._trainer, "lambda_identity_end")
+        if hp.lambda_identity_end is not None:
+            self.log("train/g/lambda_identity", identity)
+        if identity > 0:  # G_AB should leave images that are already in B unchanged
             for name, gen, _, _, target in self._directions(real_a, real_b):
                 terms[f"idt_{name}"] = losses.l1(gen(target), target)
-                total = total + self.hparams.lambda_identity * terms[f"idt_{name}"]
+                total = total + identity * terms[f"idt_{name}"]
         self.log_dict({f"train/g/{key}": value for key, value in terms.items()})
         self.log("train/g/total", total, prog_bar=True)
         return total
@@ -242,13 +254,15 @@ class SiameseDiscTraVeLGAN(TraVeLGAN):
         realism_margin: float = 100.0,
         objective: SiameseObjective = "article",
         lambda_identity: float = 0.0,
+        lambda_identity_end: float | None = None,
         ema_decay: float | None = None,
     ):
         if objective not in ("article", "travel"):
             raise ValueError(f"unknown objective {objective!r}, expected 'article' or 'travel'")
         super().__init__(generator, discriminator, None, optimizer, optimizer_d, scheduler, channels=channels,
                          lambda_travel=lambda_travel, margin=margin, lambda_identity=lambda_identity,
-                         bidirectional=bidirectional, ema_decay=ema_decay)  # fmt: skip
+                         bidirectional=bidirectional, ema_decay=ema_decay,
+                         lambda_identity_end=lambda_identity_end)  # fmt: skip
         self.save_hyperparameters()  # again: only this class's arguments, so load_from_checkpoint can rebuild it
         self.register_buffer("anchor", torch.tensor(float(anchor)), persistent=False)
 
