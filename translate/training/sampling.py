@@ -5,13 +5,13 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch import LightningModule
-from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.checkpoints import existing_checkpoint, read_checkpoint
-from translate.data.images import find_images, read_image, to_tensor, to_uint8
+from translate.data.image_writer import write_image
+from translate.data.images import find_images, read_image, to_tensor
 from translate.models.contract import GeneratesFromNoise, noise_model, reconstructing_model
 
 CHUNK = 64  # images generated at once; chunk i draws its noise from seed * 100_003 + i
@@ -33,7 +33,7 @@ def load_noise_model(
 
 def save_image(image: Tensor, path: Path) -> None:
     """(C, H, W) in [-1, 1] -> an 8-bit PNG (grayscale for one channel)."""
-    Image.fromarray(to_uint8(image).permute(1, 2, 0).squeeze(-1).cpu().numpy()).save(path)
+    write_image(image, path)
 
 
 def save_grid(columns: list[Tensor], path: Path) -> None:
