@@ -19,7 +19,7 @@ from translate.inference.options import ScaleChoice, TranslationOptions
 from translate.inference.plan import TranslationPlan, plan_translations, scale_side
 from translate.models.contract import TranslationModel
 
-__all__ = ["PredictOptions", "ScaleChoice", "predict_folder", "scale_side"]  # the last two: their 0.2 home
+__all__ = ["PredictOptions", "ScaleChoice", "predict_folder", "scale_side"]  # the last two lived here before
 log = logging.getLogger(__name__)
 
 
