@@ -118,11 +118,11 @@ def accuracy(model: TinyFeatures, images: Tensor, labels: Tensor) -> float:
 
 def save_png(images: Tensor, folder: Path) -> None:
     """Images in [-1, 1] as 8-bit PNGs, written by ``translate sample``'s own writer."""
-    from translate.training.sampling import save_image
+    from translate.data.image_writer import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
-        save_image(image, folder / f"{i:05d}.png")
+        write_image(image, folder / f"{i:05d}.png")
 
 
 def train(variant: str, epochs: int, out: Path) -> dict:

@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 
 from translate.cli import main as translate
+from translate.data.image_writer import to_pil
 from translate.inference.loading import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +49,8 @@ def official(generator: torch.nn.Module, source: Path, crop_size: int) -> np.nda
     image = Image.open(source).convert("RGB")
     x = np.asarray(image.resize((crop_size, crop_size), Image.BICUBIC), dtype=np.float32) / 127.5 - 1
     with torch.no_grad():
-        y = generator(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-    out = Image.fromarray(np.round((y + 1) * 127.5).clip(0, 255).astype(np.uint8)).resize(image.size, Image.BICUBIC)
+        y = generator(torch.from_numpy(x).permute(2, 0, 1)[None])[0]
+    out = to_pil(y).resize(image.size, Image.BICUBIC)
     return np.asarray(out, dtype=np.float64) / 255
 
 

@@ -398,12 +398,12 @@ ROWS = {
     ),
     "fit-old-data-root": Row(
         f"fit --config {TINY} --data.root {{data}} --trainer.default_root_dir {{tmp}}/run",
-        "--data.root (0.2's spelling)",
+        "--data.root (the old spelling)",
         says="data.root is the old spelling: write data.source.init_args.root, e.g. data.source: {{class_path: "
         "DomainFolders, init_args: {{root: DIR}}}}", fix="the spelling it names",
     ),
     "fit-old-pairing": Row(
-        f"{FIT} --data.pairing aligned", "--data.pairing aligned (0.2's spelling)",
+        f"{FIT} --data.pairing aligned", "--data.pairing aligned (the old spelling)",
         says="data.pairing is the old spelling: write the source's class: data.source: {{class_path: AlignedPairs}}",
         fix="the source class it names",
     ),

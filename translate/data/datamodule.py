@@ -266,9 +266,9 @@ def with_data_state_for_every_name(checkpoint: dict[str, Any]) -> dict[str, Any]
 
 
 class UnpairedDataModule(ImageDataModule):
-    """Deprecated: the data module of translate 0.2, its source's options spelled flat (``data.root``,
-    ``data.attr_file``, ``data.pairing``, ...). It builds the source they describe (``legacy_source``) and is an
-    ``ImageDataModule`` in every other way, so that run folders' saved configs (``class_path:
+    """Deprecated: the data module from before data sources were classes, its source's options spelled flat
+    (``data.root``, ``data.attr_file``, ``data.pairing``, ...). It builds the source they describe (``legacy_source``)
+    and is an ``ImageDataModule`` in every other way, so that run folders' saved configs (``class_path:
     translate.data.datamodule.UnpairedDataModule``) and scripts calling it keep working; ``OLD_SPELLINGS`` has the new
     spelling of each option."""
 
@@ -318,7 +318,7 @@ def legacy_source(
     pairing: str,
     direction: str,
 ) -> DataSource:
-    """The source 0.2's flat data options describe (``UnpairedDataModule``)."""
+    """The source the old flat data options describe (``UnpairedDataModule``)."""
     if pairing not in ("unpaired", "aligned", "matched"):
         raise ValueError(f"pairing must be 'unpaired', 'aligned' or 'matched', got {pairing!r}")
     if pairing != "unpaired" and attr_file is not None:
@@ -344,7 +344,7 @@ def legacy_source(
     return DomainFolders(root, bad_images=bad_images, **folders)
 
 
-# The options 0.2's data module took flat, and where they are now: `data: {root: ...}` without a class_path is
+# The options the old data module took flat, and where they are now: `data: {root: ...}` without a class_path is
 # refused in one line that says this (translate.training.cli), as is a source given an option it does not take.
 OLD_SPELLINGS = {
     "root": "data.source.init_args.root, e.g. data.source: {class_path: DomainFolders, init_args: {root: DIR}}",
@@ -369,7 +369,7 @@ OLD_SPELLINGS = {
 
 
 def old_spelling_message(key: str) -> str | None:
-    """One line for ``data.<key>``, an option of 0.2's data modules, naming its new spelling; None for another key."""
+    """One line for ``data.<key>``, an option of the old data modules, naming its new spelling; None for another key."""
     if key not in OLD_SPELLINGS:
         return None
     old = "ImageFolderDataModule" if key in ("conditional", "class_dirs", "class_names") else "UnpairedDataModule"

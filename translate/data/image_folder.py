@@ -137,9 +137,9 @@ class ClassFolders(ImageFolder):
 
 
 class ImageFolderDataModule(ImageDataModule):
-    """Deprecated: the noise models' data module of translate 0.2, its source's options spelled flat. It builds an
-    ``ImageFolder`` (or ``ClassFolders`` with ``conditional``) and is an ``ImageDataModule`` in every other way, so
-    that configs naming it keep working."""
+    """Deprecated: the noise models' data module from before data sources were classes, its source's options spelled
+    flat. It builds an ``ImageFolder`` (or ``ClassFolders`` with ``conditional``) and is an ``ImageDataModule`` in
+    every other way, so that configs naming it keep working."""
 
     def __init__(
         self,

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from translate.data.images import to_tensor, to_uint8
+from translate.data.image_writer import to_pil, to_pixels
+from translate.data.images import to_tensor
 from translate.inference.loading import load_model
 from translate.inference.options import ScaleChoice, TranslationOptions
 from translate.inference.plan import plan_translations
@@ -48,20 +49,22 @@ class LoadedTranslator:
         if isinstance(image, Tensor):
             return self._translate(image.to(self.device)).to(image.device)
         if isinstance(image, Image.Image):
-            array = np.asarray(image.convert("L" if self.channels == 1 else "RGB"))
-            out = self(array)
-            return Image.fromarray(out[..., 0] if out.shape[-1] == 1 else out)
+            return to_pil(self._translate_array(np.asarray(image.convert("L" if self.channels == 1 else "RGB"))))
         if isinstance(image, np.ndarray):
-            if image.dtype != np.uint8 or image.ndim not in (2, 3):
-                raise ValueError(f"expected a (H, W) or (H, W, C) uint8 array, got {image.dtype} {image.shape}")
-            batch = to_tensor(image)[None]  # (1, C, H, W) in [-1, 1]
-            if batch.shape[1] != self.channels:
-                raise ValueError(f"the model translates {self.channels}-channel images, got {batch.shape[1]}")
-            return to_uint8(self._translate(batch.to(self.device))[0]).permute(1, 2, 0).cpu().numpy()
+            return to_pixels(self._translate_array(image))  # (H, W, C), C = 1 too
         raise TypeError(f"expected a PIL image, a numpy array or a tensor, got {type(image).__name__}")
 
     def _translate(self, images: Tensor) -> Tensor:
         return self.plan.resized(self.translation, images)
+
+    def _translate_array(self, image: np.ndarray) -> Tensor:
+        """(H, W) or (H, W, C) uint8 -> the translation, (C, H, W) in [-1, 1]."""
+        if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ValueError(f"expected a (H, W) or (H, W, C) uint8 array, got {image.dtype} {image.shape}")
+        batch = to_tensor(image)[None]  # (1, C, H, W) in [-1, 1]
+        if batch.shape[1] != self.channels:
+            raise ValueError(f"the model translates {self.channels}-channel images, got {batch.shape[1]}")
+        return self._translate(batch.to(self.device))[0]
 
 
 def load(

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from translate import __version__
 from translate.data.datamodule import ImageDataModule
-from translate.data.images import to_uint8
+from translate.data.image_writer import write_image
 from translate.evaluation.folders import load_extractor, protocol_named, scores_with
 from translate.evaluation.references import reference_scores, require_reference
 from translate.evaluation.report import EvalReport, Scores
@@ -147,9 +147,8 @@ def _write_translations(
             indices = range(start, min(start + batch_size, len(dataset)))
             images = torch.stack([dataset[i] for i in indices]).to(plan.model.device)
             translations = plan.resized(translation, images)
-            for index, image in zip(indices, to_uint8(translations).cpu(), strict=True):
-                pixels = image.permute(1, 2, 0).squeeze(-1).numpy()  # (H, W) for one channel: a grey PNG
-                Image.fromarray(pixels).save(folder / f"{number}_{index:05d}.png")
+            for index, image in zip(indices, translations, strict=True):
+                write_image(image, folder / f"{number}_{index:05d}.png")
 
 
 def _write_reals(translation: ScoredSplit, folder: Path) -> None:
@@ -159,8 +158,7 @@ def _write_reals(translation: ScoredSplit, folder: Path) -> None:
     if translation.real_files is None:
         reals = translation.real_images
         for index in range(len(reals)):
-            pixels = to_uint8(reals[index]).permute(1, 2, 0).squeeze(-1).numpy()
-            Image.fromarray(pixels).save(folder / f"{index:05d}.png")
+            write_image(reals[index], folder / f"{index:05d}.png")
         return
     for index, path in enumerate(translation.real_files):
         suffix = path.suffix.lower()

@@ -1,5 +1,6 @@
 """Image files in, image files out, for folder prediction: the images --input names and their names under --output,
-decoding in loader workers, batches of images that share a padded size, and atomic writes."""
+decoding in loader workers, and batches of images that share a padded size (``data.image_writer`` writes the
+outputs)."""
 
 import glob
 import logging
@@ -21,7 +22,6 @@ from translate.data.images import (
     is_image_file,
     read_image,
     to_tensor,
-    to_uint8,
 )
 from translate.inference.tiling import pad_to_multiple, padded_size
 
@@ -305,17 +305,3 @@ def same_size_batches(
         groups[sizes[index]].append(index)
     batches = [indices[i : i + batch_size] for indices in groups.values() for i in range(0, len(indices), batch_size)]
     return batches, sizes, originals
-
-
-def save_image(image: Tensor, path: Path) -> None:
-    """Write atomically (temporary file, then rename): an interruption never leaves a half-written image."""
-    pixels = to_uint8(image).permute(1, 2, 0).cpu().numpy()  # (H, W, C)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    format_ = Image.registered_extensions().get(path.suffix.lower())
-    options = {"quality": 95} if format_ in ("JPEG", "WEBP", "AVIF") else {}
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(partial, format=format_, **options)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)

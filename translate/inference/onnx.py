@@ -37,7 +37,7 @@ class OnnxTranslator(TranslationModel):
         self.direction = metadata["translate.direction"] or None
         self.target_domain = metadata["translate.target_domain"] or None
         self.target_kind = "domain" if self.target_domain is not None else "direction"
-        self.translates_at = metadata.get("translate.translates_at", "native")  # files exported before 0.2: native
+        self.translates_at = metadata.get("translate.translates_at", "native")  # absent from older files: native
         self.training_size = (
             int(metadata["translate.training_size"]) if metadata.get("translate.training_size") else None
         )

@@ -13,20 +13,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from translate.inference.image_files import (
-    ImageFiles,
-    Inputs,
-    input_images,
-    output_paths,
-    resize,
-    same_size_batches,
-    save_image,
-)
+from translate.data.image_writer import write_image
+from translate.inference.image_files import ImageFiles, Inputs, input_images, output_paths, resize, same_size_batches
 from translate.inference.options import ScaleChoice, TranslationOptions
 from translate.inference.plan import TranslationPlan, plan_translations, scale_side
 from translate.models.contract import TranslationModel
 
-__all__ = ["PredictOptions", "ScaleChoice", "predict_folder", "scale_side"]  # the last two: their 0.2 home
+__all__ = ["PredictOptions", "ScaleChoice", "predict_folder", "scale_side"]  # the last two lived here before
 log = logging.getLogger(__name__)
 
 
@@ -148,7 +141,7 @@ def _not_yet_written(paths: list[Path], outputs: dict[str, list[Path]], overwrit
 
 def _write(strip: Tensor, path: Path, output_dir: Path) -> None:
     try:
-        save_image(strip, path)
+        write_image(strip, path)
     except OSError as error:  # read-only or full disk: every further write would fail the same way
         raise ValueError(
             f"cannot write {path} ({error.strerror or error}); make {output_dir} writable (or free space) and run "

@@ -1,23 +1,22 @@
 """The served model: one request's image checked, decoded and padded as ``translate predict`` does, a batch of them
 translated, and the result encoded as predict writes it.
 
-Every step reuses predict's own functions (inference/predict.py, inference/image_files.py), so that the server's
-answer for an uploaded file is byte for byte the file ``translate predict`` writes for it.
+Every step reuses predict's own functions (inference/predict.py, inference/image_files.py, data/image_writer.py), so
+that the server's answer for an uploaded file is byte for byte the file ``translate predict`` writes for it.
 """
 
 import io
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import cast
 
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
+from translate.data.image_writer import encode_image
 from translate.data.images import extension_names
-from translate.inference.image_files import ImageFiles, resize, same_size_batches, save_image
+from translate.inference.image_files import ImageFiles, resize, same_size_batches
 from translate.inference.options import OptionError, TranslationOptions
 
 # predict's translation plan: choosing the translators and translating a padded batch must be exactly predict's for
@@ -156,11 +155,8 @@ class ServedModel:
 
     @staticmethod
     def encode(result: Tensor, jpeg: bool) -> bytes:
-        """The bytes predict writes for this translation (its own writer, through a temporary file)."""
-        with tempfile.TemporaryDirectory(prefix="translate-serve-") as folder:
-            path = Path(folder) / ("result.jpg" if jpeg else "result.png")
-            save_image(result, path)
-            return path.read_bytes()
+        """The bytes predict writes for this translation (``data.image_writer``, predict's own writer)."""
+        return encode_image(result, "JPEG" if jpeg else "PNG")
 
 
 def _attribute_groups(model: TranslationModel) -> list[list[str]]:

@@ -15,10 +15,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from translate.data.image_writer import write_image
 from translate.data.images import to_uint8
 from translate.data.spec import described_data
 from translate.models.contract import sample_source
@@ -68,9 +68,7 @@ class SampleGrid(Callback):
             columns = [column.float() for column in pl_module.sample_columns(batch).values()]  # each (N, C, H, W)
         pl_module.train(was_training)
         grid = make_grid(to_uint8(torch.stack(columns, dim=1).flatten(0, 1)).cpu(), nrow=len(columns), padding=2)
-        path = self.folder(trainer) / f"{name}_step{trainer.global_step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid.permute(1, 2, 0).squeeze(-1).numpy()).save(path)
+        write_image(grid, self.folder(trainer) / f"{name}_step{trainer.global_step:08d}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [grid.permute(1, 2, 0).numpy()], step=trainer.global_step)

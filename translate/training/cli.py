@@ -95,7 +95,7 @@ class TranslateParser(LightningArgumentParser):
 
 
 def new_spelling(said: str) -> str:
-    """``said``, or for an option of 0.2's data modules (``data.root: ImageDataModule has no option 'root'``) the
+    """``said``, or for an option of the old data modules (``data.root: ImageDataModule has no option 'root'``) the
     line that names its new spelling."""
     old = re.match(r"data\.(?:init_args\.)?(\w+): ImageDataModule has no option", said)
     unknown = re.match(r"data\.(?:init_args\.)?source: Expected a dot import path string: (\S+)", said)

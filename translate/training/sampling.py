@@ -5,13 +5,13 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch import LightningModule
-from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
 import translate.models  # noqa: F401  (load_from_checkpoint only rebuilds classes that are already imported)
 from translate.checkpoints import existing_checkpoint, read_checkpoint
-from translate.data.images import find_images, read_image, to_tensor, to_uint8
+from translate.data.image_writer import write_image
+from translate.data.images import find_images, read_image, to_tensor
 from translate.models.contract import GeneratesFromNoise, noise_model, reconstructing_model
 
 CHUNK = 64  # images generated at once; chunk i draws its noise from seed * 100_003 + i
@@ -31,15 +31,10 @@ def load_noise_model(
     return noise_model(model, f"checkpoint {path}").to(device).eval()
 
 
-def save_image(image: Tensor, path: Path) -> None:
-    """(C, H, W) in [-1, 1] -> an 8-bit PNG (grayscale for one channel)."""
-    Image.fromarray(to_uint8(image).permute(1, 2, 0).squeeze(-1).cpu().numpy()).save(path)
-
-
 def save_grid(columns: list[Tensor], path: Path) -> None:
     """Columns of (rows, C, H, W) images -> one PNG, a row per index, the columns side by side."""
     images = torch.stack(columns, dim=1).flatten(0, 1)  # (rows * columns, C, H, W), row-major
-    save_image(make_grid(images.float().cpu(), nrow=len(columns), padding=2, pad_value=1.0), path)
+    write_image(make_grid(images.float().cpu(), nrow=len(columns), padding=2, pad_value=1.0), path)
 
 
 def write_samples(model: GeneratesFromNoise, output: Path, num: int, seed: int, class_name: str | None) -> None:
@@ -47,7 +42,7 @@ def write_samples(model: GeneratesFromNoise, output: Path, num: int, seed: int, 
     for chunk, start in enumerate(range(0, num, CHUNK)):
         images = model.generate(min(CHUNK, num - start), seed=seed * 100_003 + chunk, class_name=class_name)
         for offset, image in enumerate(images):
-            save_image(image, output / f"sample_{start + offset:05d}.png")
+            write_image(image, output / f"sample_{start + offset:05d}.png")
 
 
 def write_grids(model: GeneratesFromNoise, output: Path, seed: int, rows: int = 8) -> list[str]:
