@@ -121,8 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     timer.add_argument("--json", type=Path, help="also write the machine, the command and each timing here")
     rendering = commands.add_parser("render", help="print the markdown tables of a suite's JSON files")
     rendering.add_argument("json", type=Path, nargs="+", help="one, or several (say one per --tasks) to merge")
-    rendering.add_argument("--long", action="store_true", help="a line per variant, length and checkpoint, with "
-                           "every figure of the task (variants may have different lengths)")
+    rendering.add_argument(
+        "--long",
+        action="store_true",
+        help="a line per variant, length and checkpoint, with "
+        "every figure of the task (variants may have different lengths)",
+    )
     return parser
 
 
@@ -135,8 +139,13 @@ def main(argv: list[str] | None = None):
         return run(args)
     measured = timing(args)
     if args.json:
-        record = {"what": "quality suite (#28): time per task and variant", "command": sys.argv,
-                  "written": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": results.machine(), "timings": measured}
+        record = {
+            "what": "quality suite (#28): time per task and variant",
+            "command": sys.argv,
+            "written": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "machine": results.machine(),
+            "timings": measured,
+        }
         results.write(args.json, record)
     return measured
 

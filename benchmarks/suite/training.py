@@ -121,11 +121,14 @@ def overlay(config: dict, data: Path, out: Path, *, seed: int, batches: int, eve
     ours = {
         "seed_everything": seed,
         "data": {
-            "source": {"class_path": "DomainFolders", "init_args": {
-                "root": None,
-                "train_dirs": [str(data / "trainA"), str(data / "trainB")],
-                "val_dirs": [str(data / "valA"), str(data / "valB")],
-            }},
+            "source": {
+                "class_path": "DomainFolders",
+                "init_args": {
+                    "root": None,
+                    "train_dirs": [str(data / "trainA"), str(data / "trainB")],
+                    "val_dirs": [str(data / "valA"), str(data / "valB")],
+                },
+            },
             "num_workers": 0,
             "seed": seed,
         },  # fmt: skip
