@@ -190,7 +190,7 @@ def _train_case(
     size, batch = data.hparams.crop_size, data.batch_size
     # images per batch: StarGAN's folder layout gives every domain batch_size images; the others count pairs
     images = batch * len(data.domains) if data.source.yields == "domains" and model_name == "stargan" else batch
-    cycle = getattr(model.hparams, "n_critic", 1)  # StarGAN trains G once every n_critic batches
+    cycle = model.hparams.get("n_critic", 1)  # StarGAN trains G once every n_critic batches
     batches = (warmup + steps + 1) * cycle  # the last cycle is counted for FLOPs, not timed
     _write_dataset(data, root, batch * batches)
 
